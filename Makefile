@@ -1,0 +1,41 @@
+# `make demo` and `make test` set up everything they need on a fresh machine:
+# Debian packages (as root), a virtual environment in .venv, pinned Python packages.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.approxhls-installed
+SYSDEPS := $(VENV)/.sysdeps-ok
+JOBS ?= 2
+
+.PHONY: demo test test-slow bench setup clean help
+
+help:
+	@echo "make demo   - train, convert and C-simulate the demo model (digits), end to end"
+	@echo "make test   - run the test suite"
+	@echo "make setup  - only create .venv and install everything"
+
+setup: $(STAMP)
+
+$(SYSDEPS):
+	@mkdir -p $(VENV)
+	@bash tools/sysdeps.sh
+	@touch $@
+
+$(STAMP): pyproject.toml constraints.txt | $(SYSDEPS)
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 10), "approxhls needs Python >= 3.10 (3.11 recommended); set PYTHON=..."'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev,dist]'
+	@touch $@
+
+demo: $(STAMP)
+	$(BIN)/approxhls demo --out demo-out
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup -m "not slow" tests
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup -m slow tests
+
+clean:
+	rm -rf demo-out .pytest_cache build *.egg-info

@@ -1,0 +1,181 @@
+"""The ``approxhls`` command: each subcommand is a thin shell over the library.
+
+Subcommands register themselves in :data:`COMMANDS` with :func:`command`; errors that approxhls raises
+on purpose are printed as one line (``error: ...``) with exit status 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from typing import Callable
+
+from approxhls.errors import ApproxHLSError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before any TensorFlow import
+# Known-harmless chatter of Keras 2.14 when saving QKeras models as HDF5.
+warnings.filterwarnings("ignore", message=r".*saving your model as an HDF5 file.*")
+warnings.filterwarnings("ignore", message=r".*keras.constraints.serialize.*")
+
+COMMANDS: dict[str, tuple[Callable, Callable, str]] = {}
+
+
+def command(name: str, help_text: str):
+    """Register ``configure(parser)`` under ``name``; the decorated function runs it."""
+
+    def wrap(configure):
+        def deco(run):
+            COMMANDS[name] = (configure, run, help_text)
+            return run
+
+        return deco
+
+    return wrap
+
+
+def _emit(report: dict, json_path: str | None, title: str) -> None:
+    from approxhls.report import format_summary, write_json
+
+    print(f"\n{title}")
+    print(format_summary(report))
+    if json_path:
+        write_json(json_path, report)
+        print(f"wrote {json_path}")
+
+
+# ---- train ----------------------------------------------------------------------------------------
+
+def _train_args(p):
+    from approxhls.models.datasets import dataset_names
+
+    p.add_argument("--model", default="mlp", help="zoo model: mlp, cnn, resnet8")
+    p.add_argument("--dataset", default="digits", help=f"{', '.join(dataset_names())}, a .npz or an idx directory")
+    p.add_argument("--scheme", default="fixed-w8a8", help="quantization scheme, e.g. fixed-w8a8, po2-w4a4")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fuse-bn", action="store_true", help="QConv2DBatchnorm: batch-norm folded into each conv")
+    p.add_argument("--width", type=float, default=1.0, help="channel/unit multiplier of the zoo model")
+    p.add_argument("--limit-train", type=int, default=None, help="train on the first N samples only")
+    p.add_argument("--out", required=True, help="output directory (model.h5, train.json, train.png)")
+
+
+@command("train", "train a zoo model with a quantization scheme")(_train_args)
+def cmd_train(a):
+    from approxhls.models.training import TrainOptions, train
+
+    opts = TrainOptions(model=a.model, dataset=a.dataset, scheme=a.scheme, epochs=a.epochs, batch_size=a.batch_size,
+                        learning_rate=a.lr, seed=a.seed, fuse_bn=a.fuse_bn, width=a.width, limit_train=a.limit_train)
+    rec = train(opts, a.out)
+    _emit({k: v for k, v in rec.items() if k != "history"} | {"scheme": rec["scheme"]["name"]},
+          None, f"trained {a.model} -> {a.out}/model.h5")
+
+
+# ---- convert --------------------------------------------------------------------------------------
+
+def _convert_args(p):
+    from approxhls.hls.convert import BACKENDS, DEFAULT_PART, IO_TYPES, STRATEGIES
+
+    p.add_argument("model", help="a model file or a directory written by `approxhls train`")
+    p.add_argument("--out", required=True, help="project directory to create")
+    p.add_argument("--io-type", choices=IO_TYPES, default="io_parallel")
+    p.add_argument("--strategy", choices=STRATEGIES, default="latency")
+    p.add_argument("--reuse-factor", type=int, default=1)
+    p.add_argument("--backend", choices=sorted(BACKENDS), default="vitis")
+    p.add_argument("--part", default=DEFAULT_PART)
+    p.add_argument("--clock-period", type=float, default=10.0, help="ns")
+    p.add_argument("--name", default="approxhls_model", help="HLS project name (a C identifier)")
+    p.add_argument("--input-precision", default=None, help="e.g. ap_ufixed<8,0> (default: the training grid)")
+    p.add_argument("--force", action="store_true", help="replace an existing project directory")
+
+
+@command("convert", "convert a Keras/QKeras model into an hls4ml project (bit-exact precisions)")(_convert_args)
+def cmd_convert(a):
+    from approxhls.hls.convert import ConvertOptions, convert
+
+    opts = ConvertOptions(io_type=a.io_type, strategy=a.strategy, reuse_factor=a.reuse_factor, backend=a.backend,
+                          part=a.part, clock_period=a.clock_period, project_name=a.name,
+                          input_precision=a.input_precision)
+    convert(a.model, a.out, opts, overwrite=a.force)
+    from approxhls.hls.project import load_project
+
+    meta = load_project(a.out)
+    _emit({k: v for k, v in meta.items() if not isinstance(v, (list, dict))}, None, f"converted -> {a.out}")
+    for note in meta["notes"]:
+        print(f"note: {note}")
+
+
+# ---- csim -----------------------------------------------------------------------------------------
+
+def _csim_args(p):
+    p.add_argument("project", help="a directory written by `approxhls convert`")
+    p.add_argument("--dataset", default=None, help="default: the dataset the model was trained on")
+    p.add_argument("--limit", type=int, default=None, help="first N test samples only")
+    p.add_argument("--json", default=None, help="write the report here")
+
+
+@command("csim", "compile (once) and run the C-simulation; compare with Keras")(_csim_args)
+def cmd_csim(a):
+    from approxhls.hls.csim import run_csim
+
+    report = run_csim(a.project, a.dataset, a.limit)
+    _emit(report, a.json, "C-simulation vs Keras")
+
+
+# ---- demo -----------------------------------------------------------------------------------------
+
+def _demo_args(p):
+    p.add_argument("--out", default="demo-out", help="directory for everything the demo writes")
+    p.add_argument("--epochs", type=int, default=30)
+
+
+@command("demo", "the main job end to end on the embedded default (digits)")(_demo_args)
+def cmd_demo(a):
+    from approxhls.demo import run_demo
+
+    run_demo(a.out, epochs=a.epochs)
+
+
+# ---- info -----------------------------------------------------------------------------------------
+
+@command("info", "list zoo models, datasets and quantization schemes")(lambda p: None)
+def cmd_info(a):
+    from approxhls.models.datasets import dataset_names
+    from approxhls.models.schemes import FAMILIES
+    from approxhls.models.zoo import DEFAULT_DATASET, MODELS
+
+    print("models:   " + ", ".join(f"{m} (for {DEFAULT_DATASET[m]})" for m in MODELS))
+    print("datasets: " + ", ".join(dataset_names()) + ", PATH.npz, idx directory")
+    print("schemes:  FAMILY-wWaA with FAMILY one of:")
+    for f in FAMILIES.values():
+        print(f"  {f.name:8s} {f.description}{'' if f.bit_exact else ' (not bit-exact in hls4ml)'}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from approxhls import __version__
+
+    parser = argparse.ArgumentParser(prog="approxhls", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"approxhls {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (configure, run, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        configure(p)
+        p.set_defaults(func=run)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except ApproxHLSError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""approxhls.cost (see ../shared/DESIGN.md); built in a later issue."""

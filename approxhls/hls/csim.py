@@ -1,0 +1,62 @@
+"""C-simulation of a converted project on a dataset, compared element by element with Keras."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from approxhls.hls.csimlib import CSimLibrary
+from approxhls.hls.project import KERAS_COPY, load_project
+
+
+def compare_outputs(reference: np.ndarray, actual: np.ndarray) -> dict:
+    """Counts of samples and elements where ``actual`` differs from ``reference`` by any amount."""
+    ref = np.asarray(reference, dtype=np.float64).reshape(len(reference), -1)
+    act = np.asarray(actual, dtype=np.float64).reshape(len(actual), -1)
+    diff = ref != act
+    bad = np.flatnonzero(diff.any(axis=1))
+    return {
+        "mismatches": int(len(bad)),
+        "mismatched_elements": int(diff.sum()),
+        "max_abs_diff": float(np.abs(ref - act).max()) if ref.size else 0.0,
+        "first_mismatch": int(bad[0]) if len(bad) else None,
+    }
+
+
+def run_csim(prj, dataset: str | None = None, limit: int | None = None, show_progress: bool = True) -> dict:
+    """Compile (if stale) and run the project's C-simulation on the test split; compare with Keras."""
+    from tqdm.auto import tqdm
+
+    from approxhls.models.datasets import load_dataset
+    from approxhls.models.modelio import load_model
+
+    meta = load_project(prj)
+    spec = dataset or meta.get("dataset") or "digits"
+    ds = load_dataset(spec, grid=meta["input_precision"]).limit(limit)
+    lib = CSimLibrary(prj)
+    lib.load()
+    x = ds.for_input(ds.x_test, meta["input_shape"])
+    keras_model = load_model(Path(meta["dir"]) / KERAS_COPY)
+    y_keras = keras_model.predict(x, batch_size=512, verbose=0).reshape(len(x), -1)
+    t0 = time.perf_counter()
+    with tqdm(total=len(x), desc="C-simulation", unit="img", disable=not show_progress) as bar:
+        y_csim = lib.predict(x, progress=bar.update)
+    seconds = time.perf_counter() - t0
+    report = {
+        "project": str(prj),
+        "dataset": ds.name,
+        "n": int(len(x)),
+        "accuracy_keras": float(np.mean(np.argmax(y_keras, axis=1) == ds.y_test)),
+        "accuracy_csim": float(np.mean(np.argmax(y_csim, axis=1) == ds.y_test)),
+        **compare_outputs(y_keras, y_csim),
+        "bit_exact_expected": bool(meta.get("bit_exact", True)),
+        "io_type": meta["io_type"],
+        "strategy": meta["strategy"],
+        "csim_seconds": round(seconds, 3),
+        "csim_images_per_s": round(len(x) / seconds, 1) if seconds > 0 else None,
+        "compiled": lib.rebuilt,
+        "compile_seconds": round(lib.build_seconds, 1),
+    }
+    return report

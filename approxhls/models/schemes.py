@@ -1,0 +1,92 @@
+"""Quantization schemes: named recipes that yield QKeras quantizer sets.
+
+A scheme is written ``FAMILY-wWaA`` (``fixed-w8a8``, ``po2-w4a4``): the family says how weights are
+scaled, W and A are the weight and activation bit widths. Families live in :data:`FAMILIES`; adding one
+is adding an entry. Quantizer objects are built lazily so that parsing a scheme does not import QKeras.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from approxhls.errors import ApproxHLSError
+
+_SPEC = re.compile(r"^(?P<family>[a-z0-9+_]+)-w(?P<w>\d+)a(?P<a>\d+)$")
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    alpha: object  # QKeras alpha of the weight quantizer: 1, 'auto_po2' or 'auto'
+    description: str
+    # Whether hls4ml's C-simulation reproduces QKeras bit for bit (needs power-of-two scales).
+    bit_exact: bool
+
+
+FAMILIES: dict[str, Family] = {
+    "fixed": Family("fixed", 1, "plain fixed point, no scale (alpha=1)", True),
+    "po2": Family("po2", "auto_po2", "per-channel power-of-two weight scale (alpha='auto_po2')", True),
+    "scaled": Family("scaled", "auto", "per-channel float weight scale (alpha='auto')", False),
+}
+
+BIAS_BITS, BIAS_INTEGER = 16, 5  # ap_fixed<16,6>: wide enough for any bias of these small nets
+
+
+@dataclass(frozen=True)
+class Scheme:
+    family: Family
+    weight_bits: int
+    act_bits: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.family.name}-w{self.weight_bits}a{self.act_bits}"
+
+    @property
+    def act_integer(self) -> int:
+        """Integer bits of the ReLU output: range [0, 4) at >= 6 bits, [0, 2) below."""
+        return 2 if self.act_bits >= 6 else 1
+
+    # ---- QKeras quantizers (import qkeras lazily) ----------------------------------------------
+    def weight_quantizer(self):
+        from qkeras import quantized_bits
+
+        return quantized_bits(self.weight_bits, 0, alpha=self.family.alpha)
+
+    def bias_quantizer(self):
+        from qkeras import quantized_bits
+
+        return quantized_bits(BIAS_BITS, BIAS_INTEGER, alpha=1)
+
+    def activation_quantizer(self):
+        from qkeras import quantized_relu
+
+        return quantized_relu(self.act_bits, self.act_integer)
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "family": self.family.name, "weight_bits": self.weight_bits,
+                "act_bits": self.act_bits, "alpha": self.family.alpha, "bit_exact": self.family.bit_exact}
+
+
+def parse_scheme(spec: str | Scheme) -> Scheme:
+    if isinstance(spec, Scheme):
+        return spec
+    m = _SPEC.match(str(spec).strip().lower())
+    if not m:
+        raise ApproxHLSError(
+            f"bad scheme {spec!r}: write FAMILY-wWaA, e.g. fixed-w8a8 or po2-w4a4 "
+            f"(families: {', '.join(FAMILIES)})"
+        )
+    family = FAMILIES.get(m.group("family"))
+    if family is None:
+        raise ApproxHLSError(f"unknown scheme family {m.group('family')!r}; known: {', '.join(FAMILIES)}")
+    w, a = int(m.group("w")), int(m.group("a"))
+    for what, bits in (("weight", w), ("activation", a)):
+        if not 2 <= bits <= 16:
+            raise ApproxHLSError(f"{what} bits must be between 2 and 16 in scheme {spec!r}, got {bits}")
+    return Scheme(family, w, a)
+
+
+def scheme_names() -> list[str]:
+    return [f"{f}-w8a8" for f in FAMILIES] + [f"{f}-w4a4" for f in FAMILIES]

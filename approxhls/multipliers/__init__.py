@@ -1,0 +1,1 @@
+"""approxhls.multipliers (see ../shared/DESIGN.md); built in a later issue."""

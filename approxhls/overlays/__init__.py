@@ -1,0 +1,1 @@
+"""approxhls.overlays (see ../shared/DESIGN.md); built in a later issue."""

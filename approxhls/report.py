@@ -1,0 +1,40 @@
+"""Plain-text tables and JSON output shared by the commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def format_table(rows: list[dict], columns: list[str] | None = None) -> str:
+    if not rows:
+        return "(no rows)"
+    columns = columns or list(rows[0])
+    cells = [[_fmt(r.get(c)) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    line = "  ".join(c.ljust(w) for c, w in zip(columns, widths))
+    sep = "  ".join("-" * w for w in widths)
+    body = ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+    return "\n".join([line, sep, *body])
+
+
+def format_summary(d: dict) -> str:
+    """A two-column key/value table of a flat dict."""
+    return format_table([{"key": k, "value": v} for k, v in d.items() if not isinstance(v, (dict, list))],
+                        ["key", "value"])
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4f}" if abs(v) < 1e4 else f"{v:.4g}"
+    return "" if v is None else str(v)
+
+
+def write_json(path, data) -> Path:
+    """Write JSON atomically (a temp file renamed into place), creating parent directories."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    tmp.replace(p)
+    return p

@@ -1,0 +1,1 @@
+"""approxhls.search (see ../shared/DESIGN.md); built in a later issue."""

@@ -1,0 +1,45 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+import pytest
+
+
+def randomize_weights(model, seed=0, low=-1.0, high=1.0):
+    """Uniform weights over the quantizers' whole range (drives accumulators and ReLUs into saturation).
+
+    Batch-norm statistics stay positive where they must (variance) so the folded layers stay finite.
+    """
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        weights = layer.get_weights()
+        if not weights:
+            continue
+        new = []
+        for w, var in zip(weights, layer.weights):
+            name = var.name.split("/")[-1]
+            if "variance" in name or "gamma" in name:
+                new.append(rng.uniform(0.5, 2.0, w.shape))
+            elif "iteration" in name:
+                new.append(w)
+            else:
+                new.append(rng.uniform(low, high, w.shape))
+        layer.set_weights(new)
+    return model
+
+
+def on_grid_inputs(shape, n, seed=0, bits=8):
+    """Random inputs on ap_ufixed<bits,0>, plus the all-max and all-zero corner samples."""
+    rng = np.random.default_rng(seed)
+    x = np.floor(rng.uniform(0, 1, (n,) + tuple(shape)) * 2**bits) / 2**bits
+    x[0] = (2**bits - 1) / 2**bits
+    x[1] = 0.0
+    return x.astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def digits():
+    from approxhls.models.datasets import load_dataset
+
+    return load_dataset("digits")

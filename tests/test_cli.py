@@ -1,0 +1,59 @@
+"""The commands end to end, in-process: train -> convert -> csim, and their errors."""
+
+import json
+
+import pytest
+
+from approxhls.cli import main
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    rc = main(["train", "--model", "mlp", "--dataset", "digits", "--scheme", "fixed-w8a8", "--epochs", "3",
+               "--seed", "3", "--out", str(d / "model")])
+    assert rc == 0
+    return d
+
+
+def test_train_writes_model_json_and_plot(trained):
+    rec = json.loads((trained / "model" / "train.json").read_text())
+    assert rec["scheme"]["name"] == "fixed-w8a8" and rec["seed"] == 3 and rec["epochs"] == 3
+    assert len(rec["history"]["loss"]) == 3 and rec["input_grid"] == "ap_ufixed<8,0>"
+    assert 0.5 < rec["test_accuracy"] <= 1.0
+    assert (trained / "model" / "model.h5").stat().st_size > 0
+    assert (trained / "model" / "train.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_training_is_repeatable(trained, tmp_path):
+    rc = main(["train", "--model", "mlp", "--epochs", "3", "--seed", "3", "--out", str(tmp_path / "again")])
+    assert rc == 0
+    a = json.loads((trained / "model" / "train.json").read_text())
+    b = json.loads((tmp_path / "again" / "train.json").read_text())
+    assert a["history"]["loss"] == b["history"]["loss"]
+    assert a["test_accuracy"] == b["test_accuracy"]
+
+
+def test_convert_then_csim_is_bit_exact_and_reuses_build(trained, capsys):
+    prj = trained / "prj"
+    assert main(["convert", str(trained / "model"), "--out", str(prj), "--io-type", "io_stream"]) == 0
+    assert main(["csim", str(prj), "--limit", "120", "--json", str(trained / "csim.json")]) == 0
+    report = json.loads((trained / "csim.json").read_text())
+    assert report["n"] == 120 and report["dataset"] == "digits"
+    assert report["mismatches"] == 0 and report["mismatched_elements"] == 0
+    assert report["accuracy_csim"] == report["accuracy_keras"] > 0.5
+    assert report["compiled"] is True
+    out = capsys.readouterr().out
+    assert "accuracy_csim" in out and "mismatches" in out
+    # second run: the build is up to date and reused
+    assert main(["csim", str(prj), "--limit", "10", "--json", str(trained / "csim2.json")]) == 0
+    assert json.loads((trained / "csim2.json").read_text())["compiled"] is False
+
+
+def test_errors_are_one_line_with_exit_2(tmp_path, capsys):
+    assert main(["train", "--dataset", "nope", "--out", str(tmp_path / "m")]) == 2
+    assert "unknown dataset" in capsys.readouterr().err
+    assert main(["csim", str(tmp_path)]) == 2
+    assert "not an approxhls project" in capsys.readouterr().err
+    assert main(["convert", str(tmp_path / "missing"), "--out", str(tmp_path / "p")]) == 2
+    assert "no Keras model" in capsys.readouterr().err
