@@ -139,6 +139,87 @@ def cmd_demo(a):
     run_demo(a.out, epochs=a.epochs)
 
 
+# ---- multipliers -----------------------------------------------------------------------------------
+
+def _mult_args(p):
+    sub = p.add_subparsers(dest="action", required=True)
+    ls = sub.add_parser("list", help="table of every design (with cached characterization)")
+    ls.add_argument("--family", default=None)
+    sh = sub.add_parser("show", help="metrics of one design and its error heat map (PNG)")
+    sh.add_argument("name")
+    sh.add_argument("--out", default=".", help="directory for NAME_error.png")
+    ch = sub.add_parser("characterize", help="error metrics + Yosys LUTs + energy proxy (cached)")
+    ch.add_argument("--json", default=None, help="write every entry here (and a PNG beside it)")
+    ch.add_argument("--only", nargs="*", default=None, help="names of designs (default: all)")
+    ch.add_argument("--force", action="store_true", help="ignore cached results")
+    ch.add_argument("--jobs", type=int, default=2)
+    ad = sub.add_parser("add", help="add a C model (uint16_t f(uint8_t,uint8_t)) or a 256x256 .npy/.csv table")
+    ad.add_argument("file")
+    ad.add_argument("--name", required=True)
+    ad.add_argument("--signed", action="store_true", help="operands and result are two's complement")
+    ad.add_argument("--function", default=None, help="C function name (default: --name, or the only one)")
+    rm = sub.add_parser("remove", help="remove a user-added design")
+    rm.add_argument("name")
+
+
+def _mult_row(e: dict) -> dict:
+    m, c = e["metrics"], e.get("cost") or {}
+    return {"name": e["name"], "family": e["family"], "signed": e["signed"], "bits": e["bits"],
+            "mae%": m["mae_pct"], "wce%": m["wce_pct"], "mre%": m["mre_pct"], "ep%": m["ep_pct"],
+            "bias": m["bias"], "luts": c.get("luts"), "dsp": c.get("dsp"), "rel_luts": e.get("rel_luts"),
+            "rel_energy": e.get("rel_energy")}
+
+
+@command("multipliers", "the multiplier library: list, show, characterize, add")(_mult_args)
+def cmd_multipliers(a):
+    from approxhls.multipliers import catalog
+    from approxhls.multipliers.registry import all_designs, get_design
+    from approxhls.report import format_table, write_json
+
+    if a.action == "list":
+        designs = [d for d in all_designs() if a.family in (None, d.family)]
+        rows = [_mult_row(e) for e in catalog.characterize(designs, progress=False, with_synthesis=False)]
+        print(format_table(rows))
+        if any(r["luts"] is None for r in rows):
+            print("\n(luts empty: not characterized yet; run `approxhls multipliers characterize`)")
+    elif a.action == "show":
+        from approxhls.plots import plot_error_heatmap
+
+        d = get_design(a.name)
+        entry = catalog.characterize([d], progress=False, with_synthesis=False)[0]
+        print(format_table([_mult_row(entry)]))
+        print("\n" + "\n".join(f"{k:10s} {v:.6g}" for k, v in entry["metrics"].items()))
+        from pathlib import Path
+
+        png = plot_error_heatmap(d, Path(a.out) / f"{d.name}_error.png")
+        print(f"\nwrote {png}")
+    elif a.action == "characterize":
+        from pathlib import Path
+
+        from approxhls.plots import plot_multiplier_tradeoffs
+
+        designs = [get_design(n) for n in a.only] if a.only else None
+        entries = catalog.characterize(designs, force=a.force, jobs=a.jobs)
+        print(format_table([_mult_row(e) for e in entries]))
+        print(f"\ncatalog: {catalog.user_catalog_path()}")
+        if a.json:
+            write_json(a.json, {"designs": entries, "reference": "exact_u8"})
+            png = plot_multiplier_tradeoffs(entries, Path(a.json).with_suffix(".png"))
+            print(f"wrote {a.json} and {png}")
+    elif a.action == "add":
+        from approxhls.multipliers.user import add_multiplier
+
+        d = add_multiplier(a.file, a.name, signed=a.signed, function=a.function)
+        entry = catalog.characterize([d], progress=False)[0]
+        print(f"added {d.name} ({'signed' if d.signed else 'unsigned'}) from {a.file}")
+        print(format_table([_mult_row(entry)]))
+    elif a.action == "remove":
+        from approxhls.multipliers.user import remove_multiplier
+
+        remove_multiplier(a.name)
+        print(f"removed {a.name}")
+
+
 # ---- info -----------------------------------------------------------------------------------------
 
 @command("info", "list zoo models, datasets and quantization schemes")(lambda p: None)

@@ -37,3 +37,64 @@ def plot_training(record: dict, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return Path(path)
+
+
+def plot_error_heatmap(design, path: Path) -> Path:
+    """Signed error M(a,b) - a*b over every operand pair."""
+    import numpy as np
+
+    plt = _pyplot()
+    err = design.table() - design.exact_table()
+    codes = design.codes()
+    order = np.argsort(codes)  # show signed operands from most negative to most positive
+    err = err[np.ix_(order, order)]
+    lim = max(float(np.abs(err).max()), 1.0)
+    fig, ax = plt.subplots(figsize=(5.6, 4.8))
+    extent = [codes.min() - 0.5, codes.max() + 0.5, codes.max() + 0.5, codes.min() - 0.5]
+    im = ax.imshow(err, cmap="RdBu_r", vmin=-lim, vmax=lim, extent=extent, interpolation="nearest")
+    ax.set(xlabel="b (weight code)", ylabel="a (activation code)", title=f"{design.name}: M(a,b) - a*b")
+    fig.colorbar(im, ax=ax, label="error (product LSBs)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_multiplier_tradeoffs(entries: list[dict], path: Path) -> Path:
+    """Relative LUTs and relative energy vs MAE%, one colour per family, Pareto fronts marked."""
+    import numpy as np
+
+    from approxhls.pareto import pareto_mask
+
+    plt = _pyplot()
+    # 8x8 designs only: narrower cores are not alternatives for an 8-bit layer
+    rows = [e for e in entries if e.get("rel_luts") is not None and e["bits"] == 8]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+    families = sorted({e["family"] for e in rows})
+    cmap = plt.get_cmap("tab10" if len(families) <= 10 else "tab20")
+    for ax, key, label in ((axes[0], "rel_luts", "LUTs relative to exact 8x8"),
+                           (axes[1], "rel_energy", "switching energy relative to exact 8x8")):
+        x = np.array([max(e["metrics"]["mae_pct"], 1e-4) for e in rows])
+        y = np.array([e[key] for e in rows])
+        signed = np.array([e["signed"] for e in rows])
+        for k, fam in enumerate(families):
+            for sgn, marker in ((False, "o"), (True, "x")):
+                sel = [i for i, e in enumerate(rows) if e["family"] == fam and e["signed"] == sgn]
+                if sel:
+                    ax.scatter(x[sel], y[sel], s=28, color=cmap(k), marker=marker, zorder=3,
+                               label=fam if not sgn else f"{fam} (signed)")
+        uns = np.flatnonzero(~signed)
+        front = uns[pareto_mask(np.column_stack([x[uns], y[uns]]))]
+        idx = front[np.argsort(x[front])]
+        ax.step(x[idx], y[idx], where="post", color="k", lw=1.2, zorder=2, label="Pareto front (unsigned)")
+        ax.scatter(x[idx], y[idx], s=80, facecolors="none", edgecolors="k", zorder=4)
+        ax.set_xscale("log")
+        ax.set(xlabel="MAE (% of full-scale product)", ylabel=label)
+        ax.grid(alpha=0.3, which="both")
+    axes[0].legend(fontsize=7, ncol=2)
+    fig.suptitle("8x8 approximate multipliers: cost vs error (Yosys synth_xilinx, no DSP); "
+                 "relative to the exact multiplier of the same signedness")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)

@@ -43,3 +43,9 @@ def digits():
     from approxhls.models.datasets import load_dataset
 
     return load_dataset("digits")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    """User-added multipliers and catalogs go to a per-test directory, never to ~/.approxhls."""
+    monkeypatch.setenv("APPROXHLS_HOME", str(tmp_path_factory.mktemp("home")))

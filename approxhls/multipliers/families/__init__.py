@@ -1,0 +1,1 @@
+"""Multiplier families: each module defines parameterised generators (subclasses of Design)."""

