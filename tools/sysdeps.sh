@@ -7,6 +7,8 @@ deps=(
   "g++:g++:compiles the hls4ml C-simulation:1"
   "make:make:runs this Makefile:1"
   "dataset-fashion-mnist:/usr/share/datasets/fashion-mnist:the Fashion-MNIST dataset (cnn, resnet8):0"
+  "yosys:yosys:FPGA LUT counts of the multipliers (approxhls multipliers characterize):0"
+  "iverilog:iverilog:simulates the multipliers' Verilog in the equality proof:0"
 )
 missing=()
 for d in "${deps[@]}"; do

