@@ -90,6 +90,7 @@ def _convert_args(p):
     p.add_argument("--name", default="approxhls_model", help="HLS project name (a C identifier)")
     p.add_argument("--input-precision", default=None, help="e.g. ap_ufixed<8,0> (default: the training grid)")
     p.add_argument("--force", action="store_true", help="replace an existing project directory")
+    p.add_argument("--plan", default=None, help="multiplier plan (JSON/YAML): {default: NAME, layers: {LAYER: NAME}}")
 
 
 @command("convert", "convert a Keras/QKeras model into an hls4ml project (bit-exact precisions)")(_convert_args)
@@ -99,11 +100,15 @@ def cmd_convert(a):
     opts = ConvertOptions(io_type=a.io_type, strategy=a.strategy, reuse_factor=a.reuse_factor, backend=a.backend,
                           part=a.part, clock_period=a.clock_period, project_name=a.name,
                           input_precision=a.input_precision)
-    convert(a.model, a.out, opts, overwrite=a.force)
+    convert(a.model, a.out, opts, overwrite=a.force, plan=a.plan)
     from approxhls.hls.project import load_project
+    from approxhls.report import format_table
 
     meta = load_project(a.out)
     _emit({k: v for k, v in meta.items() if not isinstance(v, (list, dict))}, None, f"converted -> {a.out}")
+    if meta.get("plan"):
+        print("\nmultiplier plan")
+        print(format_table([{"layer": k} | v for k, v in meta["plan"].items()]))
     for note in meta["notes"]:
         print(f"note: {note}")
 
@@ -115,13 +120,15 @@ def _csim_args(p):
     p.add_argument("--dataset", default=None, help="default: the dataset the model was trained on")
     p.add_argument("--limit", type=int, default=None, help="first N test samples only")
     p.add_argument("--json", default=None, help="write the report here")
+    p.add_argument("--check-reference", action="store_true",
+                   help="also run the Python reference evaluator and count its differences from the C-simulation")
 
 
 @command("csim", "compile (once) and run the C-simulation; compare with Keras")(_csim_args)
 def cmd_csim(a):
     from approxhls.hls.csim import run_csim
 
-    report = run_csim(a.project, a.dataset, a.limit)
+    report = run_csim(a.project, a.dataset, a.limit, check_reference=a.check_reference)
     _emit(report, a.json, "C-simulation vs Keras")
 
 

@@ -10,6 +10,7 @@ Keras model, so it is self-contained.
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import shutil
@@ -153,8 +154,11 @@ def _layer_table(hls_model) -> list[dict]:
     return rows
 
 
-def convert(model_path, out_dir, opts: ConvertOptions | None = None, overwrite: bool = False):
-    """Convert the model at ``model_path`` into an hls4ml project at ``out_dir``; returns the ModelGraph."""
+def convert(model_path, out_dir, opts: ConvertOptions | None = None, overwrite: bool = False, plan=None):
+    """Convert the model at ``model_path`` into an hls4ml project at ``out_dir``; returns the ModelGraph.
+
+    ``plan`` (a path, dict or Plan) puts approximate multipliers into the planned layers.
+    """
     from approxhls.models.modelio import load_model, load_train_info, resolve_model_path
 
     opts = opts or ConvertOptions()
@@ -168,28 +172,17 @@ def convert(model_path, out_dir, opts: ConvertOptions | None = None, overwrite: 
             raise ProjectError(f"{out} exists; choose another --out or pass --force to replace it")
         shutil.rmtree(out)
     try:
-        hls_model = convert_model(model, out, opts, train_info=info, source=str(src))
+        hls_model = convert_model(model, out, opts, train_info=info, source=str(src), plan=plan)
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)  # nothing half-written
         raise
     return hls_model
 
 
-def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | None = None, source: str = ""):
-    """Convert an in-memory Keras model and write the project (no C++ compile)."""
+def _to_hls(model, cfg: dict, out: Path, opts: ConvertOptions, log: io.StringIO, caught: list):
     import hls4ml
 
-    from approxhls.hls import precision
-
-    opts.validate()
-    train_info = train_info or {}
-    notes = check_layers(model, opts.io_type)
-    grid = FixedType.parse(opts.input_precision or train_info.get("input_grid") or "ap_ufixed<8,0>")
-    precision.register()
-    cfg = hls_config(model, opts, grid)
-    out = Path(out)
-    log = io.StringIO()
-    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(log):
+    with warnings.catch_warnings(record=True) as w, contextlib.redirect_stdout(log):
         warnings.simplefilter("always")
         hls_model = hls4ml.converters.convert_from_keras_model(
             model,
@@ -201,10 +194,56 @@ def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | Non
             part=opts.part,
             clock_period=opts.clock_period,
         )
+    caught.extend(w)
+    return hls_model
+
+
+def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | None = None, source: str = "",
+                  plan=None):
+    """Convert an in-memory Keras model and write the project (no C++ compile)."""
+    import hls4ml
+
+    from approxhls.hls import plancode, precision
+    from approxhls.hls.ir import extract_ir
+    from approxhls.hls.plan import PlanError, load_plan, resolve_plan, save_resolved
+
+    opts.validate()
+    train_info = train_info or {}
+    notes = check_layers(model, opts.io_type)
+    grid = FixedType.parse(opts.input_precision or train_info.get("input_grid") or "ap_ufixed<8,0>")
+    precision.register()
+    cfg = hls_config(model, opts, grid)
+    out = Path(out)
+    log, caught = io.StringIO(), []
+    assignments = {}
+    if plan is not None:
+        # Operand types are known only after conversion: resolve the plan on an exact conversion first.
+        plan = load_plan(plan)
+        ir0 = extract_ir(_to_hls(model, copy.deepcopy(cfg), out, opts, io.StringIO(), []))
+        assignments = resolve_plan(plan, ir0)
+        for a in assignments.values():
+            if not a.exact:
+                cfg["LayerName"][a.layer]["ApproxhlsMultiplier"] = a.multiplier
+                cfg["LayerName"][a.layer]["ApproxhlsExtraBits"] = a.extra_bits
+        plancode.register_product_source(BACKENDS[opts.backend])
+    hls_model = _to_hls(model, cfg, out, opts, log, caught)
+    ir = extract_ir(hls_model)
+    for a in assignments.values():
+        node = ir.node(a.layer)
+        if not a.exact and (ir.input_type_of(node) != a.x_type or node.type("weight") != a.w_type):
+            raise PlanError(f"layer {a.layer!r}: its operand types changed when upstream layers were planned; "
+                            f"plan the upstream layers exact or quantize this layer's input")
+    plancode.apply_to_graph(hls_model, assignments)
+    with contextlib.redirect_stdout(log):
         hls_model.write()
+    plancode.write_headers(out, assignments)
     (out / "convert.log").write_text(log.getvalue())  # hls4ml's chatter, kept for reference
     notes += [str(w.message) for w in caught if "approxhls" in str(w.filename) or "pooling" in str(w.message)]
+    notes += [f"{a.layer}: {a.source}" for a in assignments.values() if a.source.startswith("exact (")]
     model.save(out / KERAS_COPY, include_optimizer=False)
+    ir.save(out)
+    if assignments:
+        save_resolved(out, plan, assignments)
     meta = {
         "approxhls_version": __version__,
         "hls4ml_version": hls4ml.__version__,
@@ -224,6 +263,7 @@ def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | Non
         "scheme": train_info.get("scheme"),
         "bit_exact": not notes,
         "notes": notes,
+        "plan": {name: a.to_json() for name, a in assignments.items()} or None,
         "layers": _layer_table(hls_model),
     }
     (out / PROJECT_JSON).write_text(json.dumps(meta, indent=2))

@@ -7,6 +7,10 @@ hls4ml 1.3.0 infers exact accumulator/result types for Dense, Conv and Add layer
 - an average pooling layer's result inherits its input type, dropping the bits that the division adds.
 The pass runs in the ``convert`` flow just before ``infer_precision_types`` and replaces these with
 types that hold every value exactly; hls4ml's own inference then propagates them downstream.
+
+It also widens the accumulator (and result) of Dense/Conv layers planned on an approximate multiplier
+by the integer bits the approximate products may need beyond the exact ones (node attribute
+``approxhls_extra_bits``, from the plan): hls4ml bounds the accumulator by exact products only.
 """
 
 from __future__ import annotations
@@ -44,6 +48,9 @@ def _make_pass():
 
     class ExactPrecision(OptimizerPass):
         def match(self, node):
+            if node.get_attr("approxhls_extra_bits", 0) and not node.get_attr("approxhls_widened", False):
+                inp = node.get_input_variable()
+                return not _is_unspecified(inp.type.precision) and _is_unspecified(node.types["accum_t"].precision)
             if node.class_name == "ApplyAlpha":
                 return isinstance(node.types["scale_t"].precision, ExponentPrecisionType)
             if node.class_name == "Pooling2D" or node.class_name == "Pooling1D":
@@ -56,6 +63,8 @@ def _make_pass():
             return False
 
         def transform(self, model, node):
+            if node.get_attr("approxhls_extra_bits", 0):
+                return _widen_accumulator(node, int(node.get_attr("approxhls_extra_bits")))
             if node.class_name == "ApplyAlpha":
                 scales = np.asarray(node.get_attr("scale_data"), dtype=np.float64)
                 # Replace the exponent-typed weight by a plain fixed-point one holding the same values.
@@ -81,6 +90,24 @@ def _make_pass():
             return True
 
     return ExactPrecision
+
+
+def _widen_accumulator(node, extra: int) -> bool:
+    """hls4ml's exact accumulator/result types for the node, plus ``extra`` integer bits."""
+    from hls4ml.model.optimizer.passes.infer_precision import InferPrecisionTypes
+    from hls4ml.model.types import FixedPrecisionType
+
+    infer = InferPrecisionTypes()
+    todo = [k for k, t in node.types.items() if _is_unspecified(t.precision)]
+    done = infer._infer_precision(node, todo)
+    for k in todo:
+        if k not in done:
+            infer._infer_default_type(node, k)
+    for k in ("accum_t", "result_t"):
+        p = node.types[k].precision
+        node.types[k].precision = FixedPrecisionType(p.width + extra, p.integer + extra, p.signed)
+    node.set_attr("approxhls_widened", True)
+    return True
 
 
 def register() -> None:

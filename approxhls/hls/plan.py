@@ -1,0 +1,212 @@
+"""Multiplier plans: which multiplier each Dense/Conv layer uses.
+
+A plan (JSON or YAML) is ``{"default": NAME, "layers": {LAYER: NAME, ...}}``; ``exact`` means hls4ml's
+own product. Resolving a plan against a converted network checks every name and every operand width:
+a layer named in the plan must exist and multiply, its multiplier must exist and its operands must
+fit the layer's input and weight codes (refused otherwise, with the reason). The default applies to
+the multiplying layers the plan does not name, where it fits; where it does not, the layer stays exact
+and the resolution says so.
+
+Unsigned multiplier cores are applied by sign-magnitude: P = sign(x) sign(w) M(|x|, |w|). Natively
+signed designs take the two's complement codes directly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from approxhls.errors import ApproxHLSError
+from approxhls.fixedpoint import FixedType
+
+EXACT = "exact"
+PLAN_FILE = "plan.json"
+
+
+class PlanError(ApproxHLSError):
+    """A plan that names something wrong or does not fit the network."""
+
+
+@dataclass
+class Plan:
+    default: str = EXACT
+    layers: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"default": self.default, "layers": dict(self.layers)}
+
+    def save(self, path) -> Path:
+        p = Path(path)
+        p.write_text(json.dumps(self.to_json(), indent=2))
+        return p
+
+
+def load_plan(source) -> Plan:
+    """A Plan from a path (.json/.yaml/.yml), a dict, or a Plan."""
+    if isinstance(source, Plan):
+        return source
+    if isinstance(source, dict):
+        data = source
+    else:
+        p = Path(source)
+        if not p.is_file():
+            raise PlanError(f"plan file {p} does not exist")
+        text = p.read_text()
+        try:
+            if p.suffix in (".yaml", ".yml"):
+                import yaml
+
+                data = yaml.safe_load(text)
+            else:
+                data = json.loads(text)
+        except Exception as e:  # json/yaml parse errors
+            raise PlanError(f"cannot parse plan {p}: {e}") from None
+    if not isinstance(data, dict) or not set(data) <= {"default", "layers"}:
+        raise PlanError('a plan is {"default": MULTIPLIER, "layers": {LAYER: MULTIPLIER}}; '
+                        f"got keys {sorted(data) if isinstance(data, dict) else type(data).__name__}")
+    layers = data.get("layers") or {}
+    if not isinstance(layers, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in layers.items()):
+        raise PlanError("plan 'layers' must map layer names to multiplier names")
+    return Plan(default=str(data.get("default") or EXACT), layers=dict(layers))
+
+
+@dataclass
+class Assignment:
+    """The multiplier of one layer, with its product table over the layer's operand codes."""
+
+    layer: str
+    multiplier: str
+    source: str  # "plan", "default", or "exact (default does not fit: ...)"
+    x_type: FixedType
+    w_type: FixedType
+    design: object = None  # a multipliers Design (None for exact, or when loaded from a project)
+    stored_table: np.ndarray | None = None  # the table saved in a project
+
+    @property
+    def exact(self) -> bool:
+        return self.multiplier == EXACT
+
+    def codes(self) -> tuple[np.ndarray, np.ndarray]:
+        return _domain(self.x_type), _domain(self.w_type)
+
+    def table(self) -> np.ndarray:
+        """P[x - x_min, w - w_min] for every x and w code of the layer (int64)."""
+        if self.stored_table is None:
+            x, w = self.codes()
+            self.stored_table = x[:, None] * w[None, :] if self.exact else product_table(self.design, x, w)
+        return self.stored_table
+
+    @property
+    def extra_bits(self) -> int:
+        """Integer bits the accumulator needs beyond hls4ml's exact-product bound."""
+        if self.exact:
+            return 0
+        x, w = self.codes()
+        approx = int(np.abs(self.table()).max())
+        exact = int(np.abs(x).max() * np.abs(w).max())
+        return max(0, math.ceil(math.log2(approx / exact))) if approx > exact > 0 else 0
+
+    def to_json(self) -> dict:
+        return {"multiplier": self.multiplier, "source": self.source, "x_type": str(self.x_type),
+                "w_type": str(self.w_type), "extra_bits": self.extra_bits}
+
+
+def _domain(t: FixedType) -> np.ndarray:
+    return np.arange(t.code_min, t.code_max + 1, dtype=np.int64)
+
+
+def product_table(design, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """The design's products over operand codes x (rows) and w (columns), sign-magnitude if unsigned."""
+    if design.signed:
+        return design.model(x[:, None], w[None, :]).astype(np.int64)
+    mag = design.model(np.abs(x)[:, None], np.abs(w)[None, :]).astype(np.int64)
+    # sign-magnitude: zero counts as positive (a core may return M(x, 0) != 0, e.g. ETM)
+    sx, sw = np.where(x < 0, -1, 1), np.where(w < 0, -1, 1)
+    return sx[:, None] * sw[None, :] * mag
+
+
+def fits(design, x_type: FixedType, w_type: FixedType) -> str | None:
+    """None when the design's operands hold every code of both types, else the reason."""
+    for what, t in (("input", x_type), ("weight", w_type)):
+        lo, hi = t.code_min, t.code_max
+        if design.signed:
+            ok = design.code_min <= lo and hi <= design.code_max
+            need = f"codes {lo}..{hi}"
+        else:
+            ok = max(abs(lo), abs(hi)) <= design.code_max
+            need = f"magnitudes up to {max(abs(lo), abs(hi))}"
+        if not ok:
+            return (f"{design.name} takes {design.bits}-bit {'signed' if design.signed else 'unsigned'} operands, "
+                    f"but the layer's {what} type {t} needs {need}")
+    return None
+
+
+def resolve_plan(plan, ir) -> dict[str, Assignment]:
+    """Check a plan against the IR of the (exact) converted network; one Assignment per multiplying layer."""
+    from approxhls.multipliers.registry import get_design
+
+    plan = load_plan(plan)
+    mult_nodes = {n.name: n for n in ir.multiplying_nodes()}
+    all_names = {n.name for n in ir.nodes}
+    for layer in plan.layers:
+        if layer not in all_names:
+            raise PlanError(f"the plan names layer {layer!r}, which the model does not have; "
+                            f"layers with multiplications: {', '.join(mult_nodes)}")
+        if layer not in mult_nodes:
+            raise PlanError(f"the plan names layer {layer!r}, which has no multiplications "
+                            f"(it is a {ir.node(layer).op} layer); planable layers: {', '.join(mult_nodes)}")
+
+    def design_of(name):
+        if name == EXACT:
+            return None
+        try:
+            return get_design(name)
+        except ApproxHLSError as e:
+            raise PlanError(str(e)) from None
+
+    default = design_of(plan.default)
+    out = {}
+    for name, node in mult_nodes.items():
+        x_t, w_t = ir.input_type_of(node), node.type("weight")
+        if name in plan.layers:
+            design = design_of(plan.layers[name])
+            reason = fits(design, x_t, w_t) if design is not None else None
+            if reason:
+                raise PlanError(f"layer {name!r}: {reason}")
+            out[name] = Assignment(name, plan.layers[name], "plan", x_t, w_t, design)
+            continue
+        reason = fits(default, x_t, w_t) if default is not None else None
+        if reason:
+            out[name] = Assignment(name, EXACT, f"exact (default does not fit: {reason})", x_t, w_t, None)
+        else:
+            out[name] = Assignment(name, plan.default, "default", x_t, w_t, default)
+    return out
+
+
+PLAN_TABLES = "plan_tables.npz"
+
+
+def save_resolved(prj, plan: Plan, assignments: dict[str, Assignment]) -> None:
+    """plan.json (the plan and what it resolved to) and each planned layer's product table."""
+    data = plan.to_json() | {"resolved": {k: a.to_json() for k, a in assignments.items()}}
+    (Path(prj) / PLAN_FILE).write_text(json.dumps(data, indent=2))
+    np.savez_compressed(Path(prj) / PLAN_TABLES, **{k: a.table() for k, a in assignments.items() if not a.exact})
+
+
+def project_assignments(prj) -> dict[str, Assignment]:
+    """The resolved plan of a converted project, self-contained (no catalog needed); {} when unplanned."""
+    p = Path(prj) / PLAN_FILE
+    if not p.exists():
+        return {}
+    resolved = json.loads(p.read_text()).get("resolved", {})
+    with np.load(Path(prj) / PLAN_TABLES) as tables:
+        stored = {k: tables[k] for k in tables.files}
+    return {
+        k: Assignment(k, v["multiplier"], v["source"], FixedType.parse(v["x_type"]), FixedType.parse(v["w_type"]),
+                      stored_table=stored.get(k))
+        for k, v in resolved.items()
+    }
