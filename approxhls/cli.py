@@ -132,6 +132,26 @@ def cmd_csim(a):
     _emit(report, a.json, "C-simulation vs Keras")
 
 
+# ---- emulate --------------------------------------------------------------------------------------
+
+def _emulate_args(p):
+    p.add_argument("model", help="a trained model (file or `approxhls train` directory) or a converted project")
+    p.add_argument("--plan", default=None, help="multiplier plan (JSON/YAML); not with a project")
+    p.add_argument("--dataset", default=None)
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--json", default=None)
+
+
+@command("emulate", "bit-exact fast emulation of a planned model: accuracy, method per layer, throughput")(_emulate_args)
+def cmd_emulate(a):
+    from approxhls.hls.evaluate import run_emulation
+    from approxhls.report import format_table
+
+    report = run_emulation(a.model, a.plan, a.dataset, a.limit)
+    print(format_table(report["layers"]))
+    _emit(report, a.json, "emulation")
+
+
 # ---- demo -----------------------------------------------------------------------------------------
 
 def _demo_args(p):

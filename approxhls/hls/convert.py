@@ -198,14 +198,25 @@ def _to_hls(model, cfg: dict, out: Path, opts: ConvertOptions, log: io.StringIO,
     return hls_model
 
 
-def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | None = None, source: str = "",
-                  plan=None):
-    """Convert an in-memory Keras model and write the project (no C++ compile)."""
-    import hls4ml
+@dataclass
+class Graph:
+    """A converted (not yet written) network: hls4ml's ModelGraph, approxhls' IR and the resolved plan."""
 
+    hls_model: object
+    ir: object
+    assignments: dict
+    plan: object
+    notes: list
+    grid: FixedType
+    log: str
+
+
+def build_graph(model, opts: ConvertOptions, train_info: dict | None = None, plan=None,
+                out: Path | None = None) -> Graph:
+    """Convert a Keras model in memory (nothing written), with exact precisions and the plan applied."""
     from approxhls.hls import plancode, precision
     from approxhls.hls.ir import extract_ir
-    from approxhls.hls.plan import PlanError, load_plan, resolve_plan, save_resolved
+    from approxhls.hls.plan import PlanError, load_plan, resolve_plan
 
     opts.validate()
     train_info = train_info or {}
@@ -213,7 +224,7 @@ def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | Non
     grid = FixedType.parse(opts.input_precision or train_info.get("input_grid") or "ap_ufixed<8,0>")
     precision.register()
     cfg = hls_config(model, opts, grid)
-    out = Path(out)
+    out = Path(out) if out is not None else Path("approxhls_unwritten")
     log, caught = io.StringIO(), []
     assignments = {}
     if plan is not None:
@@ -234,16 +245,33 @@ def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | Non
             raise PlanError(f"layer {a.layer!r}: its operand types changed when upstream layers were planned; "
                             f"plan the upstream layers exact or quantize this layer's input")
     plancode.apply_to_graph(hls_model, assignments)
+    notes += [str(w.message) for w in caught if "approxhls" in str(w.filename) or "pooling" in str(w.message)]
+    notes += [f"{a.layer}: {a.source}" for a in assignments.values() if a.source.startswith("exact (")]
+    return Graph(hls_model, ir, assignments, plan, notes, grid, log.getvalue())
+
+
+def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | None = None, source: str = "",
+                  plan=None):
+    """Convert an in-memory Keras model and write the project (no C++ compile)."""
+    import hls4ml
+
+    from approxhls.hls import plancode
+    from approxhls.hls.plan import save_resolved
+
+    out = Path(out)
+    train_info = train_info or {}
+    g = build_graph(model, opts, train_info, plan, out)
+    hls_model, ir, assignments, notes, grid = g.hls_model, g.ir, g.assignments, g.notes, g.grid
+    log = io.StringIO(g.log)
+    log.seek(0, io.SEEK_END)
     with contextlib.redirect_stdout(log):
         hls_model.write()
     plancode.write_headers(out, assignments)
     (out / "convert.log").write_text(log.getvalue())  # hls4ml's chatter, kept for reference
-    notes += [str(w.message) for w in caught if "approxhls" in str(w.filename) or "pooling" in str(w.message)]
-    notes += [f"{a.layer}: {a.source}" for a in assignments.values() if a.source.startswith("exact (")]
     model.save(out / KERAS_COPY, include_optimizer=False)
     ir.save(out)
     if assignments:
-        save_resolved(out, plan, assignments)
+        save_resolved(out, g.plan, assignments)
     meta = {
         "approxhls_version": __version__,
         "hls4ml_version": hls4ml.__version__,

@@ -72,11 +72,14 @@ def _windows(x: np.ndarray, node: Node) -> np.ndarray:
 def evaluate(ir: IR, x: np.ndarray, assignments: dict | None = None, batch: int = 64) -> np.ndarray:
     """Outputs (n, ...) as float64 values for real inputs x (on the input grid)."""
     x = np.asarray(x, dtype=np.float64)
-    outs = [_evaluate(ir, x[i : i + batch], assignments or {}) for i in range(0, len(x), batch)]
+    mac = lambda xc, w, bias, node, x_t: _mac(xc, w, bias, node, x_t, (assignments or {}).get(node.name))  # noqa: E731
+    outs = [run_graph(ir, x[i : i + batch], mac) for i in range(0, len(x), batch)]
     return np.concatenate(outs) if outs else np.zeros((0,))
 
 
-def _evaluate(ir: IR, x: np.ndarray, assignments: dict) -> np.ndarray:
+def run_graph(ir: IR, x: np.ndarray, mac) -> np.ndarray:
+    """Evaluate every node in order; ``mac(x_codes (rows, k), w (k, out), bias, node, x_type)`` does the
+    multiply-accumulate of Dense/Conv layers and returns result codes (the part evaluators differ in)."""
     env: dict[str, tuple[np.ndarray, FixedType]] = {}
     n = len(x)
     for node in ir.nodes:
@@ -86,14 +89,13 @@ def _evaluate(ir: IR, x: np.ndarray, assignments: dict) -> np.ndarray:
             out = res_t.to_codes(x.reshape((n, *node.shape)))  # the bridge's double -> input type conversion
         elif node.op == "dense":
             (xc, x_t), = ins
-            out = _mac(xc.reshape(n, -1), node.weights["weight"], node.weights["bias"], node, x_t,
-                       assignments.get(node.name))
+            out = mac(xc.reshape(n, -1), node.weights["weight"], node.weights["bias"], node, x_t)
         elif node.op == "conv2d":
             (xc, x_t), = ins
             a = node.attrs
             cols = _im2col(xc, node)
             w = node.weights["weight"].reshape(-1, a["n_filt"])
-            out = _mac(cols, w, node.weights["bias"], node, x_t, assignments.get(node.name))
+            out = mac(cols, w, node.weights["bias"], node, x_t)
             out = out.reshape(n, a["out_height"], a["out_width"], a["n_filt"])
         elif node.op == "scale_bias":
             (xc, x_t), = ins

@@ -1,0 +1,75 @@
+"""Accuracy of a planned network from the emulator, for a converted project or a Keras model + plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from approxhls.hls.project import PROJECT_JSON
+
+
+@dataclass
+class Target:
+    ir: object
+    assignments: dict
+    input_precision: str
+    input_shape: list
+    dataset: str | None
+    keras_model: object = None  # path or model, for the exact reference accuracy
+
+
+def load_target(target, plan=None, io_type: str = "io_parallel") -> Target:
+    """A project directory (its IR and plan; ``plan`` must be None) or a model (converted in memory)."""
+    from approxhls.errors import ApproxHLSError
+
+    p = Path(target)
+    if (p / PROJECT_JSON).exists():
+        from approxhls.hls.ir import IR
+        from approxhls.hls.plan import project_assignments
+        from approxhls.hls.project import KERAS_COPY, load_project
+
+        if plan is not None:
+            raise ApproxHLSError(f"{target} is a converted project with its own plan; give a model to apply --plan")
+        meta = load_project(p)
+        return Target(IR.load(p), project_assignments(p), meta["input_precision"], meta["input_shape"],
+                      meta.get("dataset"), p / KERAS_COPY)
+    from approxhls.hls.convert import ConvertOptions, build_graph
+    from approxhls.models.modelio import load_model, load_train_info
+
+    model = load_model(p)
+    info = load_train_info(p)
+    g = build_graph(model, ConvertOptions(io_type=io_type), info, plan)
+    return Target(g.ir, g.assignments, str(g.grid), [int(d) for d in model.input_shape[1:]], info.get("dataset"),
+                  model)
+
+
+def run_emulation(target, plan=None, dataset: str | None = None, limit: int | None = None,
+                  keras_reference: bool = True) -> dict:
+    from approxhls.hls.emulator import Emulator
+    from approxhls.models.datasets import load_dataset
+
+    t = load_target(target, plan)
+    ds = load_dataset(dataset or t.dataset or "digits", grid=t.input_precision).limit(limit)
+    x = ds.for_input(ds.x_test, t.input_shape)
+    em = Emulator(t.ir, t.assignments)
+    em.predict(x[: min(len(x), 64)])  # warm-up: builds the lookup kernel, touches the weights
+    y, timing = em.timed_predict(x)
+    report = {
+        "target": str(target),
+        "dataset": ds.name,
+        "n": int(len(x)),
+        "accuracy": float(np.mean(np.argmax(y, axis=1) == ds.y_test)),
+        "images_per_s": round(timing["images_per_s"], 1),
+        "gmac_per_s": round(timing["gmac_per_s"], 3),
+        "macs_per_image": em.macs_per_sample(),
+        "layers": em.describe(),
+    }
+    if keras_reference and t.keras_model is not None:
+        from approxhls.models.modelio import load_model
+
+        km = t.keras_model if not isinstance(t.keras_model, (str, Path)) else load_model(t.keras_model)
+        yk = km.predict(x, batch_size=512, verbose=0)
+        report["accuracy_exact_keras"] = float(np.mean(np.argmax(yk, axis=1) == ds.y_test))
+    return report

@@ -1,0 +1,79 @@
+"""The emulator's choice of method per multiplier, and its exactness where sums approach float limits."""
+
+import numpy as np
+import pytest
+
+from approxhls.fixedpoint import FixedType
+from approxhls.hls import lutkernel
+from approxhls.hls.decompose import decompose
+from approxhls.hls.plan import Assignment, product_table
+from approxhls.multipliers.registry import get_design
+
+X = FixedType.parse("ap_ufixed<8,2>")
+W = FixedType.parse("ap_fixed<8,1>")
+
+
+def _table(name):
+    x = np.arange(X.code_min, X.code_max + 1)
+    w = np.arange(W.code_min, W.code_max + 1)
+    return product_table(get_design(name), x, w), x, w
+
+
+@pytest.mark.parametrize(
+    "name,method",
+    [("exact_u8", "exact"), ("tam_u8_k6", "low-rank"), ("bam_u8_h2_v8", "low-rank"), ("ppp_u8_j0_m2", "separable"),
+     ("lsbt_u8_ka2_kb2", "separable"), ("drum_u8_k4", "separable"), ("roba_u8_modeboth", "low-rank"),
+     ("kulkarni_u8_s16", "low-rank"), ("mitchell_u8_w5", None)],
+)
+def test_decomposition_methods_are_exact(name, method):
+    t, x, w = _table(name)
+    dec = decompose(t, x, w)
+    if method is None:
+        assert dec is None  # Mitchell's antilogarithm is not low-rank: the lookup kernel handles it
+        return
+    assert dec.method == method
+    rebuilt = dec.base * x[:, None] * w[None, :] + dec.F @ dec.G
+    assert np.array_equal(rebuilt, t)
+    assert dec.rank <= 16
+
+
+def test_lookup_kernel_equals_numpy_gather_and_direct_sum():
+    rng = np.random.default_rng(0)
+    t, x, w = _table("mitchell_u8_w5")
+    w_idx = rng.integers(0, len(w), (37, 11))
+    x_idx = rng.integers(0, len(x), (53, 37))
+    layer = lutkernel.LutLayer(t, w_idx)
+    got = layer(x_idx)
+    direct = np.array([[t[x_idx[r], w_idx[:, j]].sum() for j in range(11)] for r in range(53)])
+    assert np.array_equal(got, direct)
+    assert lutkernel.available(), "the C lookup kernel should build here (gcc is installed)"
+
+
+def test_float64_is_chosen_when_float32_could_round(tmp_path):
+    """A wide dense layer whose worst-case sum passes 2^24 must not be computed in float32."""
+    from tensorflow import keras
+    from qkeras import QDense, quantized_bits
+
+    from approxhls.hls.convert import ConvertOptions, build_graph
+    from approxhls.hls.emulator import Emulator
+    from approxhls.hls.reference import evaluate
+
+    inp = keras.layers.Input((1024,), name="x_in")
+    out = QDense(4, kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 0, alpha=1),
+                 name="d")(inp)
+    m = keras.Model(inp, out)
+    m.get_layer("d").set_weights([np.full((1024, 4), -1.0), np.zeros(4)])
+    g = build_graph(m, ConvertOptions())
+    em = Emulator(g.ir, g.assignments)
+    assert em.describe()[0]["dtype"] == "float64"  # 1024 * 255 * 128 > 2^24
+    x = np.full((3, 1024), 255 / 256)
+    x[1] = 1 / 256
+    assert np.array_equal(em.predict(x), evaluate(g.ir, x, g.assignments))
+    assert em.predict(x)[0, 0] == -1024 * 255 / 256  # the full-scale sum, exactly
+
+
+def test_assignment_extra_bits():
+    x, w = FixedType.parse("ap_ufixed<8,2>"), FixedType.parse("ap_fixed<8,1>")
+    assert Assignment("l", "exact", "plan", x, w).extra_bits == 0
+    a = Assignment("l", "roba_u8_modex", "plan", x, w, get_design("roba_u8_modex"))
+    assert a.extra_bits == 1  # 256 * 128 > 255 * 128
