@@ -39,3 +39,6 @@ test-slow: $(STAMP)
 
 clean:
 	rm -rf demo-out .pytest_cache build *.egg-info
+
+bench: $(STAMP)
+	$(BIN)/python bench/emulator.py

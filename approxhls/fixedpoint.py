@@ -102,8 +102,37 @@ class FixedType:
         """Apply this type's overflow mode to integer codes already on its grid (e.g. an accumulator)."""
         return self._overflow(np.asarray(codes, dtype=np.int64))
 
+    def requantize(self, codes, src_frac: int) -> np.ndarray:
+        """Integer codes with ``src_frac`` fractional bits -> this type, in integer arithmetic only.
+
+        Same result as ``to_codes(codes * 2**-src_frac)`` (rounding, then overflow), without floats.
+        """
+        c = np.asarray(codes, dtype=np.int64)
+        shift = src_frac - self.frac
+        if shift <= 0:
+            return self._overflow(c << -shift)
+        q = c >> shift  # floor
+        if self.rounding != "TRN":
+            r = c & ((1 << shift) - 1)  # remainder, 0 <= r < 2^shift
+            half = 1 << (shift - 1)
+            if self.rounding == "TRN_ZERO":
+                q = q + ((c < 0) & (r != 0))
+            elif self.rounding == "RND":
+                q = q + (r >= half)
+            elif self.rounding == "RND_MIN_INF":
+                q = q + (r > half)
+            elif self.rounding == "RND_ZERO":
+                q = q + ((r > half) | ((r == half) & (c < 0)))
+            elif self.rounding == "RND_INF":
+                q = q + ((r > half) | ((r == half) & (c >= 0)))
+            else:  # RND_CONV: ties to even
+                q = q + ((r > half) | ((r == half) & (q & 1 == 1)))
+        return self._overflow(q)
+
     def _overflow(self, codes: np.ndarray) -> np.ndarray:
         lo, hi = self.code_min, self.code_max
+        if codes.size == 0 or (codes.min() >= lo and codes.max() <= hi):
+            return codes.astype(np.int64, copy=False)  # nothing overflows: every mode is the identity
         if self.overflow == "WRAP":
             span = 1 << self.width
             c = np.mod(codes - lo, span) + lo

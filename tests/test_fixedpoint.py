@@ -52,3 +52,14 @@ def test_contains_and_nan():
     assert not t.contains([1 / 512])
     with pytest.raises(ValueError):
         t.to_codes([np.nan])
+
+
+@pytest.mark.parametrize("mode", ["TRN", "TRN_ZERO", "RND", "RND_CONV", "RND_ZERO", "RND_INF", "RND_MIN_INF"])
+@pytest.mark.parametrize("overflow", ["WRAP", "SAT"])
+def test_integer_requantize_equals_float_path(mode, overflow):
+    rng = np.random.default_rng(1)
+    codes = np.concatenate([rng.integers(-5000, 5000, 4000), np.arange(-64, 65)])
+    for src_frac in (3, 6, 9):
+        t = FixedType(8, 4, True, mode, overflow)
+        via_float = t.to_codes(np.ldexp(codes.astype(np.float64), -src_frac))
+        assert np.array_equal(t.requantize(codes, src_frac), via_float), (mode, overflow, src_frac)

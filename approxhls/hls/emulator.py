@@ -107,7 +107,7 @@ class Emulator:
         acc = (sums << (acc_t.frac - prod_frac)) + cast(bias, b_t, acc_t)[None, :]
         return cast(acc_t.codes_from_int(acc), acc_t, node.type("result"))
 
-    def predict(self, x: np.ndarray, batch: int = 256) -> np.ndarray:
+    def predict(self, x: np.ndarray, batch: int = 64) -> np.ndarray:
         """Outputs (n, outputs) float64, equal to the C-simulation's element for element."""
         x = np.asarray(x, dtype=np.float64)
         outs = [run_graph(self.ir, x[i : i + batch], self._mac) for i in range(0, len(x), batch)]

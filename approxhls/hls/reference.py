@@ -21,9 +21,9 @@ def wide(frac: int) -> FixedType:
 
 def cast(codes: np.ndarray, src: FixedType, dst: FixedType) -> np.ndarray:
     """Convert codes of ``src`` to ``dst`` as an ap_fixed assignment does (dst's rounding and overflow)."""
-    if src.frac == dst.frac:
-        return dst.codes_from_int(codes)
-    return dst.to_codes(src.from_codes(codes))
+    if src == dst:
+        return codes  # same type: an ap_fixed assignment changes nothing
+    return dst.requantize(codes, src.frac)
 
 
 def _align(codes: np.ndarray, src: FixedType, frac: int) -> np.ndarray:
@@ -49,24 +49,27 @@ def _mac(x: np.ndarray, w: np.ndarray, bias: np.ndarray, node: Node, x_t: FixedT
     return cast(acc, acc_t, res_t)
 
 
+def _patches(x: np.ndarray, fh: int, fw: int, sh: int, sw: int, oh: int, ow: int) -> np.ndarray:
+    """(n, oh, ow, fh, fw, c) view of the windows (no copy)."""
+    v = np.lib.stride_tricks.sliding_window_view(x, (fh, fw), axis=(1, 2))  # (n, H', W', c, fh, fw)
+    return v[:, : sh * oh : sh, : sw * ow : sw].transpose(0, 1, 2, 4, 5, 3)
+
+
 def _im2col(x: np.ndarray, node: Node) -> np.ndarray:
     a = node.attrs
     n = x.shape[0]
-    x = np.pad(x, ((0, 0), (a["pad_top"], a["pad_bottom"]), (a["pad_left"], a["pad_right"]), (0, 0)))
-    fh, fw, sh, sw = a["filt_height"], a["filt_width"], a["stride_height"], a["stride_width"]
-    oh, ow = a["out_height"], a["out_width"]
-    cols = np.empty((n, oh, ow, fh, fw, x.shape[3]), dtype=np.int64)
-    for i in range(fh):
-        for j in range(fw):
-            cols[:, :, :, i, j, :] = x[:, i : i + sh * oh : sh, j : j + sw * ow : sw, :]
-    return cols.reshape(n * oh * ow, fh * fw * x.shape[3])
+    if a["pad_top"] or a["pad_bottom"] or a["pad_left"] or a["pad_right"]:
+        x = np.pad(x, ((0, 0), (a["pad_top"], a["pad_bottom"]), (a["pad_left"], a["pad_right"]), (0, 0)))
+    fh, fw, oh, ow = a["filt_height"], a["filt_width"], a["out_height"], a["out_width"]
+    cols = _patches(x, fh, fw, a["stride_height"], a["stride_width"], oh, ow)
+    return cols.reshape(n * oh * ow, fh * fw * x.shape[3])  # copies: rows in (pixel), columns in kernel order
 
 
 def _windows(x: np.ndarray, node: Node) -> np.ndarray:
     a = node.attrs
-    ph, pw, sh, sw = a["pool_height"], a["pool_width"], a["stride_height"], a["stride_width"]
-    oh, ow = a["out_height"], a["out_width"]
-    return np.stack([x[:, i : i + sh * oh : sh, j : j + sw * ow : sw, :] for i in range(ph) for j in range(pw)], axis=-1)
+    ph, pw = a["pool_height"], a["pool_width"]
+    w = _patches(x, ph, pw, a["stride_height"], a["stride_width"], a["out_height"], a["out_width"])
+    return w.reshape(*w.shape[:3], ph * pw, w.shape[-1]).swapaxes(-1, -2)  # (n, oh, ow, c, window)
 
 
 def evaluate(ir: IR, x: np.ndarray, assignments: dict | None = None, batch: int = 64) -> np.ndarray:

@@ -1,0 +1,113 @@
+"""Emulator throughput against Keras, hls4ml's C-simulation and the reference evaluator, side by side.
+
+For the zoo's cnn and resnet8 on Fashion-MNIST test images (weights drawn uniformly over the quantizers'
+range: speed does not depend on training), and for an exact, a separable, a low-rank and an
+arbitrary-table multiplier. Every emulator output is checked against the C-simulation element by element.
+Prints a table, writes bench/results/emulator.json.
+
+    .venv/bin/python bench/emulator.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+MULTIPLIERS = {"exact": "exact", "separable": "drum_u8_k4", "low-rank": "tam_u8_k7", "table": "mitchell_u8_w5"}
+
+
+def timed(fn, *args, repeat=1):
+    best = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn(*args)
+        dt = time.perf_counter() - t0
+        best = dt if best is None or dt < best else best
+    return out, best
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="fewer images (a smoke run)")
+    ap.add_argument("--out", default="bench/results/emulator.json")
+    args = ap.parse_args()
+    n_fast, n_csim, n_ref = (500, 40, 10) if args.quick else (5000, 300, 40)
+
+    from conftest import randomize_weights
+
+    from approxhls.hls.convert import ConvertOptions, convert_model
+    from approxhls.hls.csimlib import CSimLibrary
+    from approxhls.hls.emulator import Emulator
+    from approxhls.hls.ir import IR
+    from approxhls.hls.plan import project_assignments
+    from approxhls.hls.reference import evaluate
+    from approxhls.models.datasets import load_dataset
+    from approxhls.models.zoo import build_model
+    from approxhls.report import format_table, write_json
+
+    ds = load_dataset("fashion-mnist")
+    rows = []
+    work = Path(tempfile.mkdtemp(prefix="approxhls-bench-"))
+    try:
+        for model_name in ("cnn", "resnet8"):
+            model = build_model(model_name, (28, 28, 1), 10, "fixed-w8a8")
+            randomize_weights(model, seed=0, low=-0.25, high=0.25)
+            x = ds.x_test[:n_fast].astype(np.float64)
+            model.predict(x[:64], verbose=0)
+            _, t_keras = timed(lambda: model.predict(x, batch_size=256, verbose=0), repeat=2)
+            for kind, mult in MULTIPLIERS.items():
+                prj = work / f"{model_name}_{kind}"
+                convert_model(model, prj, ConvertOptions(io_type="io_parallel"), plan={"default": mult})
+                lib = CSimLibrary(prj)
+                _, t_build = timed(lib.load)
+                y_csim, t_csim = timed(lib.predict, x[:n_csim])
+                ir, asg = IR.load(prj), project_assignments(prj)
+                _, t_ref = timed(evaluate, ir, x[:n_ref], asg)
+                em = Emulator(ir, asg)
+                em.predict(x[:64])
+                y_emu, t_emu = timed(em.predict, x, repeat=2)
+                equal = bool(np.array_equal(y_emu[:n_csim], y_csim))
+                macs = em.macs_per_sample()
+                ips = {k: n / t for k, n, t in (("keras", n_fast, t_keras), ("csim", n_csim, t_csim),
+                                               ("reference", n_ref, t_ref), ("emulator", n_fast, t_emu))}
+                rows.append({
+                    "model": model_name, "multiplier": mult, "kind": kind,
+                    "methods": ",".join(sorted({m["method"] for m in em.describe()})),
+                    "keras_img_s": round(ips["keras"], 1), "csim_img_s": round(ips["csim"], 1),
+                    "reference_img_s": round(ips["reference"], 2), "emulator_img_s": round(ips["emulator"], 1),
+                    "emu_vs_csim": round(ips["emulator"] / ips["csim"], 1),
+                    "emu_vs_keras": round(ips["emulator"] / ips["keras"], 2),
+                    "emu_gmac_s": round(ips["emulator"] * macs / 1e9, 2),
+                    "csim_gmac_s": round(ips["csim"] * macs / 1e9, 3),
+                    "macs_per_image": macs, "emulator_equals_csim": equal, "csim_compile_s": round(t_build, 1),
+                })
+                print(format_table([rows[-1]], ["model", "multiplier", "methods", "csim_img_s", "emulator_img_s",
+                                                 "emu_vs_csim", "emu_vs_keras", "emulator_equals_csim"]), flush=True)
+                shutil.rmtree(prj, ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    cols = ["model", "multiplier", "methods", "keras_img_s", "csim_img_s", "reference_img_s", "emulator_img_s",
+            "emu_vs_csim", "emu_vs_keras", "emu_gmac_s", "emulator_equals_csim"]
+    print("\n" + format_table(rows, cols))
+    meta = {"machine": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "images": {"keras_emulator": n_fast, "csim": n_csim, "reference": n_ref}, "dataset": "fashion-mnist"}
+    write_json(args.out, {"meta": meta, "rows": rows})
+    print(f"wrote {args.out}")
+    if not all(r["emulator_equals_csim"] for r in rows):
+        sys.exit("emulator differs from the C-simulation")
+
+
+if __name__ == "__main__":
+    main()
