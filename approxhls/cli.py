@@ -152,6 +152,44 @@ def cmd_emulate(a):
     _emit(report, a.json, "emulation")
 
 
+# ---- search ---------------------------------------------------------------------------------------
+
+def _search_args(p):
+    p.add_argument("model", help="a trained model (file or `approxhls train` directory)")
+    p.add_argument("--dataset", default=None, help="default: the dataset it was trained on")
+    p.add_argument("--tiles", type=int, default=None, help="ALWANN's tiled accelerator with N tiles "
+                   "(default: hls4ml's dataflow, a multiplier per layer)")
+    p.add_argument("--pop", type=int, default=24)
+    p.add_argument("--gens", type=int, default=12)
+    p.add_argument("--tune", action="store_true", help="weight tuning without retraining")
+    p.add_argument("--uniform-tuning", action="store_true", help="tune against uniform inputs (original ALWANN)")
+    p.add_argument("--calib", type=int, default=1000, help="calibration samples (from the training split)")
+    p.add_argument("--max-loss", type=float, default=None, help="constraint: accuracy loss, e.g. 0.005 = 0.5 pp")
+    p.add_argument("--luts", action="store_true", help="third objective: multiplier LUTs")
+    p.add_argument("--jobs", type=int, default=1, help="local worker processes")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:8786)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--test-limit", type=int, default=None)
+    p.add_argument("--out", required=True)
+
+
+@command("search", "ALWANN: NSGA-II over layer-wise multipliers -> Pareto front of error and energy")(_search_args)
+def cmd_search(a):
+    from approxhls.report import format_table
+    from approxhls.search.run import SearchOptions, run_search
+
+    opts = SearchOptions(dataset=a.dataset, tiles=a.tiles, pop=a.pop, gens=a.gens, tune=a.tune,
+                         uniform_tuning=a.uniform_tuning, calib=a.calib, max_loss=a.max_loss, with_luts=a.luts,
+                         jobs=a.jobs, scheduler=a.scheduler, seed=a.seed, test_limit=a.test_limit)
+    r = run_search(a.model, a.out, opts)
+    ex = r["exact"]["test_accuracy"]
+    rows = [{"point": p["plan_file"], "test_acc": p["test_accuracy"], "loss_pp": 100 * (ex - p["test_accuracy"]),
+             "rel_energy": p["relative_energy"], "rel_luts": p["relative_luts"]} for p in r["points"]]
+    print(format_table(rows))
+    print(f"\nexact test accuracy {ex:.4f}; {r['search']['evaluations']} evaluations in {r['search']['seconds']} s; "
+          f"wrote {a.out}/pareto.json, pareto.png, plans/")
+
+
 # ---- demo -----------------------------------------------------------------------------------------
 
 def _demo_args(p):

@@ -98,3 +98,27 @@ def plot_multiplier_tradeoffs(entries: list[dict], path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return Path(path)
+
+
+def plot_pareto(result: dict, path: Path) -> Path:
+    """Test error vs relative multiplication energy of the front, with and without weight tuning."""
+    plt = _pyplot()
+    pts = result["points"]
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    ex = result["exact"]
+    ax.scatter([1.0], [100 * (1 - ex["test_accuracy"])], marker="*", s=180, color="k", label="exact network", zorder=4)
+    e = [p["relative_energy"] for p in pts]
+    if result.get("tuned"):
+        ax.scatter(e, [100 * (1 - p["test_accuracy"]) for p in pts], color="C0", label="front, weights tuned", zorder=3)
+        ax.scatter(e, [100 * (1 - p["test_accuracy_untuned"]) for p in pts], color="C1", marker="x",
+                   label="same plans, not tuned", zorder=3)
+    else:
+        ax.scatter(e, [100 * (1 - p["test_accuracy"]) for p in pts], color="C0", label="front", zorder=3)
+    ax.set(xlabel="multiplication energy relative to exact", ylabel="test error (%)",
+           title=f"ALWANN search ({result['accelerator']}) on {result['dataset']}")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)

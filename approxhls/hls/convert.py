@@ -238,6 +238,8 @@ def build_graph(model, opts: ConvertOptions, train_info: dict | None = None, pla
                 cfg["LayerName"][a.layer]["ApproxhlsExtraBits"] = a.extra_bits
         plancode.register_product_source(BACKENDS[opts.backend])
     hls_model = _to_hls(model, cfg, out, opts, log, caught)
+    if plan is not None and plan.tuned_weights:
+        apply_tuned_weights(hls_model, plan.tuned_weights)
     ir = extract_ir(hls_model)
     for a in assignments.values():
         node = ir.node(a.layer)
@@ -248,6 +250,24 @@ def build_graph(model, opts: ConvertOptions, train_info: dict | None = None, pla
     notes += [str(w.message) for w in caught if "approxhls" in str(w.filename) or "pooling" in str(w.message)]
     notes += [f"{a.layer}: {a.source}" for a in assignments.values() if a.source.startswith("exact (")]
     return Graph(hls_model, ir, assignments, plan, notes, grid, log.getvalue())
+
+
+def apply_tuned_weights(hls_model, tuned: dict) -> None:
+    """Replace weight codes per layer (weight tuning without retraining), in the graph that gets written."""
+    import numpy as np
+
+    for layer in hls_model.get_layers():
+        mapping = tuned.get(layer.name)
+        if not mapping:
+            continue
+        var = layer.weights["weight"]
+        t = FixedType.parse(str(layer.types["weight_t"].precision))
+        codes = np.ldexp(np.asarray(var.data, dtype=np.float64), t.frac).astype(np.int64)
+        lut = {int(k): int(v) for k, v in mapping.items()}
+        new = np.vectorize(lambda c: lut.get(int(c), int(c)), otypes=[np.int64])(codes)
+        if new.min() < t.code_min or new.max() > t.code_max:
+            raise ModelError(f"tuned weights of {layer.name!r} leave the weight type {t}")
+        var.data = np.ldexp(new.astype(np.float64), -t.frac).reshape(np.shape(var.data))
 
 
 def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | None = None, source: str = "",

@@ -53,13 +53,25 @@ class _GemmMAC:
 
 
 class Emulator:
-    def __init__(self, ir: IR, assignments: dict | None = None):
+    """``cache`` (a dict shared between emulators of the same network) keeps each layer's prepared
+    multiply-accumulate per (layer, multiplier, weights): a search re-uses them across candidates."""
+
+    def __init__(self, ir: IR, assignments: dict | None = None, cache: dict | None = None):
         self.ir = ir
         self.assignments = assignments or {}
         self.macs: dict[str, object] = {}
         self.methods: list[LayerMethod] = []
+        self._observe = None
         for node in ir.multiplying_nodes():
+            a = self.assignments.get(node.name)
+            key = (node.name, a.multiplier if a else "exact", id(node.weights["weight"]))
+            if cache is not None and key in cache:
+                self.macs[node.name], method = cache[key]
+                self.methods.append(method)
+                continue
             self._prepare(node)
+            if cache is not None:
+                cache[key] = (self.macs[node.name], self.methods[-1])
 
     # ---- set-up per layer -------------------------------------------------------------------------
     def _prepare(self, node: Node) -> None:
@@ -94,6 +106,8 @@ class Emulator:
 
     # ---- evaluation -----------------------------------------------------------------------------------
     def _mac(self, xc, W, bias, node: Node, x_t: FixedType):
+        if self._observe is not None:
+            self._observe(node, xc, x_t)
         kind, impl = self.macs[node.name]
         if kind == "reference":
             return reference_mac(xc, W, bias, node, x_t, impl)
@@ -112,6 +126,21 @@ class Emulator:
         x = np.asarray(x, dtype=np.float64)
         outs = [run_graph(self.ir, x[i : i + batch], self._mac) for i in range(0, len(x), batch)]
         return np.concatenate(outs) if outs else np.zeros((0,))
+
+    def input_histograms(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Per multiplying layer, how often each input code occurs (index = code - code_min)."""
+        hist: dict[str, np.ndarray] = {}
+
+        def observe(node, xc, x_t):
+            h = np.bincount((xc - x_t.code_min).ravel(), minlength=x_t.code_max - x_t.code_min + 1)
+            hist[node.name] = hist.get(node.name, 0) + h
+
+        self._observe = observe
+        try:
+            self.predict(x)
+        finally:
+            self._observe = None
+        return hist
 
     def macs_per_sample(self) -> int:
         return sum(m.macs_per_sample for m in self.methods)

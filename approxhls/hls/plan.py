@@ -35,9 +35,14 @@ class PlanError(ApproxHLSError):
 class Plan:
     default: str = EXACT
     layers: dict[str, str] = field(default_factory=dict)
+    # weight tuning without retraining: per layer, weight code -> replacement code
+    tuned_weights: dict[str, dict[int, int]] = field(default_factory=dict)
 
     def to_json(self) -> dict:
-        return {"default": self.default, "layers": dict(self.layers)}
+        d = {"default": self.default, "layers": dict(self.layers)}
+        if self.tuned_weights:
+            d["tuned_weights"] = {k: {str(a): int(b) for a, b in m.items()} for k, m in self.tuned_weights.items()}
+        return d
 
     def save(self, path) -> Path:
         p = Path(path)
@@ -65,13 +70,17 @@ def load_plan(source) -> Plan:
                 data = json.loads(text)
         except Exception as e:  # json/yaml parse errors
             raise PlanError(f"cannot parse plan {p}: {e}") from None
-    if not isinstance(data, dict) or not set(data) <= {"default", "layers"}:
+    if not isinstance(data, dict) or not set(data) <= {"default", "layers", "tuned_weights"}:
         raise PlanError('a plan is {"default": MULTIPLIER, "layers": {LAYER: MULTIPLIER}}; '
                         f"got keys {sorted(data) if isinstance(data, dict) else type(data).__name__}")
     layers = data.get("layers") or {}
     if not isinstance(layers, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in layers.items()):
         raise PlanError("plan 'layers' must map layer names to multiplier names")
-    return Plan(default=str(data.get("default") or EXACT), layers=dict(layers))
+    try:
+        tuned = {str(k): {int(a): int(b) for a, b in m.items()} for k, m in (data.get("tuned_weights") or {}).items()}
+    except (AttributeError, TypeError, ValueError):
+        raise PlanError("plan 'tuned_weights' must map layer names to {weight code: replacement code}") from None
+    return Plan(default=str(data.get("default") or EXACT), layers=dict(layers), tuned_weights=tuned)
 
 
 @dataclass
@@ -168,6 +177,9 @@ def resolve_plan(plan, ir) -> dict[str, Assignment]:
         except ApproxHLSError as e:
             raise PlanError(str(e)) from None
 
+    for layer in plan.tuned_weights:
+        if layer not in mult_nodes:
+            raise PlanError(f"the plan tunes the weights of {layer!r}, which is not a layer with multiplications")
     default = design_of(plan.default)
     out = {}
     for name, node in mult_nodes.items():

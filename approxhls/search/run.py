@@ -1,0 +1,136 @@
+"""``approxhls search``: the whole ALWANN flow, from a trained model to a Pareto front of plans."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from approxhls.report import write_json
+from approxhls.search.accelerators import DataflowAccelerator, TiledAccelerator
+from approxhls.search.costmodel import EXACT, CostModel
+from approxhls.search.evaluator import Evaluator, Pool
+
+
+@dataclass
+class SearchOptions:
+    dataset: str | None = None
+    tiles: int | None = None  # None: hls4ml's dataflow (one multiplier per layer)
+    pop: int = 24
+    gens: int = 12
+    tune: bool = False
+    uniform_tuning: bool = False
+    calib: int = 1000
+    max_loss: float | None = None  # accuracy loss allowed, as a fraction (0.005 = 0.5 pp)
+    with_luts: bool = False
+    jobs: int = 1
+    scheduler: str | None = None
+    seed: int = 0
+    reuse_factor: int = 1
+    tile_size: int = 64
+    test_limit: int | None = None
+    progress: bool = True
+
+
+def _accelerator(opts: SearchOptions, candidates: dict[str, list[str]], layers: list[str]):
+    if not opts.tiles:
+        return DataflowAccelerator(layers, candidates)
+    shared = candidates[layers[0]]
+    for layer in layers[1:]:
+        shared = [m for m in shared if m in candidates[layer]] if len(candidates[layer]) > 1 else shared
+    mapped = [layer for layer in layers if len(candidates[layer]) > 1]
+    fixed = [layer for layer in layers if len(candidates[layer]) == 1]
+    return TiledAccelerator(mapped, shared, opts.tiles, fixed_exact=fixed)
+
+
+def run_search(model_path, out_dir, opts: SearchOptions) -> dict:
+    from approxhls.models.datasets import load_dataset
+    from approxhls.models.modelio import load_model, load_train_info
+    from approxhls.plots import plot_pareto
+    from approxhls.search.network import prepare
+
+    out = Path(out_dir)
+    (out / "plans").mkdir(parents=True, exist_ok=True)
+    model, info = load_model(model_path), load_train_info(model_path)
+    ds = load_dataset(opts.dataset or info.get("dataset_spec") or info.get("dataset") or "digits",
+                      grid=info.get("input_grid", "ap_ufixed<8,0>")).limit(opts.test_limit)
+    ir, layers, candidates, catalog, data = prepare(model, ds, opts.calib, opts.seed, opts.reuse_factor)
+    names = [layer.name for layer in layers]
+    cost = CostModel(layers, catalog, opts.reuse_factor, opts.tile_size)
+    accel = _accelerator(opts, candidates, names)
+
+    from approxhls.hls.emulator import Emulator
+
+    hist = Emulator(ir).input_histograms(data.x_calib) if opts.tune else {}
+    evaluator = Evaluator(ir, data, hist, opts.uniform_tuning)
+    exact = {layer: EXACT for layer in names}
+    exact_calib, exact_test = evaluator.accuracy(exact), evaluator.accuracy(exact, split="test")
+
+    from approxhls.search.nsga import run_nsga2
+
+    pool = Pool(evaluator, opts.jobs, opts.scheduler)
+    try:
+        X, problem, seconds = run_nsga2(accel, cost, pool, exact_calib, opts.pop, opts.gens, opts.tune,
+                                        opts.max_loss, opts.with_luts, opts.seed, opts.progress)
+    finally:
+        pool.close()
+    exact_luts = accel.luts(cost, accel.decode(accel.exact_genes()))
+    points = []
+    seen = set()
+    for genes in X:
+        d = accel.decode(genes)
+        key = tuple(sorted(d.assignment.items()))
+        if key in seen:
+            continue
+        seen.add(key)
+        p = {
+            "plan": d.assignment,
+            "tiles": d.tiles,
+            "tile_map": d.tile_map,
+            "calib_accuracy": problem.seen.get(key),
+            "test_accuracy": evaluator.accuracy(d.assignment, opts.tune, split="test"),
+            "relative_energy": cost.relative_energy(d.assignment),
+            "luts": int(accel.luts(cost, d)),
+        }
+        p["relative_luts"] = p["luts"] / exact_luts if exact_luts else None
+        if opts.tune:
+            p["test_accuracy_untuned"] = evaluator.accuracy(d.assignment, False, split="test")
+        points.append(p)
+    points.sort(key=lambda p: p["relative_energy"])
+    for i, p in enumerate(points):
+        plan = {"default": EXACT, "layers": {k: v for k, v in p["plan"].items() if v != EXACT}}
+        if opts.tune:
+            plan["tuned_weights"] = {
+                layer: {str(a): b for a, b in evaluator.tuned_weights(layer, m)[1].items() if a != b}
+                for layer, m in p["plan"].items() if m != EXACT
+            }
+        p["plan_file"] = f"plans/point_{i:02d}.json"
+        (out / p["plan_file"]).write_text(json.dumps(plan, indent=2))
+    result = {
+        "model": str(model_path),
+        "dataset": ds.name,
+        "accelerator": accel.name,
+        "tuned": opts.tune,
+        "tuning_distribution": ("uniform" if opts.uniform_tuning else "calibration") if opts.tune else None,
+        "exact": {"calib_accuracy": exact_calib, "test_accuracy": exact_test, "luts": int(exact_luts)},
+        "layers": [{"name": layer.name, "macs": layer.macs, "candidates": len(candidates[layer.name]) - 1}
+                   for layer in layers],
+        "search": {"pop": opts.pop, "gens": opts.gens, "evaluations": problem.evaluations,
+                   "seconds": round(seconds, 1), "evals_per_s": round(problem.evaluations / seconds, 2),
+                   "calibration_samples": int(len(data.x_calib)), "test_samples": int(len(data.x_test)),
+                   "parallel": pool.kind, "max_loss": opts.max_loss},
+        "points": points,
+    }
+    write_json(out / "pareto.json", result)
+    plot_pareto(result, out / "pareto.png")
+    return result
+
+
+def best_within(result: dict, max_loss: float) -> dict | None:
+    """The lowest-energy front point whose test accuracy is within ``max_loss`` of the exact network."""
+    ok = [p for p in result["points"] if result["exact"]["test_accuracy"] - p["test_accuracy"] <= max_loss + 1e-12]
+    return min(ok, key=lambda p: p["relative_energy"]) if ok else None
+
+
+__all__ = ["SearchOptions", "run_search", "best_within", "time"]

@@ -1,0 +1,39 @@
+"""Weight tuning without retraining (ALWANN's weight update).
+
+For a layer on multiplier M, every weight code w becomes the code w' that minimises the expected
+|M(x, w') - x*w| over the layer's input codes x, weighted by how often each x occurs on calibration data
+(or uniformly, as in the original paper). The approximate products then track the exact ones as closely
+as the multiplier allows; for the exact multiplier w' = w.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def tuned_codes(table: np.ndarray, x_codes: np.ndarray, w_codes: np.ndarray, p_x: np.ndarray | None,
+                used: np.ndarray) -> dict[int, int]:
+    """{w: w'} for every weight code in ``used``; ``table`` rows are x codes, columns w codes."""
+    p = np.full(len(x_codes), 1.0 / len(x_codes)) if p_x is None else np.asarray(p_x, dtype=np.float64)
+    p = p / p.sum() if p.sum() > 0 else np.full(len(x_codes), 1.0 / len(x_codes))
+    t = table.astype(np.float64)
+    mapping = {}
+    w0 = int(w_codes[0])
+    for w in np.unique(used):
+        target = x_codes.astype(np.float64) * float(w)
+        cost = p @ np.abs(t - target[:, None])  # expected |M(x, w') - x*w| for every w'
+        best = np.flatnonzero(cost == cost.min())
+        # ties: keep w itself if it is among the best, else the nearest code
+        choice = int(w) if (int(w) - w0) in best else int(w_codes[best[np.argmin(np.abs(w_codes[best] - w))]])
+        mapping[int(w)] = choice
+    return mapping
+
+
+def mean_abs_error(table, x_codes, w_codes, p_x, weights: np.ndarray, mapping: dict[int, int] | None = None):
+    """Expected |M(x, w') - x*w| over the layer's weights (w' = mapping[w], or w), weighted by p_x."""
+    p = np.full(len(x_codes), 1.0 / len(x_codes)) if p_x is None else p_x / p_x.sum()
+    w = weights.ravel()
+    wp = np.array([mapping.get(int(v), int(v)) for v in w]) if mapping else w
+    prods = table[:, wp - w_codes[0]]
+    exact = x_codes[:, None] * w[None, :]
+    return float(p @ np.abs(prods - exact).mean(axis=1))

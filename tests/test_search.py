@@ -1,0 +1,155 @@
+"""ALWANN search: cost arithmetic, encodings, weight tuning, NSGA-II, parallel evaluation, end to end."""
+
+import json
+
+import numpy as np
+import pytest
+
+from approxhls.pareto import pareto_mask
+from approxhls.search.accelerators import DataflowAccelerator, TiledAccelerator
+from approxhls.search.costmodel import CostModel, LayerCost
+
+CATALOG = {"exact_u8": {"toggles_per_op": 40.0, "luts": 114}, "cheap": {"toggles_per_op": 10.0, "luts": 50},
+           "mid": {"toggles_per_op": 20.0, "luts": 80}}
+
+
+def test_energy_and_lut_arithmetic():
+    cost = CostModel([LayerCost("a", 1000), LayerCost("b", 3000)], CATALOG, reuse_factor=4, tile_size=8)
+    assert cost.relative_energy({}) == 1.0
+    # (1000*10 + 3000*40) / (4000*40)
+    assert cost.relative_energy({"a": "cheap"}) == pytest.approx((1000 * 10 + 3000 * 40) / (4000 * 40))
+    assert cost.relative_energy({"a": "cheap", "b": "cheap"}) == pytest.approx(0.25)
+    # dataflow: ceil(1000/4)*50 + ceil(3000/4)*114
+    assert cost.dataflow_luts({"a": "cheap"}) == 250 * 50 + 750 * 114
+    assert cost.tiled_luts(["cheap", "mid"]) == 8 * 50 + 8 * 80
+
+
+def test_tile_mapping():
+    acc = TiledAccelerator(["l1", "l2", "l3"], ["exact", "cheap", "mid"], n_tiles=2, fixed_exact=["l4"])
+    d = acc.decode([1, 2, 0, 1, 1])
+    assert d.tiles == ["cheap", "mid"] and d.tile_map == {"l1": 0, "l2": 1, "l3": 1}
+    assert d.assignment == {"l1": "cheap", "l2": "mid", "l3": "mid", "l4": "exact"}
+    lo, hi = acc.bounds()
+    assert lo.tolist() == [0] * 5 and hi.tolist() == [2, 2, 1, 1, 1]
+    assert all(m == "exact" for m in acc.decode(acc.exact_genes()).assignment.values())
+    with pytest.raises(ValueError):
+        TiledAccelerator(["l1", "l2"], ["exact"], n_tiles=2)  # tiles must be fewer than layers
+    df = DataflowAccelerator(["l1", "l2"], {"l1": ["exact", "a"], "l2": ["exact", "b", "c"]})
+    assert df.decode([1, 2]).assignment == {"l1": "a", "l2": "c"}
+
+
+def test_weight_tuning_reduces_the_multipliers_mean_error():
+    from approxhls.fixedpoint import FixedType
+    from approxhls.hls.plan import Assignment
+    from approxhls.multipliers.registry import get_design
+    from approxhls.search.tuning import mean_abs_error, tuned_codes
+
+    x_t, w_t = FixedType.parse("ap_ufixed<8,2>"), FixedType.parse("ap_fixed<8,1>")
+    for name in ("tam_u8_k8", "bam_u8_h2_v8", "mitchell_u8_w4"):
+        a = Assignment("l", name, "t", x_t, w_t, get_design(name))
+        x, w = a.codes()
+        weights = np.random.default_rng(0).integers(-100, 100, 500)
+        p = np.exp(-x / 40.0)  # a ReLU-like input distribution
+        mapping = tuned_codes(a.table(), x, w, p, weights)
+        before = mean_abs_error(a.table(), x, w, p, weights)
+        after = mean_abs_error(a.table(), x, w, p, weights, mapping)
+        assert after < before, name
+    exact = Assignment("l", "exact", "t", x_t, w_t)
+    m = tuned_codes(exact.table(), *exact.codes(), None, np.arange(-128, 128))
+    assert all(k == v for k, v in m.items())  # nothing to tune on an exact multiplier
+
+
+@pytest.fixture(scope="module")
+def trained_mlp(tmp_path_factory):
+    from approxhls.models.training import TrainOptions, train
+
+    d = tmp_path_factory.mktemp("mlp")
+    train(TrainOptions(model="mlp", dataset="digits", epochs=8, width=0.5), d)
+    return d
+
+
+@pytest.fixture(scope="module")
+def prepared(trained_mlp):
+    from approxhls.models.datasets import load_dataset
+    from approxhls.models.modelio import load_model
+    from approxhls.search.network import prepare
+
+    return prepare(load_model(trained_mlp), load_dataset("digits"), calib=200)
+
+
+def test_nsga2_returns_a_non_dominated_set(prepared):
+    from approxhls.search.evaluator import Evaluator, Pool
+    from approxhls.search.nsga import run_nsga2
+
+    ir, layers, candidates, catalog, data = prepared
+    accel = DataflowAccelerator([layer.name for layer in layers], candidates)
+    ev = Evaluator(ir, data)
+    exact_acc = ev.accuracy({})
+    X, problem, _ = run_nsga2(accel, CostModel(layers, catalog), Pool(ev), exact_acc, pop=10, gens=3, progress=False)
+    assert len(X) >= 1 and problem.evaluations >= 10
+    F = []
+    for genes in X:
+        d = accel.decode(genes)
+        F.append([1 - problem.seen[tuple(sorted(d.assignment.items()))], CostModel(layers, catalog).relative_energy(d.assignment)])
+    assert pareto_mask(np.array(F)).all()
+
+
+def test_dask_and_process_pools_agree_with_in_process(prepared):
+    from distributed import Client, LocalCluster
+
+    from approxhls.search.evaluator import Evaluator, Pool
+
+    ir, layers, candidates, catalog, data = prepared
+    ev = Evaluator(ir, data)
+    names = [layer.name for layer in layers]
+    jobs = [({n: "exact" for n in names}, False), ({names[0]: "drum_u8_k4", names[1]: "tam_u8_k8"}, False),
+            ({n: "mitchell_u8_w5" for n in names}, False)]
+    local = Pool(ev).map(jobs)
+    procs = Pool(ev, jobs=2)
+    try:
+        assert procs.map(jobs) == local
+    finally:
+        procs.close()
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        assert Pool(ev, client=client).map(jobs) == local
+    assert local[0] > local[2] - 0.2  # sane accuracies
+
+
+def test_search_end_to_end_and_front_point_converts_bit_exact(trained_mlp, tmp_path):
+    from approxhls.hls.convert import ConvertOptions, convert
+    from approxhls.hls.csimlib import CSimLibrary
+    from approxhls.hls.emulator import Emulator
+    from approxhls.hls.ir import IR
+    from approxhls.hls.plan import project_assignments
+    from approxhls.models.datasets import load_dataset
+    from approxhls.search.run import SearchOptions, run_search
+
+    r = run_search(trained_mlp, tmp_path / "s", SearchOptions(pop=8, gens=2, tune=True, calib=200, progress=False))
+    assert (tmp_path / "s" / "pareto.png").read_bytes()[:4] == b"\x89PNG"
+    saved = json.loads((tmp_path / "s" / "pareto.json").read_text())
+    assert saved["points"] and saved["exact"]["test_accuracy"] > 0.8
+    for p in saved["points"]:
+        assert {"plan", "test_accuracy", "test_accuracy_untuned", "relative_energy", "luts", "plan_file"} <= set(p)
+    approx = [p for p in r["points"] if any(m != "exact" for m in p["plan"].values())]
+    point = approx[0] if approx else r["points"][0]
+    plan_file = tmp_path / "s" / point["plan_file"]
+    convert(trained_mlp, tmp_path / "prj", ConvertOptions(), plan=plan_file)
+    ds = load_dataset("digits")
+    x = ds.x_test[:200].reshape(200, -1)
+    y_csim = CSimLibrary(tmp_path / "prj").predict(x)
+    y_emu = Emulator(IR.load(tmp_path / "prj"), project_assignments(tmp_path / "prj")).predict(x)
+    assert np.array_equal(y_csim, y_emu)
+    full = ds.x_test.reshape(len(ds.x_test), -1)
+    acc = np.mean(np.argmax(Emulator(IR.load(tmp_path / "prj"), project_assignments(tmp_path / "prj")).predict(full), 1)
+                  == ds.y_test)
+    assert acc == pytest.approx(point["test_accuracy"])  # the tuned weights went into the project
+
+
+def test_tiled_search_runs(trained_mlp, tmp_path):
+    from approxhls.search.run import SearchOptions, run_search
+
+    r = run_search(trained_mlp, tmp_path / "t", SearchOptions(tiles=2, pop=8, gens=2, calib=150, progress=False))
+    assert r["accelerator"] == "tiled-2"
+    for p in r["points"]:
+        assert len(p["tiles"]) == 2 and set(p["tile_map"].values()) <= {0, 1}
