@@ -1,35 +1,70 @@
-"""``make demo``: train -> convert -> C-simulate on the embedded default dataset (scikit-learn's digits)."""
+"""``make demo``: the main job end to end on the embedded default dataset (scikit-learn's digits).
+
+train -> convert -> C-simulate (bit-exact with QKeras) -> ALWANN search for layer-wise approximate
+multipliers -> convert and C-simulate one front point, checking emulator == C-simulation.
+"""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
+import numpy as np
+
 from approxhls.report import format_table, write_json
 
 
-def run_demo(out="demo-out", epochs: int = 30) -> dict:
+def run_demo(out="demo-out", epochs: int = 30, pop: int = 12, gens: int = 5) -> dict:
     from approxhls.hls.convert import ConvertOptions, convert
     from approxhls.hls.csim import run_csim
     from approxhls.models.training import TrainOptions, train
+    from approxhls.search.run import SearchOptions, best_within, run_search
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    print(f"[1/3] training mlp on digits (fixed-w8a8, {epochs} epochs)")
+    print(f"[1/5] training mlp on digits (fixed-w8a8, {epochs} epochs)")
     rec = train(TrainOptions(model="mlp", dataset="digits", scheme="fixed-w8a8", epochs=epochs), out / "model")
-    print(f"[2/3] converting to an hls4ml project (io_parallel) -> {out / 'hls_prj'}")
+    print(f"[2/5] converting to an hls4ml project (io_parallel) -> {out / 'hls_prj'}")
     convert(out / "model", out / "hls_prj", ConvertOptions(io_type="io_parallel"), overwrite=True)
-    print("[3/3] compiling and running the C-simulation on the test split")
+    print("[3/5] compiling and running the C-simulation on the test split")
     csim = run_csim(out / "hls_prj")
     write_json(out / "csim.json", csim)
+    print(f"[4/5] ALWANN search: layer-wise approximate multipliers with weight tuning (pop {pop}, {gens} generations)")
+    search = run_search(out / "model", out / "search", SearchOptions(pop=pop, gens=gens, tune=True, calib=500))
+    point = best_within(search, 0.01) or search["points"][0]
+    print(f"[5/5] converting the front point {point['plan_file']} and checking emulator == C-simulation")
+    convert(out / "model", out / "approx_prj", ConvertOptions(io_type="io_parallel"), overwrite=True,
+            plan=out / "search" / point["plan_file"])
+    approx = run_csim(out / "approx_prj")
+    emulator_equal = _emulator_equals_csim(out / "approx_prj")
     summary = {
-        "model": "mlp", "dataset": "digits", "scheme": rec["scheme"]["name"],
-        "test_accuracy_keras": csim["accuracy_keras"], "test_accuracy_csim": csim["accuracy_csim"],
-        "n": csim["n"], "mismatches": csim["mismatches"], "bit_exact": csim["mismatches"] == 0,
+        "model": "mlp", "dataset": "digits", "scheme": rec["scheme"]["name"], "n": csim["n"],
+        "acc_keras": csim["accuracy_keras"], "acc_csim": csim["accuracy_csim"], "csim_vs_keras_mismatches": csim["mismatches"],
+        "approx_plan": ",".join(sorted(set(point["plan"].values()))), "approx_rel_energy": round(point["relative_energy"], 3),
+        "approx_acc_csim": approx["accuracy_csim"], "emulator_equals_csim": emulator_equal,
         "seconds": round(time.perf_counter() - t0, 1),
     }
-    write_json(out / "demo.json", summary)
+    write_json(out / "demo.json", summary | {"search_points": len(search["points"])})
     print("\n" + format_table([summary]))
-    print(f"\nwrote {out}/model (model.h5, train.json, train.png), {out}/hls_prj, {out}/csim.json, {out}/demo.json")
+    print(f"\nwrote {out}/: model/ (train.json, train.png), hls_prj/, csim.json, search/ (pareto.json, pareto.png, "
+          f"plans/), approx_prj/, demo.json")
+    if not emulator_equal or csim["mismatches"]:
+        raise SystemExit("demo check failed: C-simulation is not bit-exact")
     return summary
+
+
+def _emulator_equals_csim(prj: Path) -> bool:
+    from approxhls.hls.csimlib import CSimLibrary
+    from approxhls.hls.emulator import Emulator
+    from approxhls.hls.ir import IR
+    from approxhls.hls.plan import project_assignments
+    from approxhls.hls.project import load_project
+    from approxhls.models.datasets import load_dataset
+
+    meta = load_project(prj)
+    ds = load_dataset("digits", grid=meta["input_precision"])
+    x = ds.for_input(ds.x_test, meta["input_shape"])
+    y_csim = CSimLibrary(prj).predict(x)
+    y_emu = Emulator(IR.load(prj), project_assignments(prj)).predict(x)
+    return bool(np.array_equal(y_csim, y_emu))
