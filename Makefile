@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml constraints.txt | $(SYSDEPS)
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 10), "approxhls needs Python >= 3.10 (3.11 recommended); set PYTHON=..."'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev,dist]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[full,dev,dist]'
 	@touch $@
 
 demo: $(STAMP)

@@ -190,6 +190,72 @@ def cmd_search(a):
           f"wrote {a.out}/pareto.json, pareto.png, plans/")
 
 
+# ---- run (host) -------------------------------------------------------------------------------------
+
+def _run_args(p):
+    p.add_argument("target", help="an overlay directory (overlay.json + .bit + .hwh) or a converted project")
+    p.add_argument("--dataset", default=None)
+    p.add_argument("--limit", type=int, default=1000)
+    p.add_argument("--backend", choices=("auto", "board", "csim"), default="auto")
+    p.add_argument("--runs", type=int, default=10)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--power", action="store_true", help="measure idle and loaded power on the board")
+    p.add_argument("--power-seconds", type=float, default=5.0)
+    p.add_argument("--rail", default=None, help="power rail (default per board, e.g. 12V on ZCU104)")
+    p.add_argument("--external-power-w", type=float, default=None, help="loaded power from an external meter (W)")
+    p.add_argument("--external-idle-w", type=float, default=None, help="idle power from an external meter (W)")
+    p.add_argument("--json", default=None)
+
+
+@command("run", "run an overlay on the board (or its C-simulation): accuracy, latency, power")(_run_args)
+def cmd_run(a):
+    import time
+    from pathlib import Path
+
+    import numpy as np
+
+    from approxhls.host import Accelerator
+    from approxhls.host.latency import plot_latency
+    from approxhls.host.power import external_power
+    from approxhls.models.datasets import load_dataset
+
+    with Accelerator.open(a.target, a.backend) as acc:
+        print(acc.describe())
+        spec = acc.spec
+        ds_name = a.dataset or (spec.data.get("dataset") if spec.kind == "project" else spec.data.get("dataset")) or "digits"
+        ds = load_dataset(ds_name, grid=str(spec.input.type)).limit(a.limit)
+        x = ds.x_test.reshape(len(ds.x_test), -1)
+        t0 = time.perf_counter()
+        y = acc.predict(x, a.batch_size)
+        report = {"target": a.target, "backend": acc.describe(), "simulated": acc.simulated, "dataset": ds.name,
+                  "n": int(len(x)), "accuracy": float(np.mean(np.argmax(y, axis=1) == ds.y_test)),
+                  "first_pass_s": round(time.perf_counter() - t0, 3)}
+        lat = acc.benchmark(x, a.runs, a.warmup, a.batch_size)
+        report["latency"] = {k: v for k, v in lat.items() if k != "raw_batch_seconds"}
+        if a.external_power_w is not None:
+            t1 = time.perf_counter()
+            acc.predict(x, a.batch_size)
+            report["power"] = external_power(a.external_power_w, a.external_idle_w or 0.0, len(x), time.perf_counter() - t1)
+        elif a.power:
+            report["power"] = acc.measure_power(x, a.power_seconds, rail=a.rail)
+    lbl = " (SIMULATION)" if report["simulated"] else ""
+    print(f"accuracy {report['accuracy']:.4f} on {report['n']} samples{lbl}")
+    ls = report["latency"]["sample_latency_s"]
+    print(f"latency per sample{lbl}: p50 {ls['p50'] * 1e6:.1f} us  p90 {ls['p90'] * 1e6:.1f} us  "
+          f"p99 {ls['p99'] * 1e6:.1f} us; throughput {report['latency']['throughput_per_s']:.1f}/s")
+    if "power" in report:
+        pw = report["power"]
+        print("power: " + (f"dynamic {pw['dynamic_w']:.3f} W, {pw['energy_per_inference_j'] * 1e6:.2f} uJ/inference"
+                           if pw["available"] else f"unavailable ({pw['reason']})"))
+    if a.json:
+        from approxhls.report import write_json
+
+        write_json(a.json, report)
+        plot_latency(lat, Path(a.json).with_suffix(".png"))
+        print(f"wrote {a.json} and {Path(a.json).with_suffix('.png')}")
+
+
 # ---- demo -----------------------------------------------------------------------------------------
 
 def _demo_args(p):
