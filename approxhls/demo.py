@@ -30,6 +30,9 @@ def run_demo(out="demo-out", epochs: int = 30, pop: int = 12, gens: int = 5) -> 
     print("[3/5] compiling and running the C-simulation on the test split")
     csim = run_csim(out / "hls_prj")
     write_json(out / "csim.json", csim)
+    from approxhls.models.datasets import load_dataset, write_npz
+
+    write_npz(out / "digits_test.npz", load_dataset("digits"))  # for notebooks/pynq_demo.ipynb
     print(f"[4/5] ALWANN search: layer-wise approximate multipliers with weight tuning (pop {pop}, {gens} generations)")
     search = run_search(out / "model", out / "search", SearchOptions(pop=pop, gens=gens, tune=True, calib=500))
     point = best_within(search, 0.01) or search["points"][0]

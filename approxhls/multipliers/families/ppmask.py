@@ -76,28 +76,27 @@ class PPMask(Design):
         zero = f"{{{w}{{1'b0}}}}"
         lines = [self.verilog_ports()]
         pos, neg = [], []
+
+        def row(j: int, operand: str, bits: int, mask: int) -> str:
+            """Row j of the array: the kept bits of ``operand`` shifted by j, when b[j] is set."""
+            lines.append(f"  wire [{w - 1}:0] r{j} = b[{j}] ? ({{{{{w - bits}{{1'b0}}}}, {operand} & "
+                         f"{hexmask(mask, bits)}}} << {j}) : {zero};")
+            return f"r{j}"
+
+        top = n - 1
         for j, mask in enumerate(self.row_masks()):
             if not self.signed:
                 if mask:
-                    lines.append(f"  wire [{w - 1}:0] r{j} = b[{j}] ? ({{{{{w - n}{{1'b0}}}}, a & {hexmask(mask, n)}}} << {j}) : {zero};")
-                    pos.append(f"r{j}")
+                    pos.append(row(j, "a", n, mask))
                 continue
-            top = n - 1
-            low = mask & ((1 << top) - 1)  # bits i < n-1
-            if j < top:
-                if low:
-                    lines.append(f"  wire [{w - 1}:0] r{j} = b[{j}] ? ({{{{{w - top}{{1'b0}}}}, a[{top - 1}:0] & {hexmask(low, top)}}} << {j}) : {zero};")
-                    pos.append(f"r{j}")
-                if (mask >> top) & 1:
-                    lines.append(f"  wire [{w - 1}:0] s{j} = (b[{j}] & a[{top}]) ? ({w}'d1 << {top + j}) : {zero};")
-                    neg.append(f"s{j}")
-            else:
-                if low:
-                    lines.append(f"  wire [{w - 1}:0] r{j} = b[{j}] ? ({{{{{w - top}{{1'b0}}}}, a[{top - 1}:0] & {hexmask(low, top)}}} << {j}) : {zero};")
-                    neg.append(f"r{j}")
-                if (mask >> top) & 1:
-                    lines.append(f"  wire [{w - 1}:0] t{j} = (b[{j}] & a[{top}]) ? ({w}'d1 << {2 * top}) : {zero};")
-                    pos.append(f"t{j}")
+            # Baugh-Wooley: row j of the magnitude bits weighs - for the sign row (j = n-1); the sign bit
+            # of a in row j weighs - except in the sign row.
+            low = mask & ((1 << top) - 1)
+            if low:
+                (pos if j < top else neg).append(row(j, f"a[{top - 1}:0]", top, low))
+            if (mask >> top) & 1:
+                lines.append(f"  wire [{w - 1}:0] s{j} = (b[{j}] & a[{top}]) ? ({w}'d1 << {top + j}) : {zero};")
+                (neg if j < top else pos).append(f"s{j}")
         pos_sum = " + ".join(pos) if pos else f"{w}'d0"
         neg_sum = " - ".join([""] + neg) if neg else ""
         lines.append(f"  wire [{w - 1}:0] d = {pos_sum}{' ' + neg_sum.strip() if neg else ''};")
