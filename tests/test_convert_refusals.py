@@ -108,3 +108,14 @@ def test_metadata_records_types(tmp_path, saved_model):
     names = [row["name"] for row in meta["layers"]]
     assert "fc1" in names and "logits" in names
     assert np.prod(meta["output_shape"]) == 10
+
+
+def test_vivado_backend_resource_strategy_and_part(tmp_path, saved_model):
+    from approxhls.hls.project import load_project
+
+    convert(saved_model, tmp_path / "v", ConvertOptions(backend="vivado", strategy="resource", reuse_factor=4,
+                                                          part="xczu7ev-ffvc1156-2-e"))
+    meta = load_project(tmp_path / "v")
+    assert (meta["backend"], meta["strategy"], meta["reuse_factor"], meta["part"]) == \
+        ("vivado", "resource", 4, "xczu7ev-ffvc1156-2-e")
+    assert "xczu7ev" in (tmp_path / "v" / "project.tcl").read_text()

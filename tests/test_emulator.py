@@ -77,3 +77,18 @@ def test_assignment_extra_bits():
     assert Assignment("l", "exact", "plan", x, w).extra_bits == 0
     a = Assignment("l", "roba_u8_modex", "plan", x, w, get_design("roba_u8_modex"))
     assert a.extra_bits == 1  # 256 * 128 > 255 * 128
+
+
+def test_emulate_command_reports_methods_and_throughput(tmp_path):
+    import json
+
+    from approxhls.cli import main
+
+    assert main(["train", "--epochs", "2", "--width", "0.5", "--out", str(tmp_path / "m")]) == 0
+    (tmp_path / "plan.json").write_text(json.dumps({"default": "mitchell_u8_w7", "layers": {"fc1": "tam_u8_k6"}}))
+    assert main(["emulate", str(tmp_path / "m"), "--plan", str(tmp_path / "plan.json"), "--json",
+                 str(tmp_path / "e.json")]) == 0
+    r = json.loads((tmp_path / "e.json").read_text())
+    methods = {row["layer"]: row["method"] for row in r["layers"]}
+    assert methods["fc1"].startswith("low-rank") and methods["logits"] == "lut"
+    assert r["n"] == 450 and 0 < r["accuracy"] <= 1 and r["images_per_s"] > 0 and r["gmac_per_s"] > 0
