@@ -38,18 +38,20 @@ class LayerMethod:
 
 
 class _GemmMAC:
-    """x codes -> [base*x, F(x)] features; one GEMM against the stacked [W; G(W)] weights."""
+    """x codes -> [base*x, F(x)] features by one lookup; one GEMM against the matching [W; G(W)] rows."""
 
     def __init__(self, dec, x_min, w_min, W, dtype):
-        self.dec, self.x_min, self.dtype = dec, x_min, dtype
-        blocks = ([W] if dec.base else []) + [dec.G[r][W - w_min] for r in range(dec.rank)]
-        self.weights = np.concatenate(blocks, axis=0).astype(dtype)  # (k*(base+r), out)
-        self.features = [dec.F[:, r].astype(dtype) for r in range(dec.rank)]
+        self.x_min, self.dtype = x_min, dtype
+        x_codes = np.arange(dec.F.shape[0]) + x_min
+        cols = ([x_codes] if dec.base else []) + [dec.F[:, r] for r in range(dec.rank)]
+        self.features = np.stack(cols, axis=1).astype(dtype)  # (n_x, m): lookup row per input code
+        rows = ([W] if dec.base else []) + [dec.G[r][W - w_min] for r in range(dec.rank)]
+        m = len(rows)
+        self.weights = np.stack(rows, axis=1).reshape(W.shape[0] * m, W.shape[1]).astype(dtype)  # (k*m, out)
 
     def __call__(self, xc: np.ndarray) -> np.ndarray:
-        parts = ([xc.astype(self.dtype)] if self.dec.base else []) + [f[xc - self.x_min] for f in self.features]
-        a = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
-        return np.rint(a @ self.weights).astype(np.int64)
+        a = self.features[xc - self.x_min]  # (rows, k, m)
+        return (a.reshape(len(xc), -1) @ self.weights).astype(np.int64)  # exact integers: no rounding needed
 
 
 class Emulator:
