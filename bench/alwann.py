@@ -11,6 +11,7 @@ bench/results/alwann.json.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -25,6 +26,7 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default="bench/results/alwann.json")
     ap.add_argument("--only", nargs="*", default=["cnn", "resnet8"])
+    ap.add_argument("--resume", action="store_true", help="reuse finished searches (pareto.json) under --models")
     args = ap.parse_args()
 
     from approxhls.models.training import TrainOptions, train
@@ -35,8 +37,9 @@ def main():
     train_cfg = {"cnn": dict(epochs=6), "resnet8": dict(epochs=3, limit_train=30000)}
     # what fits a 2-core machine in about half an hour; resnet8's front is scored on 2,000 test images
     budget = {"cnn": dict(pop=16, gens=8, calib=500), "resnet8": dict(pop=12, gens=5, calib=300, test_limit=2000)}
-    configs = {"cnn": [(None, False), (None, True), (2, True), (3, True), (4, True)],
-               "resnet8": [(None, True), (3, True)]}
+    # tiles must be fewer than the layers: the cnn has 3, resnet8 9 (its logits layer reads 12-bit codes)
+    configs = {"cnn": [(None, False), (None, True), (2, True)],
+               "resnet8": [(None, True), (2, True), (4, True)]}
     if args.quick:
         budget = {k: dict(pop=8, gens=2, calib=200, test_limit=500) for k in budget}
     rows = []
@@ -47,8 +50,13 @@ def main():
         for tiles, tune in configs[name]:
             label = f"{name}_{'dataflow' if tiles is None else f'tiles{tiles}'}_{'tuned' if tune else 'plain'}"
             t0 = time.perf_counter()
-            r = run_search(mdir, root / "search" / label,
-                           SearchOptions(tiles=tiles, tune=tune, jobs=2, progress=False, **budget[name]))
+            done = root / "search" / label / "pareto.json"
+            if args.resume and done.exists():  # a finished search of an earlier, interrupted run
+                r = json.loads(done.read_text())
+                t0 -= r["search"]["seconds"]
+            else:
+                r = run_search(mdir, root / "search" / label,
+                               SearchOptions(tiles=tiles, tune=tune, jobs=2, progress=False, **budget[name]))
             best = best_within(r, 0.005)
             rows.append({
                 "model": name, "accelerator": r["accelerator"], "tuned": tune,

@@ -32,8 +32,10 @@ def test_tile_mapping():
     lo, hi = acc.bounds()
     assert lo.tolist() == [0] * 5 and hi.tolist() == [2, 2, 1, 1, 1]
     assert all(m == "exact" for m in acc.decode(acc.exact_genes()).assignment.values())
-    with pytest.raises(ValueError):
-        TiledAccelerator(["l1", "l2"], ["exact"], n_tiles=2)  # tiles must be fewer than layers
+    from approxhls.errors import ApproxHLSError
+
+    with pytest.raises(ApproxHLSError, match="fewer tiles than layers"):
+        TiledAccelerator(["l1", "l2"], ["exact"], n_tiles=2)
     df = DataflowAccelerator(["l1", "l2"], {"l1": ["exact", "a"], "l2": ["exact", "b", "c"]})
     assert df.decode([1, 2]).assignment == {"l1": "a", "l2": "c"}
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from approxhls.errors import ApproxHLSError
+
 from approxhls.search.costmodel import EXACT, CostModel
 
 
@@ -50,7 +52,8 @@ class DataflowAccelerator:
 class TiledAccelerator:
     def __init__(self, layers: list[str], shared: list[str], n_tiles: int, fixed_exact: list[str] = ()):
         if n_tiles < 1 or n_tiles >= max(2, len(layers)):
-            raise ValueError(f"the tiled accelerator needs 1 <= tiles < layers ({len(layers)}), got {n_tiles}")
+            raise ApproxHLSError(f"the tiled accelerator needs fewer tiles than layers with multipliers to assign "
+                                 f"({len(layers)}), got --tiles {n_tiles}")
         self.layers = layers  # layers mapped onto tiles
         self.shared = shared  # EXACT first
         self.n_tiles = n_tiles
