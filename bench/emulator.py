@@ -11,7 +11,6 @@ Prints a table, writes bench/results/emulator.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil

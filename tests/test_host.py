@@ -75,7 +75,6 @@ class DMA:
         words_in = np.array(s.buffer).view(np.uint64)[: s.nbytes * 8 // ws] if ws == 64 else np.array(s.buffer)[: s.nbytes * 8 // ws]
         in_t, out_t = FixedType.parse(spec["input"]["type"]), FixedType.parse(spec["output"]["type"])
         n_in = int(np.prod(spec["input"]["shape"]))
-        n_out = int(np.prod(spec["output"]["shape"]))
         wps_in = packing.words_per_sample(n_in, spec["input"]["field_bits"], ws)
         n = len(words_in) // wps_in
         self.board.batches.append(n)

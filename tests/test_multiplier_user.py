@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from approxhls.errors import ApproxHLSError
-from approxhls.multipliers.registry import all_designs, get_design
+from approxhls.multipliers.registry import all_designs
 from approxhls.multipliers.sim import first_difference, tabulate_cpp
 from approxhls.multipliers.user import add_multiplier, user_dir
 
