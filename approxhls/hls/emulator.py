@@ -22,7 +22,7 @@ from approxhls.hls.decompose import decompose
 from approxhls.hls.ir import IR, Node
 from approxhls.hls.lutkernel import LutLayer
 from approxhls.hls.reference import _mac as reference_mac
-from approxhls.hls.reference import cast, run_graph, wide
+from approxhls.hls.reference import cast, run_graph
 
 F32_LIMIT = 2**24
 F64_LIMIT = 2**53
@@ -157,5 +157,3 @@ class Emulator:
         return y, {"seconds": s, "images_per_s": len(x) / s if s else None,
                    "gmac_per_s": len(x) * self.macs_per_sample() / s / 1e9 if s else None}
 
-
-__all__ = ["Emulator", "wide"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,5 +131,3 @@ def best_within(result: dict, max_loss: float) -> dict | None:
     ok = [p for p in result["points"] if result["exact"]["test_accuracy"] - p["test_accuracy"] <= max_loss + 1e-12]
     return min(ok, key=lambda p: p["relative_energy"]) if ok else None
 
-
-__all__ = ["SearchOptions", "run_search", "best_within", "time"]
