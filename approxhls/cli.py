@@ -223,7 +223,7 @@ def cmd_run(a):
     with Accelerator.open(a.target, a.backend) as acc:
         print(acc.describe())
         spec = acc.spec
-        ds_name = a.dataset or (spec.data.get("dataset") if spec.kind == "project" else spec.data.get("dataset")) or "digits"
+        ds_name = a.dataset or spec.data.get("dataset") or "digits"
         ds = load_dataset(ds_name, grid=str(spec.input.type)).limit(a.limit)
         x = ds.x_test.reshape(len(ds.x_test), -1)
         t0 = time.perf_counter()

@@ -62,7 +62,6 @@ class LutLayer:
         self.tt = np.ascontiguousarray(table.T.astype(np.int32))  # tt[w, x]
         self.k, self.out = w_index.shape
         self.woff = np.ascontiguousarray((w_index.T.astype(np.int64) * self.nx).astype(np.int32))  # (out, k)
-        self.w_index = w_index
 
     def __call__(self, x_index: np.ndarray) -> np.ndarray:
         x_index = np.ascontiguousarray(x_index, dtype=np.int32)

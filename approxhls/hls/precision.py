@@ -53,7 +53,7 @@ def _make_pass():
                 return not _is_unspecified(inp.type.precision) and _is_unspecified(node.types["accum_t"].precision)
             if node.class_name == "ApplyAlpha":
                 return isinstance(node.types["scale_t"].precision, ExponentPrecisionType)
-            if node.class_name == "Pooling2D" or node.class_name == "Pooling1D":
+            if node.class_name in ("Pooling1D", "Pooling2D"):
                 if node.get_attr("pool_op", "").lower() != "average":
                     return False
                 inp = node.get_input_variable()

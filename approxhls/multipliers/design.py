@@ -15,6 +15,8 @@ from functools import cached_property
 
 import numpy as np
 
+from approxhls.fixedpoint import FixedType
+
 MODEL_VERSION = 1  # bump when a generator's semantics change: invalidates cached characterizations
 
 
@@ -47,12 +49,17 @@ class Design:
 
     # ---- operand domain --------------------------------------------------------------------------
     @property
+    def operand_type(self) -> FixedType:
+        """The operands as an integer type (ap_int / ap_uint of ``bits``)."""
+        return FixedType(self.bits, self.bits, self.signed)
+
+    @property
     def code_min(self) -> int:
-        return -(1 << (self.bits - 1)) if self.signed else 0
+        return self.operand_type.code_min
 
     @property
     def code_max(self) -> int:
-        return (1 << (self.bits - 1)) - 1 if self.signed else (1 << self.bits) - 1
+        return self.operand_type.code_max
 
     def codes(self) -> np.ndarray:
         """All operand codes in bit-pattern order (0, 1, ..., -1 for signed designs)."""

@@ -9,6 +9,7 @@ a .npy or .csv of 256x256 integers. With ``signed``, operands are two's compleme
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -53,7 +54,7 @@ class TableDesign(Design):
 
     def definition(self) -> dict:
         d = super().definition()
-        d["table_digest"] = __import__("hashlib").sha256(self._user_table.tobytes()).hexdigest()
+        d["table_digest"] = hashlib.sha256(self._user_table.tobytes()).hexdigest()
         return d
 
     def model(self, a, b):

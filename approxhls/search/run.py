@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from approxhls.hls.plan import Plan
 from approxhls.report import write_json
 from approxhls.search.accelerators import DataflowAccelerator, TiledAccelerator
 from approxhls.search.costmodel import EXACT, CostModel
@@ -98,14 +98,10 @@ def run_search(model_path, out_dir, opts: SearchOptions) -> dict:
         points.append(p)
     points.sort(key=lambda p: p["relative_energy"])
     for i, p in enumerate(points):
-        plan = {"default": EXACT, "layers": {k: v for k, v in p["plan"].items() if v != EXACT}}
-        if opts.tune:
-            plan["tuned_weights"] = {
-                layer: {str(a): b for a, b in evaluator.tuned_weights(layer, m)[1].items() if a != b}
-                for layer, m in p["plan"].items() if m != EXACT
-            }
+        tuned = {layer: {a: b for a, b in evaluator.tuned_weights(layer, m)[1].items() if a != b}
+                 for layer, m in p["plan"].items() if m != EXACT} if opts.tune else {}
         p["plan_file"] = f"plans/point_{i:02d}.json"
-        (out / p["plan_file"]).write_text(json.dumps(plan, indent=2))
+        Plan(EXACT, {k: v for k, v in p["plan"].items() if v != EXACT}, tuned).save(out / p["plan_file"])
     result = {
         "model": str(model_path),
         "dataset": ds.name,
