@@ -256,6 +256,59 @@ def cmd_run(a):
         print(f"wrote {a.json} and {Path(a.json).with_suffix('.png')}")
 
 
+# ---- overlay --------------------------------------------------------------------------------------
+
+def _overlay_args(p):
+    from approxhls.overlays.boards import BOARDS
+
+    p.add_argument("project", help="a directory written by `approxhls convert` (with or without a plan)")
+    p.add_argument("--board", default="pynq-z2", help=f"one of {', '.join(sorted(BOARDS))}")
+    p.add_argument("--out", required=True, help="directory for the scripts, the wrapper and overlay.json")
+    p.add_argument("--clock-mhz", type=float, default=None, help="PL clock (default: the board's, 100 MHz)")
+    p.add_argument("--batch", type=int, default=1024, help="largest batch of one DMA transfer (sizes the DMA)")
+    p.add_argument("--word-bits", type=int, default=64, help="AXI-Stream word width: 8, 16, 32 or 64")
+    p.add_argument("--check", type=int, default=0, metavar="N",
+                   help="C-simulate the stream wrapper (g++) on N random samples and compare with the project")
+    p.add_argument("--build", action="store_true", help="run Vitis HLS and Vivado (must be on PATH)")
+    p.add_argument("--jobs", type=int, default=None, help="Vivado implementation jobs with --build")
+    p.add_argument("--force", action="store_true", help="replace an existing overlay directory")
+
+
+@command("overlay", "write (and with --build, run) the Vitis HLS / Vivado scripts of a PYNQ overlay")(_overlay_args)
+def cmd_overlay(a):
+    from approxhls.overlays import (
+        OverlayOptions,
+        build_overlay,
+        verify_wrapper,
+        write_overlay,
+    )
+
+    spec = write_overlay(a.project, a.out, OverlayOptions(a.board, a.clock_mhz, a.batch, a.word_bits), overwrite=a.force)
+    row = {"board": spec["board"], "part": spec["part"], "clock_mhz": spec["clock_mhz"], "io_type": spec["io_type"],
+           "input": f"{spec['input']['shape']} {spec['input']['type']} in {spec['input']['field_bits']}-bit fields",
+           "output": f"{spec['output']['shape']} {spec['output']['type']} in {spec['output']['field_bits']}-bit fields",
+           "word_bits": spec["word_bits"], "max_batch": spec["max_batch"],
+           "dma_max_transfer_bytes": spec["dma"]["max_transfer_bytes"],
+           "approx_layers": sum(1 for v in spec["plan"].values() if not str(v.get("multiplier", "")).startswith("exact"))}
+    _emit(row, None, f"overlay scripts -> {a.out} (build_ip.tcl, build_overlay.tcl, Makefile, overlay.json)")
+    if a.check:
+        res = verify_wrapper(a.out, n=a.check)
+        print(f"wrapper C-simulation: {res['testbench']}; equal to the project's C-simulation: "
+              f"{res.get('equal_to_csim', 'project not found')}")
+        if res.get("equal_to_csim") is False:
+            raise SystemExit(f"error: the stream wrapper differs from the kernel in {res['mismatches_vs_csim']} outputs")
+    if a.build:
+        summary = build_overlay(a.out, jobs=a.jobs)
+        _emit({k: v for k, v in summary.items() if not isinstance(v, (list, dict))}, None, "build")
+        for part in ("hls", "utilization", "timing"):
+            if part in summary:
+                print(f"{part}: " + ", ".join(f"{k}={v}" for k, v in summary[part].items()))
+        print(f"wrote {a.out}/build.json")
+    else:
+        print(f"build on a machine with Vitis HLS and Vivado {spec['tools']['vivado']}: make -C {a.out} "
+              f"(or rerun with --build)")
+
+
 # ---- demo -----------------------------------------------------------------------------------------
 
 def _demo_args(p):

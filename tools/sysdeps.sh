@@ -9,6 +9,7 @@ deps=(
   "dataset-fashion-mnist:/usr/share/datasets/fashion-mnist:the Fashion-MNIST dataset (cnn, resnet8):0"
   "yosys:yosys:FPGA LUT counts of the multipliers (approxhls multipliers characterize):0"
   "iverilog:iverilog:simulates the multipliers' Verilog in the equality proof:0"
+  "tcl:tclsh:runs the generated Vivado/Vitis HLS Tcl against recording stubs in the tests:0"
 )
 missing=()
 for d in "${deps[@]}"; do

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from approxhls.errors import ApproxHLSError, ToolMissingError
+from approxhls.fsutil import atomic_directory
 from approxhls.multipliers.design import Design
 from approxhls.names import check_identifier
 
@@ -171,21 +172,12 @@ def add_multiplier(path, name: str, signed: bool = False, function: str | None =
 
 
 def _store(design: TableDesign) -> None:
-    final = user_dir() / design.name
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{design.name}-"))
-    try:
+    with atomic_directory(user_dir() / design.name) as tmp:
         np.save(tmp / "table.npy", design._user_table)
         if design.source is not None:
             (tmp / "source.c").write_text(design.source)
         meta = {"name": design.name, "signed": design.signed, "function": design.function, "origin": design.origin}
         (tmp / "design.json").write_text(json.dumps(meta, indent=2))
-        if final.exists():
-            shutil.rmtree(final)
-        tmp.rename(final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def user_designs() -> list[TableDesign]:

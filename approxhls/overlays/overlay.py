@@ -1,0 +1,139 @@
+"""``approxhls overlay``: a converted project -> the directory that builds its PYNQ overlay.
+
+    OUT/
+      overlay.json         everything the host library needs (approxhls.host.spec)
+      build_ip.tcl         Vitis HLS: C synthesis of the stream wrapper, export as IP
+      build_overlay.tcl    Vivado: block design, bitstream, NAME.bit + NAME.hwh
+      Makefile             make ip / overlay / all / csim
+      hls/firmware/        the project's kernel + the stream wrapper + its testbench
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from string import Template
+
+from approxhls.errors import ApproxHLSError, ProjectError
+from approxhls.fsutil import atomic_directory
+from approxhls.host.spec import FORMAT, OVERLAY_JSON
+from approxhls.names import check_path
+from approxhls.overlays.boards import Board, check_clock, get_board
+from approxhls.overlays.kernel import Kernel, read_kernel
+from approxhls.overlays.wrapper import Layout, stream_layout, top_name, write_wrapper
+
+TOOL_VERSION = "2022.1"      # Vitis HLS / Vivado release the scripts are written for (PYNQ 3.0's toolchain)
+DMA_NAME = "axi_dma_0"
+MIN_SG_WIDTH, MAX_SG_WIDTH = 14, 26   # AXI DMA 7.1 buffer length register width (c_sg_length_width)
+BATCH_OFFSET, CONTROL_OFFSET = 0x10, 0x00
+
+
+class _TclTemplate(Template):
+    delimiter = "%%"  # Tcl and make use $ themselves
+
+
+@dataclass
+class OverlayOptions:
+    board: str = "pynq-z2"
+    clock_mhz: float | None = None  # default: the board's
+    batch: int = 1024               # the largest batch one DMA transfer carries
+    word_bits: int = 64
+
+
+def dma_length_width(batch: int, layout: Layout) -> int:
+    """Bits of the DMA length register for a batch; refuses a batch no AXI DMA can move in one transfer."""
+    if batch < 1:
+        raise ApproxHLSError(f"batch {batch} is impossible: it must be at least 1")
+    per_sample = max(layout.bytes_per_sample)
+    need = batch * per_sample
+    width = max(MIN_SG_WIDTH, need.bit_length())
+    if width > MAX_SG_WIDTH:
+        most = ((1 << MAX_SG_WIDTH) - 1) // per_sample
+        raise ApproxHLSError(
+            f"batch {batch} needs {need:,}-byte DMA transfers ({per_sample} bytes per sample), more than the AXI DMA's "
+            f"largest transfer of {(1 << MAX_SG_WIDTH) - 1:,} bytes ({MAX_SG_WIDTH}-bit length register): use "
+            f"--batch {most} or less (the host splits larger inputs into batches)"
+        )
+    return width
+
+
+def _render(name: str, fields: dict) -> str:
+    return _TclTemplate(resources.files("approxhls.overlays").joinpath("templates", name).read_text()).substitute(fields)
+
+
+def _tcl_dict(props: dict) -> str:
+    return " ".join(f"{k} {{{v}}}" for k, v in props.items())
+
+
+def script_fields(kernel: Kernel, board: Board, clock_mhz: float, layout: Layout, sg_width: int) -> dict:
+    from approxhls import __version__
+
+    ps = board.ps_kind
+    props = dict(ps.enable) | {ps.clock_property: f"{clock_mhz:g}"}
+    return {
+        "version": __version__, "board": board.name, "part": board.part, "board_part": board.board_part,
+        "board_files": board.board_files, "kernel": kernel.name, "top": top_name(kernel),
+        "ip": f"{top_name(kernel)}_0", "dma": DMA_NAME, "period_ns": f"{1000.0 / clock_mhz:.4g}",
+        "clock_mhz": f"{clock_mhz:g}", "vitis_version": TOOL_VERSION, "vivado_version": TOOL_VERSION,
+        "ps": ps.cell, "ps_ip": ps.ip, "ps_rule": ps.automation_rule, "ps_rule_config": ps.automation_config,
+        "ps_properties": _tcl_dict(props), "ps_master": ps.master, "ps_memory": ps.memory_port,
+        "ps_clock": ps.clock_pin, "sg_width": sg_width, "word_bits": layout.word_bits,
+    }
+
+
+def overlay_spec(kernel: Kernel, board: Board, clock_mhz: float, layout: Layout, sg_width: int, batch: int,
+                 project_rel: str) -> dict:
+    """The overlay.json contract (see approxhls.host.spec)."""
+    top = top_name(kernel)
+
+    def stream(port, field):
+        return {"shape": port.shape, "type": str(port.type), "field_bits": field}
+
+    return {
+        "format": FORMAT, "name": kernel.name, "board": board.name, "part": board.part, "clock_mhz": clock_mhz,
+        "bitfile": f"{kernel.name}.bit", "project": project_rel, "io_type": kernel.io_type,
+        "ip": {"name": f"{top}_0", "vlnv": f"approxhls:hls:{top}:1.0", "batch_offset": BATCH_OFFSET,
+               "control_offset": CONTROL_OFFSET},
+        "dma": {"name": DMA_NAME, "max_transfer_bytes": (1 << sg_width) - 1, "length_width": sg_width},
+        "max_batch": batch,
+        "input": stream(kernel.input, layout.in_field), "output": stream(kernel.output, layout.out_field),
+        "word_bits": layout.word_bits,
+        "plan": kernel.plan,
+        "tools": {"vitis_hls": TOOL_VERSION, "vivado": TOOL_VERSION},
+    }
+
+
+def _copy_firmware(prj: Path, dest: Path) -> None:
+    shutil.copytree(prj / "firmware", dest, ignore=shutil.ignore_patterns("*.so", "*.o"))
+
+
+def write_overlay(prj, out, opts: OverlayOptions | None = None, overwrite: bool = False) -> dict:
+    """Write the overlay build directory; returns overlay.json's content. Nothing is left behind on failure."""
+    opts = opts or OverlayOptions()
+    prj = Path(prj)
+    out = check_path(out, "overlay directory")
+    board = get_board(opts.board)
+    clock = check_clock(board, opts.clock_mhz if opts.clock_mhz is not None else board.default_clock_mhz)
+    kernel = read_kernel(prj)
+    layout = stream_layout(kernel, opts.word_bits)
+    sg_width = dma_length_width(int(opts.batch), layout)
+    if out.exists():
+        if not overwrite:
+            raise ProjectError(f"{out} exists; choose another --out or pass --force to replace it")
+        if any(out.iterdir()) and not (out / OVERLAY_JSON).exists():
+            raise ProjectError(f"{out} is not an overlay directory (no {OVERLAY_JSON}); refusing to replace it")
+    with atomic_directory(out) as tmp:
+        firmware = tmp / "hls" / "firmware"
+        _copy_firmware(prj, firmware)
+        write_wrapper(kernel, firmware, layout, int(opts.batch))
+        fields = script_fields(kernel, board, clock, layout, sg_width)
+        for name in ("build_ip.tcl", "build_overlay.tcl", "Makefile"):
+            (tmp / name).write_text(_render(f"{name}.tmpl", fields))
+        spec = overlay_spec(kernel, board, clock, layout, sg_width, int(opts.batch),
+                            os.path.relpath(prj.resolve(), out.resolve()))
+        (tmp / OVERLAY_JSON).write_text(json.dumps(spec, indent=2) + "\n")
+    return spec

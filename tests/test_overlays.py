@@ -1,0 +1,257 @@
+"""PYNQ overlays: board presets, refusals, the generated Tcl run under tclsh against recording stubs of every
+Vitis HLS / Vivado command it uses, the stream wrapper's g++ C-simulation, and --build with stand-in tools."""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from approxhls.errors import ApproxHLSError, ProjectError, ToolMissingError
+from approxhls.host import packing
+from approxhls.host.spec import load_target
+from approxhls.overlays import (
+    BOARDS,
+    OverlayOptions,
+    build_overlay,
+    verify_wrapper,
+    write_overlay,
+)
+from approxhls.overlays.boards import PS_KINDS
+
+STUBS = Path(__file__).parent / "tclstubs"
+TCLSH = shutil.which("tclsh")
+needs_tclsh = pytest.mark.skipif(TCLSH is None, reason="tclsh (Debian: tcl) is not installed")
+
+
+@pytest.fixture(scope="module")
+def projects(tmp_path_factory):
+    """A planned io_parallel MLP and a planned io_stream CNN (approximate products in every layer)."""
+    from conftest import randomize_weights
+
+    from approxhls.hls.convert import ConvertOptions, convert_model
+    from approxhls.models.zoo import build_model
+
+    d = tmp_path_factory.mktemp("overlay_prj")
+    out = {}
+    for io, model in (("io_parallel", "mlp"), ("io_stream", "cnn")):
+        m = build_model(model, (8, 8, 1), 10, "fixed-w8a8", width=0.5)
+        randomize_weights(m, seed=7, low=-0.5, high=0.5)
+        convert_model(m, d / io, ConvertOptions(io_type=io), plan={"default": "drum_u8_k5"})
+        out[io] = d / io
+    return out
+
+
+def _records(path: Path) -> list[list[str]]:
+    return [line.split("\t") for line in path.read_text().splitlines()]
+
+
+def _run_tcl(runner: str, script: str, cwd: Path, record: Path):
+    env = os.environ | {"APPROXHLS_TCL_RECORD": str(record)}
+    flag = "-f" if runner == "run_vitis_hls.tcl" else "-source"
+    return subprocess.run([TCLSH, str(STUBS / runner), flag, script], cwd=cwd, env=env, capture_output=True, text=True)
+
+
+# ---- boards and refusals -------------------------------------------------------------------------------------
+def test_every_board_names_a_known_ps_and_a_part():
+    assert {"pynq-z2", "zcu104", "kv260", "ultra96-v2"} <= set(BOARDS)
+    for b in BOARDS.values():
+        assert b.ps in PS_KINDS and b.part and b.board_part.count(":") == 3
+        assert b.default_clock_mhz <= b.ps_kind.max_clock_mhz
+
+
+@pytest.mark.parametrize("opts, match", [
+    (OverlayOptions(board="de10-nano"), "unknown board 'de10-nano'; known boards: kv260, pynq-z2"),
+    (OverlayOptions(clock_mhz=400), "clock 400 MHz is impossible on pynq-z2"),
+    (OverlayOptions(board="zcu104", clock_mhz=0), "clock 0 MHz is impossible on zcu104"),
+    (OverlayOptions(batch=0), "batch 0 is impossible"),
+    (OverlayOptions(batch=10_000_000), r"batch 10000000 needs 640,000,000-byte DMA transfers \(64 bytes per sample\).* use --batch 1048575 "),
+    (OverlayOptions(word_bits=16), "word width 16 bits is not possible .* choose one of 32, 64"),
+])
+def test_refusals_name_the_reason(projects, tmp_path, opts, match):
+    with pytest.raises(ApproxHLSError, match=match):
+        write_overlay(projects["io_parallel"], tmp_path / "ov", opts)
+    assert not (tmp_path / "ov").exists() and not list(tmp_path.iterdir())  # nothing half-written
+
+
+def test_existing_directory_needs_force_and_must_be_an_overlay(projects, tmp_path):
+    write_overlay(projects["io_parallel"], tmp_path / "ov")
+    with pytest.raises(ProjectError, match="pass --force"):
+        write_overlay(projects["io_parallel"], tmp_path / "ov")
+    write_overlay(projects["io_parallel"], tmp_path / "ov", overwrite=True)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "thesis.tex").write_text("precious")
+    with pytest.raises(ProjectError, match="not an overlay directory"):
+        write_overlay(projects["io_parallel"], tmp_path / "other", overwrite=True)
+    assert (tmp_path / "other" / "thesis.tex").exists()
+
+
+def test_overlay_json_is_what_the_host_reads(projects, tmp_path):
+    spec = write_overlay(projects["io_stream"], tmp_path / "ov", OverlayOptions(board="kv260", batch=100))
+    t = load_target(tmp_path / "ov")
+    assert t.kind == "overlay" and t.project_dir.resolve() == projects["io_stream"].resolve()
+    meta = json.loads((projects["io_stream"] / "approxhls.json").read_text())
+    assert t.input.shape == meta["input_shape"] and t.output.shape == meta["output_shape"]
+    assert str(t.input.type) == "ap_ufixed<8,0>" and t.input.field_bits == 8
+    assert t.output.field_bits == 32 and t.output.type.width <= 32 and t.word_bits == 64
+    assert spec["plan"] == meta["plan"] and spec["board"] == "kv260" and spec["part"] == BOARDS["kv260"].part
+    # 100 samples x 5 output words x 8 bytes = 4000 B < 100 x 8 input words x 8 B = 6400 B -> 13 bits -> minimum 14
+    assert spec["dma"]["length_width"] == 14 and spec["dma"]["max_transfer_bytes"] == 2**14 - 1
+    assert spec["bitfile"] == f"{meta['project_name']}.bit" and spec["ip"]["batch_offset"] == 0x10
+
+
+# ---- the Tcl scripts under tclsh with recording stubs -------------------------------------------------------
+@needs_tclsh
+@pytest.mark.parametrize("board", sorted(BOARDS))
+def test_scripts_run_in_order_with_the_board_settings(projects, tmp_path, board):
+    out = tmp_path / "ov"
+    spec = write_overlay(projects["io_parallel"], out, OverlayOptions(board=board, clock_mhz=125, batch=4096))
+    rec = tmp_path / "record.txt"
+    r = _run_tcl("run_vitis_hls.tcl", "build_ip.tcl", out, rec)
+    assert r.returncode == 0, r.stderr
+    r = _run_tcl("run_vivado.tcl", "build_overlay.tcl", out, rec)
+    assert r.returncode == 0, r.stderr
+    calls = _records(rec)
+    names = [c[0] for c in calls]
+    assert "STUB_ERROR" not in names
+    b, ps = BOARDS[board], BOARDS[board].ps_kind
+    top = spec["ip"]["vlnv"].split(":")[2]
+
+    def first(name):
+        return names.index(name)
+
+    # Vitis HLS: project, top, sources, solution, part, clock, synthesis, export
+    order = ["open_project", "set_top", "add_files", "open_solution", "set_part", "create_clock", "csynth_design",
+             "export_design", "create_project", "update_ip_catalog", "create_bd_design", "create_bd_cell",
+             "apply_bd_automation", "connect_bd_intf_net", "assign_bd_address", "validate_bd_design",
+             "save_bd_design", "make_wrapper", "launch_runs", "wait_on_run", "open_run", "report_utilization"]
+    assert [first(n) for n in order] == sorted(first(n) for n in order)
+    assert calls[first("set_part")] == ["set_part", b.part]
+    clock = calls[first("create_clock")]
+    assert float(clock[clock.index("-period") + 1]) == pytest.approx(8.0)
+    assert calls[first("set_top")] == ["set_top", top]
+    export = calls[first("export_design")]
+    assert export[export.index("-ipname") + 1] == top and export[export.index("-format") + 1] == "ip_catalog"
+    # Vivado: the board's part and board part, its PS (newest version in the catalog), DMA sized for the batch
+    create = calls[first("create_project")]
+    assert create[create.index("-part") + 1] == b.part
+    assert ["set_property", "board_part", b.board_part, create[2]] in calls
+    cells = {c[-1]: c[c.index("-vlnv") + 1] for c in calls if c[0] == "create_bd_cell"}
+    assert cells[ps.cell].startswith(f"xilinx.com:ip:{ps.ip}:")
+    if ps.ip == "zynq_ultra_ps_e":
+        assert cells[ps.cell].endswith(":3.4")
+    assert cells["axi_dma_0"] == "xilinx.com:ip:axi_dma:7.1" and cells[spec["ip"]["name"]] == spec["ip"]["vlnv"]
+    props = {c[-1]: dict(zip(*[iter(c[2].split())] * 2)) for c in calls if c[0] == "set_property" and c[1] == "-dict"}
+    assert props[ps.cell][ps.clock_property] == "125"
+    dma = props["axi_dma_0"]
+    in_bytes = 4096 * spec["word_bits"] // 8 * packing.words_per_sample(64, 8, 64)
+    assert int(dma["CONFIG.c_sg_length_width"]) == spec["dma"]["length_width"] == in_bytes.bit_length()
+    assert dma["CONFIG.c_include_sg"] == "0"
+    assert dma["CONFIG.c_m_axis_mm2s_tdata_width"] == dma["CONFIG.c_s_axis_s2mm_tdata_width"] == str(spec["word_bits"])
+    nets = [c[1:] for c in calls if c[0] == "connect_bd_intf_net"]
+    ip = spec["ip"]["name"]
+    assert ["axi_dma_0/M_AXIS_MM2S", f"{ip}/in_stream"] in nets and [f"{ip}/out_stream", "axi_dma_0/S_AXIS_S2MM"] in nets
+    autos = {c[-1]: c[c.index("-config") + 1] for c in calls if c[0] == "apply_bd_automation"}
+    assert autos[f"{ip}/s_axi_control"] == f"Master /{ps.cell}/{ps.master} Clk Auto"
+    assert autos["axi_dma_0/M_AXI_S2MM"] == f"Slave /{ps.cell}/{ps.memory_port} Clk Auto"
+    # PYNQ needs NAME.bit and NAME.hwh side by side
+    assert (out / spec["bitfile"]).exists() and (out / spec["bitfile"]).with_suffix(".hwh").exists()
+
+
+@needs_tclsh
+def test_stubs_catch_a_broken_script(projects, tmp_path):
+    """Without the PS configuration line the design uses a disabled port: the stubs (like Vivado) refuse it."""
+    out = tmp_path / "ov"
+    write_overlay(projects["io_parallel"], out)
+    rec = tmp_path / "record.txt"
+    assert _run_tcl("run_vitis_hls.tcl", "build_ip.tcl", out, rec).returncode == 0
+    script = (out / "build_overlay.tcl").read_text()
+    lines = [ln for ln in script.splitlines() if not ln.startswith("set_property -dict [list CONFIG.PCW_USE")]
+    assert len(lines) == len(script.splitlines()) - 1
+    (out / "broken.tcl").write_text("\n".join(lines))
+    r = _run_tcl("run_vivado.tcl", "broken.tcl", out, rec)
+    assert r.returncode != 0 and "CONFIG.PCW_USE_M_AXI_GP0 is not 1" in r.stderr
+    # and the overlay script refuses to start when the IP has not been built
+    shutil.rmtree(out / f"{json.loads((out / 'overlay.json').read_text())['ip']['vlnv'].split(':')[2]}_prj")
+    r = _run_tcl("run_vivado.tcl", "build_overlay.tcl", out, rec)
+    assert r.returncode != 0 and "run build_ip.tcl with Vitis HLS first" in r.stderr
+
+
+# ---- the stream wrapper, C-simulated with g++ --------------------------------------------------------------
+@pytest.mark.parametrize("io_type, word_bits, n", [("io_parallel", 64, 23), ("io_stream", 64, 17), ("io_parallel", 32, 2)])
+def test_wrapper_csim_equals_the_kernel(projects, tmp_path, io_type, word_bits, n):
+    out = tmp_path / "ov"
+    spec = write_overlay(projects[io_type], out, OverlayOptions(word_bits=word_bits, batch=64))
+    from conftest import on_grid_inputs
+
+    x = on_grid_inputs(load_target(out).input.shape, n, seed=n)
+    res = verify_wrapper(out, x)
+    # the testbench checked TLAST/TKEEP and every field against the kernel; here the host's unpacking of the
+    # wrapper's words equals hls4ml's own C-simulation of the project
+    assert res["testbench"].startswith(f"PASS {n} samples")
+    out_words = packing.words_per_sample(spec["output"]["shape"][0], spec["output"]["field_bits"], word_bits)
+    assert res["words_out"] == n * out_words
+    assert res["equal_to_csim"] and res["mismatches_vs_csim"] == 0
+
+
+def test_wrapper_testbench_detects_a_packing_bug(projects, tmp_path):
+    """A wrapper that drops the sign extension of its output fields fails its own testbench."""
+    out = tmp_path / "ov"
+    spec = write_overlay(projects["io_parallel"], out, OverlayOptions(batch=8))
+    assert spec["output"]["type"].startswith("ap_fixed")
+    src = out / "hls" / "firmware" / f"{spec['name']}_axis.cpp"
+    text = src.read_text()
+    assert "field = (ap_int<" in text
+    src.write_text(text.replace("field = (ap_int<", "field = (ap_uint<"))  # zero- instead of sign-extended
+    from conftest import on_grid_inputs
+
+    with pytest.raises(ApproxHLSError, match="FAIL: sample"):
+        verify_wrapper(out, on_grid_inputs((64,), 8, seed=1))
+
+
+# ---- --build ----------------------------------------------------------------------------------------------------
+def test_build_without_tools_names_the_tool_and_version(projects, tmp_path, monkeypatch):
+    write_overlay(projects["io_parallel"], tmp_path / "ov")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(ToolMissingError, match=r"vitis_hls not found on PATH: .* Vitis HLS 2022\.1"):
+        build_overlay(tmp_path / "ov")
+
+
+@needs_tclsh
+def test_build_with_stand_in_tools_parses_reports(projects, tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool, runner in (("vitis_hls", "run_vitis_hls.tcl"), ("vivado", "run_vivado.tcl")):
+        exe = bin_dir / tool
+        exe.write_text(f'#!/bin/sh\nexec "{TCLSH}" "{STUBS / runner}" "$@"\n')
+        exe.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("APPROXHLS_TCL_RECORD", str(tmp_path / "record.txt"))
+    out = tmp_path / "ov"
+    write_overlay(projects["io_stream"], out, OverlayOptions(board="zcu104"))
+    summary = build_overlay(out, jobs=2)
+    assert [s["tool"] for s in summary["steps"]] == ["vitis_hls", "vivado"]
+    assert all(s["returncode"] == 0 and s["version"] == "2022.1" for s in summary["steps"])
+    assert summary["hls"]["LUT"] == 8765 and summary["hls"]["latency_worst_cycles"] == 12345
+    assert summary["hls"]["target_clock_ns"] == 10
+    u = summary["utilization"]
+    assert (u["LUT"], u["available_LUT"], u["FF"], u["BRAM_tiles"], u["DSP"]) == (12001, 53200, 15002, 4.5, 17)
+    assert summary["timing"] == {"wns_ns": 1.234, "tns_ns": 0, "whs_ns": 0.021, "ths_ns": 0, "timing_met": True}
+    assert json.loads((out / "build.json").read_text())["bitfile"] == summary["bitfile"]
+    assert (out / "logs" / "vivado.stdout.log").read_text().strip().endswith(".hwh")
+    launch = next(c for c in _records(tmp_path / "record.txt") if c[0] == "launch_runs")
+    assert launch[launch.index("-jobs") + 1] == "2"
+
+
+def test_cli_overlay_writes_scripts_and_checks_the_wrapper(projects, tmp_path):
+    from approxhls.cli import main
+
+    out = tmp_path / "ov"
+    assert main(["overlay", str(projects["io_parallel"]), "--board", "ultra96-v2", "--out", str(out),
+                 "--check", "4"]) == 0
+    for f in ("build_ip.tcl", "build_overlay.tcl", "Makefile", "overlay.json"):
+        assert (out / f).exists()
+    assert main(["overlay", str(projects["io_parallel"]), "--board", "zedboard", "--out", str(tmp_path / "x")]) == 2
+    assert not (tmp_path / "x").exists()
