@@ -1,7 +1,8 @@
 """``make demo``: the main job end to end on the embedded default dataset (scikit-learn's digits).
 
 train -> convert -> C-simulate (bit-exact with QKeras) -> ALWANN search for layer-wise approximate
-multipliers -> convert and C-simulate one front point, checking emulator == C-simulation.
+multipliers -> convert and C-simulate one front point, checking emulator == C-simulation -> write its PYNQ-Z2
+overlay scripts and C-simulate the stream wrapper.
 """
 
 from __future__ import annotations
@@ -23,36 +24,44 @@ def run_demo(out="demo-out", epochs: int = 30, pop: int = 12, gens: int = 5) -> 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    print(f"[1/5] training mlp on digits (fixed-w8a8, {epochs} epochs)")
+    print(f"[1/6] training mlp on digits (fixed-w8a8, {epochs} epochs)")
     rec = train(TrainOptions(model="mlp", dataset="digits", scheme="fixed-w8a8", epochs=epochs), out / "model")
-    print(f"[2/5] converting to an hls4ml project (io_parallel) -> {out / 'hls_prj'}")
+    print(f"[2/6] converting to an hls4ml project (io_parallel) -> {out / 'hls_prj'}")
     convert(out / "model", out / "hls_prj", ConvertOptions(io_type="io_parallel"), overwrite=True)
-    print("[3/5] compiling and running the C-simulation on the test split")
+    print("[3/6] compiling and running the C-simulation on the test split")
     csim = run_csim(out / "hls_prj")
     write_json(out / "csim.json", csim)
     from approxhls.models.datasets import load_dataset, write_npz
 
     write_npz(out / "digits_test.npz", load_dataset("digits"))  # for notebooks/pynq_demo.ipynb
-    print(f"[4/5] ALWANN search: layer-wise approximate multipliers with weight tuning (pop {pop}, {gens} generations)")
+    print(f"[4/6] ALWANN search: layer-wise approximate multipliers with weight tuning (pop {pop}, {gens} generations)")
     search = run_search(out / "model", out / "search", SearchOptions(pop=pop, gens=gens, tune=True, calib=500))
     point = best_within(search, 0.01) or search["points"][0]
-    print(f"[5/5] converting the front point {point['plan_file']} and checking emulator == C-simulation")
+    print(f"[5/6] converting the front point {point['plan_file']} and checking emulator == C-simulation")
     convert(out / "model", out / "approx_prj", ConvertOptions(io_type="io_parallel"), overwrite=True,
             plan=out / "search" / point["plan_file"])
     approx = run_csim(out / "approx_prj")
     emulator_equal = _emulator_equals_csim(out / "approx_prj")
+    print(f"[6/6] writing the PYNQ-Z2 overlay scripts for it -> {out / 'overlay'}; C-simulating the stream wrapper")
+    from approxhls.overlays import OverlayOptions, verify_wrapper, write_overlay
+
+    write_overlay(out / "approx_prj", out / "overlay", OverlayOptions(board="pynq-z2"), overwrite=True)
+    wrapper = verify_wrapper(out / "overlay", n=64)
     summary = {
         "model": "mlp", "dataset": "digits", "scheme": rec["scheme"]["name"], "n": csim["n"],
         "acc_keras": csim["accuracy_keras"], "acc_csim": csim["accuracy_csim"], "csim_vs_keras_mismatches": csim["mismatches"],
         "approx_plan": ",".join(sorted(set(point["plan"].values()))), "approx_rel_energy": round(point["relative_energy"], 3),
         "approx_acc_csim": approx["accuracy_csim"], "emulator_equals_csim": emulator_equal,
+        "wrapper_equals_csim": wrapper["equal_to_csim"],
         "seconds": round(time.perf_counter() - t0, 1),
     }
     write_json(out / "demo.json", summary | {"search_points": len(search["points"])})
     print("\n" + format_table([summary]))
     print(f"\nwrote {out}/: model/ (train.json, train.png), hls_prj/, csim.json, search/ (pareto.json, pareto.png, "
-          f"plans/), approx_prj/, demo.json")
-    if not emulator_equal or csim["mismatches"]:
+          f"plans/), approx_prj/, "
+          f"overlay/ (build_ip.tcl, build_overlay.tcl, Makefile, overlay.json: `make -C {out}/overlay` with Vivado), "
+          f"demo.json")
+    if not emulator_equal or csim["mismatches"] or not wrapper["equal_to_csim"]:
         raise SystemExit("demo check failed: C-simulation is not bit-exact")
     return summary
 
