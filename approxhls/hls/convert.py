@@ -218,8 +218,11 @@ def build_graph(model, opts: ConvertOptions, train_info: dict | None = None, pla
     from approxhls.hls.ir import extract_ir
     from approxhls.hls.plan import PlanError, load_plan, resolve_plan
 
+    from approxhls.models.lsq import deploy
+
     opts.validate()
     train_info = train_info or {}
+    model, _ = deploy(model)  # learned-step (LSQ) layers -> the fixed-point form hls4ml expresses
     notes = check_layers(model, opts.io_type)
     grid = FixedType.parse(opts.input_precision or train_info.get("input_grid") or "ap_ufixed<8,0>")
     precision.register()
@@ -278,8 +281,11 @@ def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | Non
     from approxhls.hls import plancode
     from approxhls.hls.plan import save_resolved
 
+    from approxhls.models.lsq import deploy
+
     out = Path(out)
     train_info = train_info or {}
+    model, deploy_notes = deploy(model)  # the saved Keras copy is the deployed model the C-simulation equals
     g = build_graph(model, opts, train_info, plan, out)
     hls_model, ir, assignments, notes, grid = g.hls_model, g.ir, g.assignments, g.notes, g.grid
     log = io.StringIO(g.log)
@@ -311,6 +317,7 @@ def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | Non
         "scheme": train_info.get("scheme"),
         "bit_exact": not notes,
         "notes": notes,
+        "deployment_notes": deploy_notes,  # how a learned-step model became fixed point (vs. the trained model)
         "plan": {name: a.to_json() for name, a in assignments.items()} or None,
         "layers": _layer_table(hls_model),
     }

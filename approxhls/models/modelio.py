@@ -14,9 +14,11 @@ TRAIN_JSON = "train.json"
 def custom_objects() -> dict:
     from qkeras.utils import _add_supported_quantized_objects
 
+    from approxhls.models.lsq import lsq_classes
+
     objects: dict = {}
     _add_supported_quantized_objects(objects)
-    return objects
+    return objects | lsq_classes()
 
 
 def resolve_model_path(path) -> Path:

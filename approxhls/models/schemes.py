@@ -22,14 +22,23 @@ class Family:
     description: str
     # Whether hls4ml's C-simulation reproduces QKeras bit for bit (needs power-of-two scales).
     bit_exact: bool
+    # Learned step sizes (approxhls.models.lsq): None, or how: per-channel weights, per-tensor, with offsets.
+    learned: dict | None = None
 
 
 FAMILIES: dict[str, Family] = {
     "fixed": Family("fixed", 1, "plain fixed point, no scale (alpha=1)", True),
     "po2": Family("po2", "auto_po2", "per-channel power-of-two weight scale (alpha='auto_po2')", True),
     "scaled": Family("scaled", "auto", "per-channel float weight scale (alpha='auto')", False),
+    "lsq": Family("lsq", None, "learned step size (LSQ): per-channel weight steps, per-tensor activation step",
+                  False, {"per_channel": True, "offset": False}),
+    "lsqt": Family("lsqt", None, "learned step size (LSQ), per-tensor weight and activation steps", False,
+                   {"per_channel": False, "offset": False}),
+    "lsq+": Family("lsq+", None, "LSQ+: learned steps and a learned activation offset", False,
+                   {"per_channel": True, "offset": True}),
 }
 
+INIT = "he_normal"
 BIAS_BITS, BIAS_INTEGER = 16, 5  # ap_fixed<16,6>: wide enough for any bias of these small nets
 
 
@@ -47,6 +56,44 @@ class Scheme:
     def act_integer(self) -> int:
         """Integer bits of the ReLU output: range [0, 4) at >= 6 bits, [0, 2) below."""
         return 2 if self.act_bits >= 6 else 1
+
+    # ---- layers of the zoo (TensorFlow/QKeras imported lazily) ---------------------------------
+    def dense(self, units, name):
+        if self.family.learned:
+            from approxhls.models.lsq import lsq_classes
+
+            return lsq_classes()["LSQDense"](units, weight_bits=self.weight_bits,
+                                             per_channel=self.family.learned["per_channel"], name=name,
+                                             kernel_initializer=INIT)
+        from qkeras import QDense
+
+        return QDense(units, kernel_quantizer=self.weight_quantizer(), bias_quantizer=self.bias_quantizer(),
+                      kernel_initializer=INIT, name=name)
+
+    def conv(self, filters, kernel, name, strides=1, padding="same", fuse_bn=False):
+        if self.family.learned:
+            if fuse_bn:
+                raise ApproxHLSError(f"scheme {self.name}: batch-norm fusion is for the QKeras schemes")
+            from approxhls.models.lsq import lsq_classes
+
+            return lsq_classes()["LSQConv2D"](filters, kernel, strides=strides, padding=padding, name=name,
+                                              weight_bits=self.weight_bits,
+                                              per_channel=self.family.learned["per_channel"], kernel_initializer=INIT)
+        from qkeras import QConv2D, QConv2DBatchnorm
+
+        cls = QConv2DBatchnorm if fuse_bn else QConv2D
+        return cls(filters, kernel, strides=strides, padding=padding, kernel_quantizer=self.weight_quantizer(),
+                   bias_quantizer=self.bias_quantizer(), kernel_initializer=INIT, name=name)
+
+    def relu(self, name):
+        if self.family.learned:
+            from approxhls.models.lsq import lsq_classes
+
+            return lsq_classes()["LSQReLU"](self.act_bits, offset=self.family.learned["offset"],
+                                            init_step=2.0 ** self.act_integer / 2 ** self.act_bits, name=name)
+        from qkeras import QActivation
+
+        return QActivation(self.activation_quantizer(), name=name)
 
     # ---- QKeras quantizers (import qkeras lazily) ----------------------------------------------
     def weight_quantizer(self):

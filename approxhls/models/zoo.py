@@ -25,37 +25,15 @@ def _layers():
 
 
 def _conv(x, scheme: Scheme, filters, kernel, name, strides=1, padding="same", fuse_bn=False):
-    from qkeras import QConv2D, QConv2DBatchnorm
-
-    cls = QConv2DBatchnorm if fuse_bn else QConv2D
-    return cls(
-        filters,
-        kernel,
-        strides=strides,
-        padding=padding,
-        kernel_quantizer=scheme.weight_quantizer(),
-        bias_quantizer=scheme.bias_quantizer(),
-        kernel_initializer="he_normal",
-        name=name,
-    )(x)
+    return scheme.conv(filters, kernel, name, strides=strides, padding=padding, fuse_bn=fuse_bn)(x)
 
 
 def _dense(x, scheme: Scheme, units, name):
-    from qkeras import QDense
-
-    return QDense(
-        units,
-        kernel_quantizer=scheme.weight_quantizer(),
-        bias_quantizer=scheme.bias_quantizer(),
-        kernel_initializer="he_normal",
-        name=name,
-    )(x)
+    return scheme.dense(units, name)(x)
 
 
 def _relu(x, scheme: Scheme, name):
-    from qkeras import QActivation
-
-    return QActivation(scheme.activation_quantizer(), name=name)(x)
+    return scheme.relu(name)(x)
 
 
 def _scaled(n: int, width: float) -> int:

@@ -1,0 +1,294 @@
+"""Learned step size quantization: LSQ (Esser et al., ICLR 2020) and LSQ+ (Bhalgat et al., CVPR-W 2020).
+
+Training form: Keras layers whose quantization steps (and, for LSQ+, activation offsets) are trainable
+variables, with LSQ's straight-through rounding and gradient scale g = 1/sqrt(N * Qp).
+
+    LSQDense / LSQConv2D   weights w_q = s_c * clip(round(w / s_c), -2^(b-1), 2^(b-1) - 1), s per output
+                           channel (or one per tensor); bias on the 16-bit grid of the other schemes
+    LSQReLU                y = s * clip(round((x - beta) / s), 0, 2^b - 1) + beta  (beta = 0 for LSQ)
+
+Deployed form (:func:`deploy`): what hls4ml can express exactly is fixed point, i.e. power-of-two steps.
+Each learned step is rounded to the nearest power of two; per-channel weight steps become one fixed-point
+weight type wide enough for every channel's grid (the hardware pays for that width in its multipliers);
+an LSQ+ offset is folded into the biases of the layer before and the layer after, which is exact when the
+next MAC layer sees every input (Dense, valid convolution) and not at a zero-padded border. With steps
+that already are powers of two (and zero offsets) the deployed model computes the trained one exactly.
+The float-step hardware (a fixed-point multiplier per channel for requantization, zero points in the
+datapath) is what :mod:`approxhls.cost` charges for these schemes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from approxhls.errors import ModelError
+
+BIAS_FRAC = 10  # bias grid 2^-10, as the other schemes' quantized_bits(16, 5)
+
+
+def _tf():
+    import tensorflow as tf
+
+    return tf
+
+
+def _ste_round(x):
+    tf = _tf()
+    return x + tf.stop_gradient(tf.round(x) - x)
+
+
+def _grad_scale(x, g: float):
+    """x unchanged (bit for bit: x*g + (x - x*g) is not), its gradient times g."""
+    tf = _tf()
+
+    @tf.custom_gradient
+    def scaled(v):
+        return tf.identity(v), lambda dy: dy * g
+
+    return scaled(x)
+
+
+def lsq_quantize(x, step, qn: int, qp: int, g: float):
+    s = _grad_scale(step, g)
+    return _ste_round(_tf().clip_by_value(x / s, qn, qp)) * s
+
+
+def _bias_q(b):
+    tf = _tf()
+    scale = 2.0 ** BIAS_FRAC
+    return _ste_round(tf.clip_by_value(b, -32.0, 32.0 - 1 / scale) * scale) / scale
+
+
+def _layer_classes():
+    """Built on first use so that importing approxhls does not import TensorFlow."""
+    tf = _tf()
+    keras = tf.keras
+
+    class _LSQWeights:
+        def _init_step(self, kernel_shape):
+            qp = 2 ** (self.weight_bits - 1) - 1
+            channels = kernel_shape[-1]
+            shape = (channels,) if self.per_channel else ()
+            n = int(np.prod(kernel_shape)) // (channels if self.per_channel else 1)
+            self._g = 1.0 / math.sqrt(n * qp)
+            kernel = self.kernel
+
+            def init(shape, dtype=None):
+                return tf.fill(shape, 2.0 * tf.reduce_mean(tf.abs(kernel)) / math.sqrt(qp))
+
+            self.kernel_step = self.add_weight(name="kernel_step", shape=shape, initializer=init, trainable=True,
+                                               constraint=keras.constraints.NonNeg())
+
+        def quantized_kernel(self):
+            b = self.weight_bits
+            step = tf.maximum(self.kernel_step, 1e-8)
+            return lsq_quantize(self.kernel, step, -(2 ** (b - 1)), 2 ** (b - 1) - 1, self._g)
+
+        def _lsq_config(self):
+            return {"weight_bits": self.weight_bits, "per_channel": self.per_channel}
+
+    @keras.utils.register_keras_serializable("approxhls")
+    class LSQDense(_LSQWeights, keras.layers.Dense):
+        def __init__(self, units, weight_bits=8, per_channel=True, **kw):
+            super().__init__(units, **kw)
+            self.weight_bits, self.per_channel = int(weight_bits), bool(per_channel)
+
+        def build(self, input_shape):
+            super().build(input_shape)
+            self._init_step(self.kernel.shape)
+
+        def call(self, x):
+            y = tf.matmul(x, self.quantized_kernel())
+            return y + _bias_q(self.bias) if self.use_bias else y
+
+        def get_config(self):
+            return super().get_config() | self._lsq_config()
+
+    @keras.utils.register_keras_serializable("approxhls")
+    class LSQConv2D(_LSQWeights, keras.layers.Conv2D):
+        def __init__(self, filters, kernel_size, weight_bits=8, per_channel=True, **kw):
+            super().__init__(filters, kernel_size, **kw)
+            self.weight_bits, self.per_channel = int(weight_bits), bool(per_channel)
+
+        def build(self, input_shape):
+            super().build(input_shape)
+            self._init_step(self.kernel.shape)
+
+        def call(self, x):
+            y = self.convolution_op(x, self.quantized_kernel())
+            return tf.nn.bias_add(y, _bias_q(self.bias)) if self.use_bias else y
+
+        def get_config(self):
+            return super().get_config() | self._lsq_config()
+
+    @keras.utils.register_keras_serializable("approxhls")
+    class LSQReLU(keras.layers.Layer):
+        """ReLU quantized with a learned step (LSQ) and, with ``offset``, a learned offset (LSQ+)."""
+
+        def __init__(self, bits=8, offset=False, init_step=None, **kw):
+            super().__init__(**kw)
+            self.bits, self.offset = int(bits), bool(offset)
+            self.init_step = float(init_step) if init_step else 2.0 ** (2 if bits >= 6 else 1) / 2 ** bits
+
+        def build(self, input_shape):
+            qp = 2 ** self.bits - 1
+            n = int(np.prod([d for d in input_shape[1:] if d]))
+            self._g = 1.0 / math.sqrt(n * qp)
+            self.step = self.add_weight(name="step", shape=(), trainable=True,
+                                        initializer=keras.initializers.Constant(self.init_step),
+                                        constraint=keras.constraints.NonNeg())
+            self.beta = self.add_weight(name="offset", shape=(), trainable=self.offset,
+                                        initializer="zeros")
+
+        def call(self, x):
+            step = tf.maximum(self.step, 1e-8)
+            return lsq_quantize(x - self.beta, step, 0, 2 ** self.bits - 1, self._g) + self.beta
+
+        def get_config(self):
+            return super().get_config() | {"bits": self.bits, "offset": self.offset, "init_step": self.init_step}
+
+    return {"LSQDense": LSQDense, "LSQConv2D": LSQConv2D, "LSQReLU": LSQReLU}
+
+
+_CLASSES: dict = {}
+
+
+def lsq_classes() -> dict:
+    if not _CLASSES:
+        _CLASSES.update(_layer_classes())
+    return _CLASSES
+
+
+def is_lsq_model(model) -> bool:
+    return any(type(layer).__name__ in lsq_classes() for layer in model.layers)
+
+
+# ---- deployment --------------------------------------------------------------------------------------------
+
+def _po2(x) -> np.ndarray:
+    return 2.0 ** np.round(np.log2(np.maximum(np.asarray(x, dtype=np.float64), 2.0 ** -24)))
+
+
+def _bias_grid(b) -> np.ndarray:
+    """The trained layer's bias as it computes it (:func:`_bias_q`): on 2^-10, clipped to [-32, 32)."""
+    scale = 2.0 ** BIAS_FRAC
+    return np.round(np.clip(np.asarray(b, dtype=np.float64), -32.0, 32.0 - 1 / scale) * scale) / scale
+
+
+_PASS_THROUGH = ("MaxPooling2D", "AveragePooling2D", "Flatten", "Reshape", "Dropout")
+
+
+def _consumers(model, layer) -> list:
+    out = []
+    for node in layer._outbound_nodes:
+        out.append(node.outbound_layer)
+    return out
+
+
+def _offset_target(model, relu):
+    """The MAC layer that receives an LSQ+ ReLU's output (through pooling/flatten), and whether folding the
+    offset into its bias is exact (every input position seen: Dense or a valid convolution)."""
+    layer = relu
+    while True:
+        nxt = _consumers(model, layer)
+        if len(nxt) != 1:
+            raise ModelError(f"{relu.name}: an LSQ+ offset feeding {len(nxt)} layers cannot be folded into a bias")
+        layer = nxt[0]
+        kind = type(layer).__name__
+        if kind in _PASS_THROUGH:
+            continue
+        if kind in ("LSQDense", "LSQConv2D"):
+            exact = kind == "LSQDense" or layer.padding == "valid"
+            return layer, exact
+        raise ModelError(f"{relu.name}: an LSQ+ offset feeding {kind} {layer.name!r} cannot be folded into a bias")
+
+
+def _producer(layer):
+    return layer._inbound_nodes[0].inbound_layers
+
+
+def deploy(model):
+    """LSQ/LSQ+ model -> (QKeras model hls4ml converts exactly, notes). Other models are returned as they are."""
+    if not is_lsq_model(model):
+        return model, []
+    import tensorflow as tf
+    from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
+
+    notes, plans = [], {}
+    # 1. weights: codes at power-of-two steps; one type wide enough for every channel's grid
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind not in ("LSQDense", "LSQConv2D"):
+            continue
+        b = layer.weight_bits
+        step = _po2(layer.kernel_step.numpy())
+        kernel = layer.kernel.numpy()
+        codes = np.clip(np.round(kernel / step), -(2 ** (b - 1)), 2 ** (b - 1) - 1)
+        k = np.log2(step).astype(int)
+        used = np.any(codes.reshape(-1, codes.shape[-1]) != 0, axis=0) if step.ndim else np.array([True])
+        if not used.any():
+            raise ModelError(f"{layer.name}: every weight quantizes to zero; the layer has learned nothing")
+        k_used = np.broadcast_to(k, used.shape)[used]  # an all-zero channel's step is free: no width for it
+        kmin, kmax = int(np.min(k_used)), int(np.max(k_used))
+        if step.ndim:
+            step = np.where(used, step, 2.0 ** kmax)
+        integer = max(0, b - 1 + kmax)  # QKeras needs integer >= 0: small steps get sign-extension bits
+        bits = integer + 1 - kmin
+        plans[layer.name] = {"kernel": codes * step, "bias": _bias_grid(layer.bias.numpy()),
+                             "bits": bits, "integer": integer, "bias_frac": BIAS_FRAC}
+        if bits > b:
+            notes.append(f"{layer.name}: per-channel power-of-two steps 2^{kmin}..2^{kmax} need {bits}-bit weights "
+                         f"(trained: {b}-bit codes)")
+    # 2. activations: power-of-two step; LSQ+ offsets folded into the neighbouring biases
+    acts = {}
+    for layer in model.layers:
+        if type(layer).__name__ != "LSQReLU":
+            continue
+        step = float(_po2(layer.step.numpy()))
+        integer = int(round(math.log2(step))) + layer.bits
+        if integer < 0:
+            notes.append(f"{layer.name}: step {step:g} < 2^-{layer.bits}; deployed as quantized_relu({layer.bits - integer}, 0) "
+                         f"(QKeras needs integer >= 0), which clips at 1 instead of {(2 ** layer.bits - 1) * step:g}")
+        acts[layer.name] = (layer.bits - min(integer, 0), max(integer, 0))
+        beta = float(layer.beta.numpy())
+        grid = max(step, 2.0 ** -BIAS_FRAC)
+        beta = round(beta / grid) * grid
+        if beta != 0.0:  # LSQ+ learns it; a plain LSQ layer keeps 0 unless someone set it
+            prev = _producer(layer)
+            if type(prev).__name__ not in ("LSQDense", "LSQConv2D"):
+                raise ModelError(f"{layer.name}: an LSQ+ offset needs a Dense/Conv layer before it")
+            plans[prev.name]["bias"] = plans[prev.name]["bias"] - beta
+            target, exact = _offset_target(model, layer)
+            w = plans[target.name]["kernel"]
+            plans[target.name]["bias"] = plans[target.name]["bias"] + beta * w.reshape(-1, w.shape[-1]).sum(axis=0)
+            frac = max(BIAS_FRAC, -int(math.floor(math.log2(grid))) + (plans[target.name]["bits"] - 1 - plans[target.name]["integer"]))
+            plans[target.name]["bias_frac"] = max(plans[target.name]["bias_frac"], frac)
+            notes.append(f"{layer.name}: LSQ+ offset {beta:g} folded into the biases of {prev.name} and {target.name}"
+                         + ("" if exact else " (not exact at the zero-padded border: the hardware needs the zero "
+                                              "point in the datapath, charged by approxhls cost)"))
+
+    def clone(layer):
+        kind = type(layer).__name__
+        cfg = layer.get_config()
+        if kind in ("LSQDense", "LSQConv2D"):
+            p = plans[layer.name]
+            bias_bits = 6 + p["bias_frac"]
+            common = dict(kernel_quantizer=quantized_bits(p["bits"], p["integer"], alpha=1),
+                          bias_quantizer=quantized_bits(bias_bits, 5, alpha=1), name=layer.name)
+            if kind == "LSQDense":
+                return QDense(cfg["units"], **common)
+            return QConv2D(cfg["filters"], cfg["kernel_size"], strides=cfg["strides"], padding=cfg["padding"], **common)
+        if kind == "LSQReLU":
+            bits, integer = acts[layer.name]
+            return QActivation(quantized_relu(bits, integer), name=layer.name)
+        return layer.__class__.from_config(cfg)
+
+    deployed = tf.keras.models.clone_model(model, clone_function=clone)
+    for layer in deployed.layers:
+        if layer.name in plans:
+            layer.set_weights([plans[layer.name]["kernel"].astype(np.float32), plans[layer.name]["bias"].astype(np.float32)])
+        elif layer.get_weights() and type(model.get_layer(layer.name)).__name__ not in lsq_classes():
+            layer.set_weights(model.get_layer(layer.name).get_weights())
+    return deployed, notes
