@@ -13,10 +13,10 @@ def _set_steps(model, weight_exps=(-7, -4), act_step=2.0 ** -5, offset=0.0, seed
     rng = np.random.default_rng(seed)
     for layer in model.layers:
         for w in layer.weights:
-            if "kernel_step" in w.name:
-                w.assign(2.0 ** rng.integers(*weight_exps, w.shape).astype(np.float32))
-            elif w.name.endswith("/step:0"):
-                w.assign(act_step)
+            if "log2_kernel_step" in w.name:
+                w.assign(rng.integers(*weight_exps, w.shape).astype(np.float32))
+            elif w.name.endswith("/log2_step:0"):
+                w.assign(np.log2(act_step))
             elif "offset" in w.name:
                 w.assign(offset if "relu1" in w.name else 0.0)
 
@@ -29,7 +29,7 @@ def test_steps_and_offsets_learn(digits, scheme):
     m = build_model("mlp", digits.sample_shape, digits.n_classes, scheme, width=0.5)
     m.compile(tf.keras.optimizers.Adam(3e-3), tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     learned = [w for w in m.trainable_weights if "step" in w.name or "offset" in w.name]
-    assert {w.name.split("/")[-1] for w in learned} == ({"kernel_step:0", "step:0"} | ({"offset:0"} if "+" in scheme else set()))
+    assert {w.name.split("/")[-1] for w in learned} == ({"log2_kernel_step:0", "log2_step:0"} | ({"offset:0"} if "+" in scheme else set()))
     before = [w.numpy().copy() for w in learned]
     m.fit(digits.x_train[:512].reshape(512, -1), digits.y_train[:512], epochs=2, batch_size=64, verbose=0)
     for w, b in zip(learned, before):
@@ -74,7 +74,7 @@ def test_deploy_says_where_it_is_not_exact():
     _set_steps(m, weight_exps=(-6, -5), offset=-0.125)
     conv1 = m.get_layer("conv1")  # a dead channel: zero weights, its step collapsed to 2^-24
     conv1.kernel.assign(conv1.kernel.numpy() * (np.arange(conv1.filters) != 0))
-    conv1.kernel_step.assign(np.where(np.arange(conv1.filters) == 0, 2.0 ** -24, 2.0 ** -6).astype(np.float32))
+    conv1.log2_kernel_step.assign(np.where(np.arange(conv1.filters) == 0, -24, -6).astype(np.float32))
     deployed, notes = deploy(m)
     assert any("relu1: LSQ+ offset -0.125 folded" in n and "zero-padded border" in n for n in notes)
     assert all(type(layer).__name__.startswith(("Q", "Input", "MaxPool", "Flatten", "Average")) for layer in deployed.layers)

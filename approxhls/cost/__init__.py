@@ -1,1 +1,105 @@
-"""approxhls.cost (see ../shared/DESIGN.md); built in a later issue."""
+"""approxhls.cost: what a model's arithmetic and quantization cost in hardware, per layer, before building it.
+
+    from approxhls.cost import estimate_cost
+    report = estimate_cost("runs/cnn")            # a trained model directory/.h5, or a converted project
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+from approxhls.cost.count import count_ir
+from approxhls.cost.estimate import CATEGORIES, Estimator
+
+
+def _from_project(prj: Path, plan):
+    from approxhls.hls.ir import IR
+    from approxhls.hls.plan import load_plan, project_assignments, resolve_plan
+    from approxhls.hls.project import load_project
+
+    meta = load_project(prj)
+    ir = IR.load(prj)
+    assignments = resolve_plan(load_plan(plan), ir) if plan is not None else project_assignments(prj)
+    bn = {r["name"] for r in meta["layers"] if r["class"] == "Conv2DBatchnorm"}
+    return ir, assignments, (meta.get("scheme") or {}).get("family"), bn, int(meta.get("reuse_factor", 1)), str(prj)
+
+
+def _from_model(path, plan):
+    from approxhls.hls.convert import ConvertOptions, build_graph
+    from approxhls.models.modelio import load_model, load_train_info, resolve_model_path
+
+    from approxhls.models.lsq import lsq_family
+
+    src = resolve_model_path(path)
+    info = load_train_info(src)
+    model = load_model(src)
+    family = (info.get("scheme") or {}).get("family") or lsq_family(model)
+    g = build_graph(model, ConvertOptions(), info, plan)
+    bn = {layer.name for layer in g.hls_model.get_layers() if layer.class_name == "Conv2DBatchnorm"}
+    return g.ir, g.assignments, family, bn, 1, str(src)
+
+
+def estimate_cost(target, plan=None, progress: bool = True) -> dict:
+    """Per-layer and total LUTs, DSPs and energy proxy of ``target`` (a converted project or a Keras model),
+    with the plan's multipliers, relative to the same network with exact multipliers."""
+    target = Path(target)
+    loader = _from_project if (target / "approxhls.json").exists() else _from_model
+    ir, assignments, family, bn, rf, source = loader(target, plan)
+    layers = count_ir(ir, assignments, family, bn)
+    say = (lambda name: print(f"  characterizing {name} (Yosys, once)", flush=True)) if progress else None
+    est = Estimator(reuse_factor=rf, progress=say)
+    fused = est.estimate(layers, fused=True)
+    unfused = est.estimate(layers, fused=False)
+    exact_layers = copy.deepcopy(layers)
+    for layer in exact_layers:
+        if layer.macs:
+            layer.multiplier = "exact"
+    baseline = est.estimate(exact_layers, fused=True)
+    notes = sorted({n for r in fused.rows for n in r.get("notes", [])})
+    rel = {k: (fused.totals[k] / baseline.totals[k] if baseline.totals[k] else None) for k in ("luts", "energy")}
+    return {
+        "target": source, "scheme_family": family, "reuse_factor": rf,
+        "layers": fused.rows, "totals": fused.totals,
+        "unfused_totals": {"energy": unfused.totals["energy"], "energy_quantization": unfused.totals["energy_quantization"]},
+        "baseline": {"what": "same network, exact multipliers", **{k: baseline.totals[k] for k in ("luts", "energy", "dsp")}},
+        "relative_to_baseline": rel,
+        "notes": notes,
+        "units": {"energy": "gate toggles per inference (unit-capacitance switching proxy, as the multiplier library)",
+                  "luts": "Yosys synth_xilinx LUTs (no DSP); dsp: DSP48 count when multipliers may use DSPs"},
+    }
+
+
+def plot_cost(report: dict, path) -> Path:
+    """Stacked bars per layer: where the energy and the LUTs go."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = report["layers"]
+    names = [r["layer"] for r in rows]
+    fig, axes = plt.subplots(1, 2, figsize=(max(8, 1.2 * len(rows) + 4), 4.5))
+    colors = {"multipliers": "#4c72b0", "adders": "#55a868", "quantization": "#c44e52", "memory": "#8172b2"}
+    for ax, what, label in ((axes[0], "energy", "energy proxy (gate toggles / inference)"), (axes[1], "luts", "LUTs")):
+        bottom = [0.0] * len(rows)
+        for cat in CATEGORIES:
+            vals = [r[f"{what}_{cat}"] for r in rows]
+            ax.bar(names, vals, bottom=bottom, label=cat, color=colors[cat])
+            bottom = [b + v for b, v in zip(bottom, vals)]
+        ax.set_ylabel(label)
+        ax.tick_params(axis="x", rotation=45)
+    axes[0].legend()
+    t = report["totals"]
+    fig.suptitle(f"{Path(report['target']).name}: {t['energy']:.3g} toggles, {t['luts']:.0f} LUTs "
+                 f"({report['relative_to_baseline']['energy']:.2f}x / {report['relative_to_baseline']['luts']:.2f}x "
+                 f"of exact multipliers)")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+__all__ = ["estimate_cost", "plot_cost", "count_ir", "Estimator"]

@@ -1,7 +1,8 @@
 """Learned step size quantization: LSQ (Esser et al., ICLR 2020) and LSQ+ (Bhalgat et al., CVPR-W 2020).
 
 Training form: Keras layers whose quantization steps (and, for LSQ+, activation offsets) are trainable
-variables, with LSQ's straight-through rounding and gradient scale g = 1/sqrt(N * Qp).
+variables, with LSQ's straight-through rounding and gradient scale g = 1/sqrt(N * Qp). Steps are stored as
+log2 (``log2_kernel_step``, ``log2_step``) so that Adam's updates are relative changes of the step.
 
     LSQDense / LSQConv2D   weights w_q = s_c * clip(round(w / s_c), -2^(b-1), 2^(b-1) - 1), s per output
                            channel (or one per tensor); bias on the 16-bit grid of the other schemes
@@ -75,16 +76,21 @@ def _layer_classes():
             self._g = 1.0 / math.sqrt(n * qp)
             kernel = self.kernel
 
-            def init(shape, dtype=None):
-                return tf.fill(shape, 2.0 * tf.reduce_mean(tf.abs(kernel)) / math.sqrt(qp))
+            def init(shape, dtype=None):  # LSQ's initial step 2 mean|w| / sqrt(Qp), stored as log2
+                return tf.fill(shape, tf.math.log(2.0 * tf.reduce_mean(tf.abs(kernel)) / math.sqrt(qp)) / math.log(2.0))
 
-            self.kernel_step = self.add_weight(name="kernel_step", shape=shape, initializer=init, trainable=True,
-                                               constraint=keras.constraints.NonNeg())
+            # log2 of the step: Adam moves it by ~lr per update, a relative change (a raw step of 2^-8 would
+            # be swept away by updates of lr, whatever LSQ's gradient scale says)
+            self.log2_kernel_step = self.add_weight(name="log2_kernel_step", shape=shape, initializer=init,
+                                                    trainable=True)
+
+        @property
+        def kernel_step(self):
+            return tf.pow(2.0, self.log2_kernel_step)
 
         def quantized_kernel(self):
             b = self.weight_bits
-            step = tf.maximum(self.kernel_step, 1e-8)
-            return lsq_quantize(self.kernel, step, -(2 ** (b - 1)), 2 ** (b - 1) - 1, self._g)
+            return lsq_quantize(self.kernel, self.kernel_step, -(2 ** (b - 1)), 2 ** (b - 1) - 1, self._g)
 
         def _lsq_config(self):
             return {"weight_bits": self.weight_bits, "per_channel": self.per_channel}
@@ -136,15 +142,17 @@ def _layer_classes():
             qp = 2 ** self.bits - 1
             n = int(np.prod([d for d in input_shape[1:] if d]))
             self._g = 1.0 / math.sqrt(n * qp)
-            self.step = self.add_weight(name="step", shape=(), trainable=True,
-                                        initializer=keras.initializers.Constant(self.init_step),
-                                        constraint=keras.constraints.NonNeg())
+            self.log2_step = self.add_weight(name="log2_step", shape=(), trainable=True,
+                                             initializer=keras.initializers.Constant(math.log2(self.init_step)))
             self.beta = self.add_weight(name="offset", shape=(), trainable=self.offset,
                                         initializer="zeros")
 
+        @property
+        def step(self):
+            return tf.pow(2.0, self.log2_step)
+
         def call(self, x):
-            step = tf.maximum(self.step, 1e-8)
-            return lsq_quantize(x - self.beta, step, 0, 2 ** self.bits - 1, self._g) + self.beta
+            return lsq_quantize(x - self.beta, self.step, 0, 2 ** self.bits - 1, self._g) + self.beta
 
         def get_config(self):
             return super().get_config() | {"bits": self.bits, "offset": self.offset, "init_step": self.init_step}
@@ -163,6 +171,16 @@ def lsq_classes() -> dict:
 
 def is_lsq_model(model) -> bool:
     return any(type(layer).__name__ in lsq_classes() for layer in model.layers)
+
+
+def lsq_family(model) -> str | None:
+    """The learned-step scheme family of a model's layers (lsq, lsqt, lsq+), or None."""
+    layers = [layer for layer in model.layers if type(layer).__name__ in lsq_classes()]
+    if not layers:
+        return None
+    if any(getattr(layer, "offset", False) for layer in layers):
+        return "lsq+"
+    return "lsq" if any(getattr(layer, "per_channel", False) for layer in layers) else "lsqt"
 
 
 # ---- deployment --------------------------------------------------------------------------------------------

@@ -51,8 +51,11 @@ def _cell_counts(stat_text: str) -> dict[str, int]:
 
 def synthesize(design: Design, workdir: Path | None = None) -> dict:
     """Run Yosys three ways; returns LUTs (no DSP), DSP use, and the gate netlist (JSON)."""
-    src = verilog_source(design)
-    top = design.name
+    return synthesize_source(verilog_source(design), design.name, workdir)
+
+
+def synthesize_source(src: str, top: str, workdir: Path | None = None) -> dict:
+    """:func:`synthesize` for any combinational Verilog module ``top`` in ``src``."""
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(workdir or tmp)
         tmp.mkdir(parents=True, exist_ok=True)
@@ -65,7 +68,7 @@ def synthesize(design: Design, workdir: Path | None = None) -> dict:
         )
         res = subprocess.run([yosys_path(), "-q", "-p", script], cwd=tmp, capture_output=True, text=True)
         if res.returncode != 0:
-            raise ApproxHLSError(f"yosys failed on {design.name}:\n{(res.stdout + res.stderr)[-3000:]}")
+            raise ApproxHLSError(f"yosys failed on {top}:\n{(res.stdout + res.stderr)[-3000:]}")
         lut_cells = _cell_counts((tmp / "lut.txt").read_text())
         dsp_cells = _cell_counts((tmp / "dsp.txt").read_text())
         netlist = json.loads((tmp / "gates.json").read_text())
@@ -96,7 +99,7 @@ def operand_stream(design: Design, n: int = STREAM_LENGTH, seed: int = 0) -> tup
     return a.astype(np.int64), b.astype(np.int64)
 
 
-def _simulate_gates(module: dict, inputs: dict[str, np.ndarray]) -> tuple[dict[int, np.ndarray], int]:
+def simulate_gates(module: dict, inputs: dict[str, np.ndarray]) -> tuple[dict[int, np.ndarray], int]:
     """Evaluate a gate netlist on bit vectors; returns net values and the number of gates."""
     nets: dict = {}
     for port, info in module["ports"].items():
@@ -158,7 +161,7 @@ def switching_energy(design: Design, module: dict, stream=None) -> dict:
     """Gate toggles per operation on the operand stream, after checking the netlist computes the model."""
     a, b = stream if stream is not None else operand_stream(design)
     mask = (1 << design.bits) - 1
-    nets, gates = _simulate_gates(module, {"a": a & mask, "b": b & mask})
+    nets, gates = simulate_gates(module, {"a": a & mask, "b": b & mask})
     out_bits = module["ports"]["p"]["bits"]
     word = np.zeros(len(a), dtype=np.int64)
     for i, net in enumerate(out_bits):

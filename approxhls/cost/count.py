@@ -1,0 +1,175 @@
+"""Counting, from a converted model's IR: MACs, multipliers, quantization operations and memory per layer.
+
+A *chain* is a MAC layer (Dense/Conv) and the scale/batch-norm and activation layers that follow it. Without
+unified modules every step of a chain quantizes its output (MAC output, batch-norm, activation: one
+quantization operation per element each); with batch-norm folded into the convolution (QConv2DBatchnorm)
+the batch-norm step disappears; a unified module (bias, batch-norm and activation fused with the
+requantization, Geng et al. 2019) quantizes once per output element. Average pooling and residual adds
+requantize on their own.
+
+The kind of a requantization follows the scheme: a constant shift (fixed point, power-of-two per tensor),
+a per-channel shift (power-of-two per channel), or a fixed-point multiplier per channel (float scales: the
+`scaled` family and learned steps). What hls4ml does not emit for a scheme (float-step requantization of
+LSQ, zero points of LSQ+ at padded convolutions) is still counted and marked ``emitted=False``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from approxhls.fixedpoint import FixedType
+from approxhls.hls.ir import IR
+
+KINDS = ("shift", "varshift", "mult", "zero_point")
+_RANK = {"shift": 0, "varshift": 1, "mult": 2}
+SCALE_BITS = 16        # stored per-channel multiplier of a float scale
+SHIFT_BITS = 4         # stored per-channel shift of a power-of-two scale
+# learned-step families: requantization they need in hardware and whether scales are per channel
+SCHEME_REQUANT = {"scaled": ("mult", True), "lsq": ("mult", True), "lsq+": ("mult", True), "lsqt": ("mult", False)}
+
+
+@dataclass
+class QuantOp:
+    where: str          # node whose output is quantized
+    kind: str           # shift / varshift / mult / zero_point
+    ops: int            # operations per inference
+    in_bits: int
+    out_bits: int
+    shift: int
+    relu: bool
+    channels: int
+    emitted: bool = True  # False: the scheme needs it, hls4ml does not generate it
+    note: str = ""
+
+
+@dataclass
+class LayerCount:
+    name: str
+    op: str
+    macs: int
+    weights: int
+    x_bits: int
+    w_bits: int
+    acc_bits: int
+    multiplier: str
+    channels: int
+    quant_fused: list = field(default_factory=list)   # unified module: one op per output element
+    quant_ops_unfused: int = 0                         # every step quantizes
+    quant_ops_bn_folded: int = 0                       # batch-norm folded into the MAC layer
+    weight_bits: int = 0
+    bias_bits: int = 0
+    scale_bits: int = 0
+
+    @property
+    def quant_ops_fused(self) -> int:
+        return sum(q.ops for q in self.quant_fused)
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["quant_ops_fused"] = self.quant_ops_fused
+        return d
+
+
+def _elements(shape) -> int:
+    return int(math.prod(int(d) for d in shape))
+
+
+def _scale_kind(scale_codes: np.ndarray, scale_type: FixedType) -> str:
+    vals = np.abs(scale_type.from_codes(scale_codes))
+    vals = vals[vals > 0]
+    po2 = np.all(np.isclose(np.log2(vals), np.round(np.log2(vals)))) if len(vals) else True
+    if not po2:
+        return "mult"
+    return "shift" if len(np.unique(vals)) <= 1 else "varshift"
+
+
+def count_ir(ir: IR, assignments: dict | None = None, scheme_family: str | None = None,
+             bn_fused_layers: set[str] = frozenset()) -> list[LayerCount]:
+    """Per MAC layer counts (each with its chain's quantization), plus pseudo-layers for pooling/add."""
+    assignments = assignments or {}
+    consumers: dict[str, list] = {}
+    for n in ir.nodes:
+        for i in n.inputs:
+            consumers.setdefault(i, []).append(n)
+    rows: list[LayerCount] = []
+    for node in ir.nodes:
+        if node.multiplies:
+            rows.append(_chain(ir, node, consumers, assignments, scheme_family, node.name in bn_fused_layers))
+        elif node.op in ("pool_avg", "add"):
+            t_out = node.type("result")
+            t_in = ir.producer(node.inputs[0]).type("result")
+            if node.op == "pool_avg" or str(t_out) != str(t_in):
+                e = _elements(node.shape)
+                q = QuantOp(node.name, "shift", e, t_in.width + 2, t_out.width, max(0, t_in.frac + 2 - t_out.frac),
+                            not t_out.signed, int(node.shape[-1]))
+                rows.append(LayerCount(node.name, node.op, 0, 0, 0, 0, 0, "-", int(node.shape[-1]), [q], e, e))
+    return rows
+
+
+def _chain(ir, node, consumers, assignments, scheme_family, bn_in_conv) -> LayerCount:
+    w = node.weights["weight"]
+    t_x, t_w, t_acc = ir.input_type_of(node), node.type("weight"), node.type("accum")
+    out_elems = _elements(node.shape)
+    channels = int(node.shape[-1])
+    macs = int(w.size) * (out_elems // channels)
+    a = assignments.get(node.name)
+    mult = a.multiplier if a is not None else "exact"
+    # walk the chain: scale/batch-norm, activation
+    steps, last, kinds = [node], node, ["shift"]
+    while True:
+        nxt = consumers.get(last.outputs[0], [])
+        if len(nxt) != 1 or nxt[0].op not in ("scale_bias", "relu", "cast"):
+            break
+        last = nxt[0]
+        steps.append(last)
+        if last.op == "scale_bias":
+            kinds.append(_scale_kind(last.weights["scale"], last.type("scale")))
+    kind = max(kinds, key=_RANK.get)
+    per_channel = kind == "varshift"
+    emitted, note = True, ""
+    if scheme_family in SCHEME_REQUANT:
+        need, per_channel = SCHEME_REQUANT[scheme_family]
+        if _RANK[need] > _RANK[kind]:
+            kind, emitted = need, False
+            note = (f"{scheme_family}: float scales need a fixed-point multiplier "
+                    f"{'per channel' if per_channel else 'per tensor'} for requantization; hls4ml emits "
+                    f"power-of-two/rounded scales instead")
+    t_out = last.type("result")
+    relu = last.op == "relu"
+    m_bits = SCALE_BITS if kind == "mult" else 0
+    shift = max(0, t_acc.frac - t_out.frac) + (m_bits - 1 if m_bits else 0)
+    fused = [QuantOp(last.name, kind, out_elems, t_acc.width, t_out.width, shift, relu, channels, emitted, note)]
+    bn_steps = sum(1 for s in steps if s.op == "scale_bias") + (1 if bn_in_conv else 0)
+    unfused = out_elems * (len(steps) + (1 if bn_in_conv else 0))
+    bn_folded = unfused - out_elems * bn_steps
+    if scheme_family == "lsq+" and relu:
+        fused += _zero_points(ir, last, consumers, t_out)
+    scale_bits = sum(int(s.weights["scale"].size) * s.type("scale").width for s in steps if s.op == "scale_bias")
+    if not emitted:
+        scale_bits = (channels if per_channel else 1) * SCALE_BITS
+    bias = node.weights.get("bias")
+    return LayerCount(
+        node.name, node.op, macs, int(w.size), t_x.width, t_w.width, t_acc.width, mult, channels, fused,
+        unfused + sum(q.ops for q in fused[1:]), bn_folded + sum(q.ops for q in fused[1:]),
+        int(w.size) * t_w.width, int(bias.size) * node.type("bias").width if bias is not None else 0, scale_bits,
+    )
+
+
+def _zero_points(ir, relu_node, consumers, t_act) -> list[QuantOp]:
+    """LSQ+: an activation offset is folded into the next MAC layer's bias unless that layer zero-pads its
+    input (the padded positions would carry the offset): then every input element is offset in the datapath."""
+    node = relu_node
+    while True:
+        nxt = consumers.get(node.outputs[0], [])
+        if len(nxt) != 1:
+            return []
+        node = nxt[0]
+        if node.op == "zeropad" or (node.op == "conv2d" and any(node.attrs.get(p, 0) for p in ("pad_top", "pad_left"))):
+            e = _elements(ir.producer(node.inputs[0]).shape)
+            return [QuantOp(node.name, "zero_point", e, t_act.width, t_act.width, 0, False, 1, False,
+                            "lsq+: activation offset at a zero-padded convolution handled in the datapath")]
+        if node.multiplies:
+            return []

@@ -1,0 +1,132 @@
+"""Hardware cost of a converted model per layer: multipliers, adders, quantization, memory.
+
+LUTs: hls4ml's dataflow architecture instantiates ceil(weights / reuse factor) multipliers (and as many
+accumulator adders) per layer and one requantization module per output channel; weights and stored scales
+take ceil(bits / 64) LUTs (LUT6 as 64-bit ROM). Energy: the switching-energy proxy of the multiplier library
+(gate toggles per operation, unit capacitance) x operations per inference; a memory read costs the toggles
+per bit of a synthesized scale ROM times the bits read (one weight per MAC, one scale per requantization).
+Every circuit is synthesized and simulated (approxhls.cost.circuits); approximate multipliers come from the
+multiplier catalog.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from approxhls.cost import circuits
+from approxhls.errors import ApproxHLSError
+from approxhls.cost.count import SCALE_BITS, SHIFT_BITS, LayerCount, QuantOp
+
+CATEGORIES = ("multipliers", "adders", "quantization", "memory")
+ROM_BITS_PER_LUT = 64
+
+
+def _quant_circuit(q: QuantOp):
+    if q.kind == "shift":
+        return circuits.requant_shift(q.in_bits, q.out_bits, q.shift, q.relu)
+    if q.kind == "varshift":
+        return circuits.requant_varshift(q.in_bits, q.out_bits, SHIFT_BITS, q.relu)
+    if q.kind == "mult":
+        return circuits.requant_mult(q.in_bits, q.out_bits, SCALE_BITS, q.shift, q.relu)
+    return circuits.zero_point(q.in_bits, q.out_bits)
+
+
+@dataclass
+class Costs:
+    rows: list[dict]
+    totals: dict
+
+    def to_json(self) -> dict:
+        return {"layers": self.rows, "totals": self.totals}
+
+
+class Estimator:
+    """Characterizes (once, cached) every circuit a count needs and prices layer counts."""
+
+    def __init__(self, catalog: dict | None = None, reuse_factor: int = 1, progress=None):
+        self.catalog = catalog
+        self.reuse_factor = max(1, int(reuse_factor))
+        self.progress = progress
+        self._memo: dict[str, dict] = {}
+
+    def circuit(self, c) -> dict:
+        if c.key not in self._memo:
+            if self.progress and circuits.cached(c) is None:
+                self.progress(c.name)
+            self._memo[c.key] = circuits.characterize(c)
+        return self._memo[c.key]
+
+    def _multiplier(self, layer: LayerCount) -> dict:
+        """The exact multiplier of the layer's operand widths (synthesized here); an approximate design costs
+        that times its catalog cost relative to the catalog's exact multiplier of the same kind, so every
+        energy in a report is on one scale."""
+        exact = self.circuit(circuits.mult(layer.x_bits, layer.w_bits))
+        if layer.multiplier in ("exact", "-"):
+            return exact
+        if self.catalog is None:
+            from approxhls.multipliers.catalog import load_entries
+
+            self.catalog = {e["name"]: e for e in load_entries().values()}
+        entry = self.catalog.get(layer.multiplier) or {}
+        ref = self.catalog.get("exact_s8" if entry.get("signed") else "exact_u8") or {}
+        if not entry.get("cost") or not ref.get("cost"):
+            raise ApproxHLSError(f"multiplier {layer.multiplier} has no characterization in the catalog: run "
+                                 f"`approxhls multipliers characterize --only {layer.multiplier}`")
+        c, r = entry["cost"], ref["cost"]
+        return {"luts": round(exact["luts"] * c["luts"] / r["luts"]),
+                "dsp": c.get("dsp", 0), "toggles_per_op": exact["toggles_per_op"] * c["toggles_per_op"] / r["toggles_per_op"]}
+
+    def bit_energy(self) -> float:
+        rom = self.circuit(circuits.scale_rom(64, SCALE_BITS))
+        return rom["toggles_per_op"] / SCALE_BITS
+
+    def price(self, layer: LayerCount, fused: bool = True) -> dict:
+        inst = math.ceil(layer.weights / self.reuse_factor) if layer.weights else 0
+        row = {"layer": layer.name, "op": layer.op, "macs": layer.macs, "multiplier": layer.multiplier}
+        lut = dict.fromkeys(CATEGORIES, 0)
+        energy = dict.fromkeys(CATEGORIES, 0.0)
+        dsp = 0
+        if layer.macs:
+            m = self._multiplier(layer)
+            lut["multipliers"] = inst * m["luts"]
+            dsp = inst * m.get("dsp", 0)
+            energy["multipliers"] = layer.macs * m["toggles_per_op"]
+            a = self.circuit(circuits.acc(layer.x_bits + layer.w_bits, layer.acc_bits))
+            lut["adders"] = inst * a["luts"]
+            energy["adders"] = layer.macs * a["toggles_per_op"]
+        e_bit = self.bit_energy()
+        scale_reads = 0
+        for q in layer.quant_fused:
+            c = self.circuit(_quant_circuit(q))
+            lut["quantization"] += q.channels * c["luts"]
+            energy["quantization"] += q.ops * c["toggles_per_op"]
+            if q.kind in ("varshift", "mult"):
+                scale_reads += q.ops * (SCALE_BITS if q.kind == "mult" else SHIFT_BITS)
+        if not fused:  # the chain's other steps quantize too: charge them at the cost of the chain's requantization
+            extra = layer.quant_ops_unfused - layer.quant_ops_fused
+            if extra and layer.quant_fused:
+                q = layer.quant_fused[0]
+                energy["quantization"] += extra * self.circuit(_quant_circuit(q))["toggles_per_op"]
+        mem_bits = layer.weight_bits + layer.bias_bits + layer.scale_bits
+        lut["memory"] = math.ceil(mem_bits / ROM_BITS_PER_LUT)
+        energy["memory"] = (layer.macs * layer.w_bits + scale_reads) * e_bit
+        row.update({
+            "quant_kind": ",".join(sorted({q.kind for q in layer.quant_fused})) or "-",
+            "quant_ops_unfused": layer.quant_ops_unfused, "quant_ops_bn_folded": layer.quant_ops_bn_folded,
+            "quant_ops_fused": layer.quant_ops_fused, "memory_bits": mem_bits, "dsp": dsp,
+            "hls4ml_emits": all(q.emitted for q in layer.quant_fused),
+            **{f"luts_{k}": v for k, v in lut.items()}, "luts": sum(lut.values()),
+            **{f"energy_{k}": round(v, 1) for k, v in energy.items()}, "energy": round(sum(energy.values()), 1),
+        })
+        notes = sorted({q.note for q in layer.quant_fused if q.note})
+        if notes:
+            row["notes"] = notes
+        return row
+
+    def estimate(self, layers: list[LayerCount], fused: bool = True) -> Costs:
+        rows = [self.price(layer, fused) for layer in layers]
+        keys = ["macs", "quant_ops_unfused", "quant_ops_bn_folded", "quant_ops_fused", "memory_bits", "dsp", "luts",
+                "energy"] + [f"luts_{k}" for k in CATEGORIES] + [f"energy_{k}" for k in CATEGORIES]
+        totals = {k: round(sum(r[k] for r in rows), 1) for k in keys}
+        return Costs(rows, totals)
