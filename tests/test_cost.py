@@ -166,3 +166,18 @@ def _write_plan(tmp_path):
     p = tmp_path / "plan.json"
     p.write_text(json.dumps({"default": "exact"}))
     return p
+
+
+def test_learned_steps_are_charged_with_their_trained_weight_width():
+    from approxhls.models.zoo import build_model
+
+    m = build_model("mlp", (8, 8, 1), 10, "lsq-w4a4", width=0.5)
+    for layer in m.layers:  # per-channel steps two octaves apart: hls4ml's deployment needs wider weights
+        if hasattr(layer, "log2_kernel_step"):
+            layer.log2_kernel_step.assign(np.where(np.arange(layer.units) % 2, -3.0, -5.0).astype(np.float32))
+    ir = _graph(m).ir
+    deployed = {r.name: r for r in count_ir(ir)}
+    lsq = {r.name: r for r in count_ir(ir, scheme_family="lsq", weight_code_bits=4)}
+    assert deployed["fc1"].w_bits > 4 and lsq["fc1"].w_bits == 4
+    assert lsq["fc1"].weight_bits == 64 * lsq["fc1"].channels * 4
+    assert "-bit weights where the trained codes have 4 bits" in lsq["fc1"].quant_fused[0].note

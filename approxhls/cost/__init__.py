@@ -23,7 +23,9 @@ def _from_project(prj: Path, plan):
     ir = IR.load(prj)
     assignments = resolve_plan(load_plan(plan), ir) if plan is not None else project_assignments(prj)
     bn = {r["name"] for r in meta["layers"] if r["class"] == "Conv2DBatchnorm"}
-    return ir, assignments, (meta.get("scheme") or {}).get("family"), bn, int(meta.get("reuse_factor", 1)), str(prj)
+    scheme = meta.get("scheme") or {}
+    return (ir, assignments, scheme.get("family"), scheme.get("weight_bits"), bn, int(meta.get("reuse_factor", 1)),
+            str(prj))
 
 
 def _from_model(path, plan):
@@ -35,10 +37,13 @@ def _from_model(path, plan):
     src = resolve_model_path(path)
     info = load_train_info(src)
     model = load_model(src)
-    family = (info.get("scheme") or {}).get("family") or lsq_family(model)
-    g = build_graph(model, ConvertOptions(), info, plan)
+    scheme = info.get("scheme") or {}
+    family = scheme.get("family") or lsq_family(model)
+    code_bits = scheme.get("weight_bits") or next((layer.weight_bits for layer in model.layers
+                                                   if hasattr(layer, "weight_bits")), None)
+    g = build_graph(model, ConvertOptions(), info, plan, strict_ir=False)  # float scales are counted, not run
     bn = {layer.name for layer in g.hls_model.get_layers() if layer.class_name == "Conv2DBatchnorm"}
-    return g.ir, g.assignments, family, bn, 1, str(src)
+    return g.ir, g.assignments, family, code_bits, bn, 1, str(src)
 
 
 def estimate_cost(target, plan=None, progress: bool = True) -> dict:
@@ -46,8 +51,8 @@ def estimate_cost(target, plan=None, progress: bool = True) -> dict:
     with the plan's multipliers, relative to the same network with exact multipliers."""
     target = Path(target)
     loader = _from_project if (target / "approxhls.json").exists() else _from_model
-    ir, assignments, family, bn, rf, source = loader(target, plan)
-    layers = count_ir(ir, assignments, family, bn)
+    ir, assignments, family, code_bits, bn, rf, source = loader(target, plan)
+    layers = count_ir(ir, assignments, family, bn, code_bits)
     say = (lambda name: print(f"  characterizing {name} (Yosys, once)", flush=True)) if progress else None
     est = Estimator(reuse_factor=rf, progress=say)
     fused = est.estimate(layers, fused=True)

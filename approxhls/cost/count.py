@@ -28,6 +28,7 @@ _RANK = {"shift": 0, "varshift": 1, "mult": 2}
 SCALE_BITS = 16        # stored per-channel multiplier of a float scale
 SHIFT_BITS = 4         # stored per-channel shift of a power-of-two scale
 # learned-step families: requantization they need in hardware and whether scales are per channel
+LEARNED = ("lsq", "lsqt", "lsq+")
 SCHEME_REQUANT = {"scaled": ("mult", True), "lsq": ("mult", True), "lsq+": ("mult", True), "lsqt": ("mult", False)}
 
 
@@ -87,8 +88,12 @@ def _scale_kind(scale_codes: np.ndarray, scale_type: FixedType) -> str:
 
 
 def count_ir(ir: IR, assignments: dict | None = None, scheme_family: str | None = None,
-             bn_fused_layers: set[str] = frozenset()) -> list[LayerCount]:
-    """Per MAC layer counts (each with its chain's quantization), plus pseudo-layers for pooling/add."""
+             bn_fused_layers: set[str] = frozenset(), weight_code_bits: int | None = None) -> list[LayerCount]:
+    """Per MAC layer counts (each with its chain's quantization), plus pseudo-layers for pooling/add.
+
+    For learned-step schemes ``weight_code_bits`` is the trained weight width: their hardware multiplies
+    b-bit codes and rescales per channel, where hls4ml's power-of-two deployment widens the weights instead.
+    """
     assignments = assignments or {}
     consumers: dict[str, list] = {}
     for n in ir.nodes:
@@ -97,7 +102,8 @@ def count_ir(ir: IR, assignments: dict | None = None, scheme_family: str | None 
     rows: list[LayerCount] = []
     for node in ir.nodes:
         if node.multiplies:
-            rows.append(_chain(ir, node, consumers, assignments, scheme_family, node.name in bn_fused_layers))
+            rows.append(_chain(ir, node, consumers, assignments, scheme_family, node.name in bn_fused_layers,
+                               weight_code_bits))
         elif node.op in ("pool_avg", "add"):
             t_out = node.type("result")
             t_in = ir.producer(node.inputs[0]).type("result")
@@ -109,9 +115,12 @@ def count_ir(ir: IR, assignments: dict | None = None, scheme_family: str | None 
     return rows
 
 
-def _chain(ir, node, consumers, assignments, scheme_family, bn_in_conv) -> LayerCount:
+def _chain(ir, node, consumers, assignments, scheme_family, bn_in_conv, weight_code_bits=None) -> LayerCount:
     w = node.weights["weight"]
     t_x, t_w, t_acc = ir.input_type_of(node), node.type("weight"), node.type("accum")
+    w_bits = t_w.width
+    if scheme_family in LEARNED and weight_code_bits and weight_code_bits < w_bits:
+        w_bits = weight_code_bits
     out_elems = _elements(node.shape)
     channels = int(node.shape[-1])
     macs = int(w.size) * (out_elems // channels)
@@ -137,6 +146,8 @@ def _chain(ir, node, consumers, assignments, scheme_family, bn_in_conv) -> Layer
             note = (f"{scheme_family}: float scales need a fixed-point multiplier "
                     f"{'per channel' if per_channel else 'per tensor'} for requantization; hls4ml emits "
                     f"power-of-two/rounded scales instead")
+            if w_bits < t_w.width:
+                note += f" (and {t_w.width}-bit weights where the trained codes have {w_bits} bits)"
     t_out = last.type("result")
     relu = last.op == "relu"
     m_bits = SCALE_BITS if kind == "mult" else 0
@@ -152,9 +163,9 @@ def _chain(ir, node, consumers, assignments, scheme_family, bn_in_conv) -> Layer
         scale_bits = (channels if per_channel else 1) * SCALE_BITS
     bias = node.weights.get("bias")
     return LayerCount(
-        node.name, node.op, macs, int(w.size), t_x.width, t_w.width, t_acc.width, mult, channels, fused,
+        node.name, node.op, macs, int(w.size), t_x.width, w_bits, t_acc.width, mult, channels, fused,
         unfused + sum(q.ops for q in fused[1:]), bn_folded + sum(q.ops for q in fused[1:]),
-        int(w.size) * t_w.width, int(bias.size) * node.type("bias").width if bias is not None else 0, scale_bits,
+        int(w.size) * w_bits, int(bias.size) * node.type("bias").width if bias is not None else 0, scale_bits,
     )
 
 

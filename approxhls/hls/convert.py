@@ -212,7 +212,7 @@ class Graph:
 
 
 def build_graph(model, opts: ConvertOptions, train_info: dict | None = None, plan=None,
-                out: Path | None = None) -> Graph:
+                out: Path | None = None, strict_ir: bool = True) -> Graph:
     """Convert a Keras model in memory (nothing written), with exact precisions and the plan applied."""
     from approxhls.hls import plancode, precision
     from approxhls.hls.ir import extract_ir
@@ -243,7 +243,7 @@ def build_graph(model, opts: ConvertOptions, train_info: dict | None = None, pla
     hls_model = _to_hls(model, cfg, out, opts, log, caught)
     if plan is not None and plan.tuned_weights:
         apply_tuned_weights(hls_model, plan.tuned_weights)
-    ir = extract_ir(hls_model)
+    ir = extract_ir(hls_model, strict=strict_ir)
     for a in assignments.values():
         node = ir.node(a.layer)
         if not a.exact and (ir.input_type_of(node) != a.x_type or node.type("weight") != a.w_type):

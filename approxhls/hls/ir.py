@@ -96,10 +96,12 @@ class IR:
 
 # ---- extraction from hls4ml ---------------------------------------------------------------------------
 
-def _codes(weight_var, type_str: str) -> np.ndarray:
+def _codes(weight_var, type_str: str, strict: bool = True) -> np.ndarray:
     t = FixedType.parse(type_str)
     data = np.asarray(weight_var.data, dtype=np.float64)
     codes = np.ldexp(data, t.frac)
+    if not strict:  # off-grid parameters (float scales): what the C++ cast (AP_TRN) makes of them
+        return np.floor(codes).astype(np.int64)
     if not np.array_equal(codes, np.round(codes)):
         raise UnsupportedLayerError(f"weights {weight_var.name} are not on the grid of {type_str}")
     return codes.astype(np.int64)
@@ -110,7 +112,8 @@ _GEOMETRY = ("in_height", "in_width", "n_chan", "n_filt", "filt_height", "filt_w
              "pool_height", "pool_width", "n_in", "n_out")
 
 
-def extract_ir(hls_model) -> IR:
+def extract_ir(hls_model, strict: bool = True) -> IR:
+    """The IR of a converted model; ``strict=False`` accepts parameters off their type's grid (for counting)."""
     nodes = []
     for layer in hls_model.get_layers():
         cls = layer.class_name
@@ -149,7 +152,7 @@ def extract_ir(hls_model) -> IR:
             raise UnsupportedLayerError(f"layer {layer.name!r} of hls4ml class {cls} cannot be evaluated by approxhls")
         for wname in ("weight", "bias", "scale"):
             if wname in layer.weights and f"{wname}" in types:
-                weights[wname] = _codes(layer.weights[wname], types[wname])
+                weights[wname] = _codes(layer.weights[wname], types[wname], strict)
         if op == "scale_bias":
             weights["scale"] = weights["scale"].reshape(-1)
         nodes.append(Node(
