@@ -93,7 +93,13 @@ def test_dense_counts():
 
 def test_conv_batchnorm_relu_counts_unfused_folded_fused():
     import tensorflow as tf
-    from qkeras import QActivation, QConv2D, QConv2DBatchnorm, quantized_bits, quantized_relu
+    from qkeras import (
+        QActivation,
+        QConv2D,
+        QConv2DBatchnorm,
+        quantized_bits,
+        quantized_relu,
+    )
 
     q = quantized_bits(8, 0, alpha=1)
     x = tf.keras.Input((6, 6, 2), name="x_in")
@@ -139,10 +145,11 @@ def test_scheme_charges_what_hls4ml_does_not_emit():
 # ---- the command --------------------------------------------------------------------------------------------------
 @needs_tools
 def test_cost_command_on_a_planned_project(tmp_path, capsys):
+    from conftest import randomize_weights
+
     from approxhls.cli import main
     from approxhls.hls.convert import ConvertOptions, convert_model
     from approxhls.models.zoo import build_model
-    from conftest import randomize_weights
 
     m = build_model("mlp", (8, 8, 1), 10, "fixed-w8a8", width=0.25)
     randomize_weights(m, seed=5, low=-0.5, high=0.5)

@@ -3,10 +3,10 @@ two their converted C-simulation equals the trained Keras model bit for bit."""
 
 import numpy as np
 import pytest
+from conftest import on_grid_inputs, randomize_weights
 
 from approxhls.models.lsq import deploy
 from approxhls.models.zoo import build_model
-from conftest import on_grid_inputs, randomize_weights
 
 
 def _set_steps(model, weight_exps=(-7, -4), act_step=2.0 ** -5, offset=0.0, seed=0):

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 
 from approxhls.cost.count import count_ir
@@ -30,9 +29,8 @@ def _from_project(prj: Path, plan):
 
 def _from_model(path, plan):
     from approxhls.hls.convert import ConvertOptions, build_graph
-    from approxhls.models.modelio import load_model, load_train_info, resolve_model_path
-
     from approxhls.models.lsq import lsq_family
+    from approxhls.models.modelio import load_model, load_train_info, resolve_model_path
 
     src = resolve_model_path(path)
     info = load_train_info(src)

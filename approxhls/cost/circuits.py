@@ -119,7 +119,7 @@ def mult(a_bits: int, b_bits: int) -> Circuit:
     out = a_bits + b_bits
     return Circuit(
         "mult", {"a": a_bits, "b": b_bits}, {"a": (a_bits, False), "b": (b_bits, True)}, out, True,
-        f"    assign y = $signed({{1'b0, a}}) * b;\n",
+        "    assign y = $signed({1'b0, a}) * b;\n",
         lambda a, b: a * b,
         lambda n, rng: {"a": _relu_stream(a_bits, n, rng), "b": _signed_stream(b_bits, n, rng, 6.0)},
     )
@@ -182,7 +182,7 @@ def zero_point(in_bits: int, zp_bits: int) -> Circuit:
     out = max(in_bits, zp_bits) + 1
     return Circuit(
         "zero_point", {"i": in_bits, "z": zp_bits}, {"x": (in_bits, False), "z": (zp_bits, False)}, out, True,
-        f"    assign y = $signed({{1'b0, x}}) - $signed({{1'b0, z}});\n",
+        "    assign y = $signed({1'b0, x}) - $signed({1'b0, z});\n",
         lambda x, z: x - z,
         lambda n, rng: {"x": _relu_stream(in_bits, n, rng), "z": np.full(n, (1 << zp_bits) // 3, dtype=np.int64)},
     )

@@ -15,8 +15,8 @@ import math
 from dataclasses import dataclass
 
 from approxhls.cost import circuits
-from approxhls.errors import ApproxHLSError
 from approxhls.cost.count import SCALE_BITS, SHIFT_BITS, LayerCount, QuantOp
+from approxhls.errors import ApproxHLSError
 
 CATEGORIES = ("multipliers", "adders", "quantization", "memory")
 ROM_BITS_PER_LUT = 64
