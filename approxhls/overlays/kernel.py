@@ -26,6 +26,7 @@ class Port:
     ctype: str         # input_t / result_t as defined in defines.h
     type: FixedType    # element type
     shape: list[int]
+    chunk: int = 1     # io_stream: elements per stream entry (nnet::array size)
 
     @property
     def elements(self) -> int:
@@ -57,6 +58,13 @@ def _prototype_args(header: Path, name: str) -> list[str]:
     return [a for a in (s.strip() for s in m.group(1).split(",")) if a]
 
 
+def _array_size(defines: str, ctype: str) -> int:
+    m = re.search(rf"typedef\s+nnet::array<.*,\s*([\d\s*]+)>\s+{re.escape(ctype)}\s*;", defines)
+    if not m:
+        raise ProjectError(f"defines.h has no nnet::array typedef of {ctype}")
+    return math.prod(int(f) for f in m.group(1).split("*"))
+
+
 def read_kernel(prj) -> Kernel:
     meta = load_project(prj)
     name, io_type = meta["project_name"], meta["io_type"]
@@ -69,11 +77,14 @@ def read_kernel(prj) -> Kernel:
     if not all(parsed):
         raise ProjectError(f"cannot read the {io_type} top function {name}({', '.join(args)})")
     out_type = next(r["types"]["result_t"] for r in reversed(meta["layers"]) if "result_t" in r["types"])
+    defines = (Path(prj) / "firmware" / "defines.h").read_text()
     in_type = FixedType.parse(meta["input_precision"])
     ports = []
     for m, t, shape in zip(parsed, (in_type, FixedType.parse(out_type)), (meta["input_shape"], meta["output_shape"])):
         ctype, arg = m.group(1), m.group(2)
         port = Port(arg, ctype, t, [int(s) for s in shape])
+        if io_type == "io_stream":
+            port.chunk = _array_size(defines, ctype)
         if io_type == "io_parallel" and int(m.group(3)) != port.elements:
             raise ProjectError(f"{name}(): {arg}[{m.group(3)}] does not match the shape {shape} in approxhls.json")
         ports.append(port)

@@ -75,6 +75,7 @@ def _fields(kernel: Kernel, layout: Layout, max_batch: int) -> dict:
         "out_per_word": layout.word_bits // layout.out_field, "out_words": layout.out_words,
         "in_elem": _elem(kernel, kernel.input), "out_elem": _elem(kernel, kernel.output),
         "in_ctype": kernel.input.ctype, "out_ctype": kernel.output.ctype,
+        "in_chunks": kernel.input.elements // kernel.input.chunk, "out_chunks": kernel.output.elements // kernel.output.chunk,
         "in_type": str(kernel.input.type), "out_type": str(out_t),
         "in_width": kernel.input.type.width, "out_width": out_t.width,
         "out_extend": f"{ext}<{layout.out_field}>", "out_code_cast": f"{ext}<{out_t.width}>",
