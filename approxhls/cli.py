@@ -451,7 +451,9 @@ def cmd_info(a):
     print("datasets: " + ", ".join(dataset_names()) + ", PATH.npz, idx directory")
     print("schemes:  FAMILY-wWaA with FAMILY one of:")
     for f in FAMILIES.values():
-        print(f"  {f.name:8s} {f.description}{'' if f.bit_exact else ' (not bit-exact in hls4ml)'}")
+        exactness = ("" if f.bit_exact else " (hls4ml: steps rounded to powers of two, exact when they are)"
+                     if f.learned else " (not bit-exact in hls4ml)")
+        print(f"  {f.name:8s} {f.description}{exactness}")
 
 
 def build_parser() -> argparse.ArgumentParser:
