@@ -53,19 +53,21 @@ def estimate_cost(target, plan=None, progress: bool = True) -> dict:
     layers = count_ir(ir, assignments, family, bn, code_bits)
     say = (lambda name: print(f"  characterizing {name} (Yosys, once)", flush=True)) if progress else None
     est = Estimator(reuse_factor=rf, progress=say)
-    fused = est.estimate(layers, fused=True)
-    unfused = est.estimate(layers, fused=False)
+    fused = est.estimate(layers)
     exact_layers = copy.deepcopy(layers)
     for layer in exact_layers:
         if layer.macs:
             layer.multiplier = "exact"
-    baseline = est.estimate(exact_layers, fused=True)
+    baseline = est.estimate(exact_layers)
+    t = fused.totals
+    unfused_quant = t["energy_quantization_unfused"]
     notes = sorted({n for r in fused.rows for n in r.get("notes", [])})
     rel = {k: (fused.totals[k] / baseline.totals[k] if baseline.totals[k] else None) for k in ("luts", "energy")}
     return {
         "target": source, "scheme_family": family, "reuse_factor": rf,
         "layers": fused.rows, "totals": fused.totals,
-        "unfused_totals": {"energy": unfused.totals["energy"], "energy_quantization": unfused.totals["energy_quantization"]},
+        "unfused_totals": {"energy": round(t["energy"] - t["energy_quantization"] + unfused_quant, 1),
+                           "energy_quantization": unfused_quant},
         "baseline": {"what": "same network, exact multipliers", **{k: baseline.totals[k] for k in ("luts", "energy", "dsp")}},
         "relative_to_baseline": rel,
         "notes": notes,

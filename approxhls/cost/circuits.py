@@ -24,13 +24,14 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from approxhls.errors import ApproxHLSError, ToolMissingError
+from approxhls.multipliers.synth import netlist_switching, synthesize_source, to_signed
 
 STREAM = 2048
 
@@ -45,7 +46,6 @@ class Circuit:
     body: str               # Verilog statements computing y
     model: Callable         # numpy: model(**inputs) -> y
     stream: Callable        # stream(n, rng) -> {port: int64 array}
-    extra: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -214,10 +214,6 @@ def make(kind: str, **params) -> Circuit:
 
 # ---- checking and characterization ----------------------------------------------------------------------------------
 
-def _to_signed(v: np.ndarray, bits: int) -> np.ndarray:
-    return np.where(v >> (bits - 1) & 1, v - (1 << bits), v)
-
-
 def simulate_rtl(c: Circuit, vectors: dict[str, np.ndarray]) -> np.ndarray:
     """Run the RTL under Icarus Verilog on the vectors; returns y (signed if the circuit's output is)."""
     iverilog = shutil.which("iverilog")
@@ -246,7 +242,7 @@ def simulate_rtl(c: Circuit, vectors: dict[str, np.ndarray]) -> np.ndarray:
         if r.returncode:
             raise ApproxHLSError(f"simulation of {c.name} failed:\n{r.stderr[-2000:]}")
         y = np.array([int(v, 16) for v in (tmp / "out.txt").read_text().split()], dtype=np.int64)
-    return _to_signed(y, c.out_bits) if c.out_signed else y
+    return to_signed(y, c.out_bits) if c.out_signed else y
 
 
 def _cache_path() -> Path:
@@ -261,8 +257,6 @@ def cached(c: Circuit) -> dict | None:
 
 def characterize(c: Circuit, use_cache: bool = True) -> dict:
     """LUTs, DSPs and toggles per operation of a circuit (cached by its Verilog text)."""
-    from approxhls.multipliers.synth import simulate_gates, synthesize_source
-
     path = _cache_path()
     cache = json.loads(path.read_text()) if use_cache and path.exists() else {}
     if c.key in cache:
@@ -270,21 +264,10 @@ def characterize(c: Circuit, use_cache: bool = True) -> dict:
     syn = synthesize_source(c.verilog, c.name)
     stream = c.stream(STREAM, np.random.default_rng(0))
     masked = {p: stream[p] & ((1 << b) - 1) for p, (b, _) in c.inputs.items()}
-    nets, gates = simulate_gates(syn["netlist"], masked)
-    y = np.zeros(STREAM, dtype=np.int64)
-    for i, net in enumerate(syn["netlist"]["ports"]["y"]["bits"]):
-        bit = nets[net] if not isinstance(net, str) else np.full(STREAM, net == "1")
-        y |= bit.astype(np.int64) << i
-    y = _to_signed(y, c.out_bits) if c.out_signed else y
-    expected = c.model(**stream)
-    if not np.array_equal(y, expected):
-        k = int(np.flatnonzero(y != expected)[0])
-        raise ApproxHLSError(f"{c.name}: synthesized netlist differs from the model at "
-                             f"{ {p: int(v[k]) for p, v in stream.items()} }: {int(y[k])} vs {int(expected[k])}")
-    gate_outputs = {cell["connections"]["Y"][0] for cell in syn["netlist"]["cells"].values()}
-    toggles = sum(int(np.count_nonzero(nets[n][1:] != nets[n][:-1])) for n in gate_outputs)
+    switching = netlist_switching(syn["netlist"], masked, "y", c.out_signed, c.model(**stream), c.name,
+                                  lambda k: str({p: int(v[k]) for p, v in stream.items()}))
     entry = {"name": c.name, "luts": syn["luts"], "dsp": syn["dsp"], "luts_with_dsp": syn["luts_with_dsp"],
-             "gates": gates, "toggles_per_op": toggles / (STREAM - 1)}
+             **switching}
     if use_cache:
         cache = json.loads(path.read_text()) if path.exists() else {}
         cache[c.key] = entry

@@ -16,14 +16,13 @@ LSQ, zero points of LSQ+ at padded convolutions) is still counted and marked ``e
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from approxhls.fixedpoint import FixedType
 from approxhls.hls.ir import IR
 
-KINDS = ("shift", "varshift", "mult", "zero_point")
 _RANK = {"shift": 0, "varshift": 1, "mult": 2}
 SCALE_BITS = 16        # stored per-channel multiplier of a float scale
 SHIFT_BITS = 4         # stored per-channel shift of a power-of-two scale
@@ -67,11 +66,6 @@ class LayerCount:
     @property
     def quant_ops_fused(self) -> int:
         return sum(q.ops for q in self.quant_fused)
-
-    def to_json(self) -> dict:
-        d = asdict(self)
-        d["quant_ops_fused"] = self.quant_ops_fused
-        return d
 
 
 def _elements(shape) -> int:

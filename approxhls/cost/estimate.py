@@ -15,30 +15,26 @@ import math
 from dataclasses import dataclass
 
 from approxhls.cost import circuits
-from approxhls.cost.count import SCALE_BITS, SHIFT_BITS, LayerCount, QuantOp
+from approxhls.cost.count import SCALE_BITS, SHIFT_BITS, LayerCount
 from approxhls.errors import ApproxHLSError
 
 CATEGORIES = ("multipliers", "adders", "quantization", "memory")
 ROM_BITS_PER_LUT = 64
 
 
-def _quant_circuit(q: QuantOp):
-    if q.kind == "shift":
-        return circuits.requant_shift(q.in_bits, q.out_bits, q.shift, q.relu)
-    if q.kind == "varshift":
-        return circuits.requant_varshift(q.in_bits, q.out_bits, SHIFT_BITS, q.relu)
-    if q.kind == "mult":
-        return circuits.requant_mult(q.in_bits, q.out_bits, SCALE_BITS, q.shift, q.relu)
-    return circuits.zero_point(q.in_bits, q.out_bits)
+# the circuit that performs one quantization operation of each kind
+QUANT_CIRCUITS = {
+    "shift": lambda q: circuits.requant_shift(q.in_bits, q.out_bits, q.shift, q.relu),
+    "varshift": lambda q: circuits.requant_varshift(q.in_bits, q.out_bits, SHIFT_BITS, q.relu),
+    "mult": lambda q: circuits.requant_mult(q.in_bits, q.out_bits, SCALE_BITS, q.shift, q.relu),
+    "zero_point": lambda q: circuits.zero_point(q.in_bits, q.out_bits),
+}
 
 
 @dataclass
 class Costs:
     rows: list[dict]
     totals: dict
-
-    def to_json(self) -> dict:
-        return {"layers": self.rows, "totals": self.totals}
 
 
 class Estimator:
@@ -81,7 +77,9 @@ class Estimator:
         rom = self.circuit(circuits.scale_rom(64, SCALE_BITS))
         return rom["toggles_per_op"] / SCALE_BITS
 
-    def price(self, layer: LayerCount, fused: bool = True) -> dict:
+    def price(self, layer: LayerCount) -> dict:
+        """One layer's row; ``energy_quantization_unfused`` is the quantization energy without unified modules
+        (the chain's other steps charged at the cost of its requantization)."""
         inst = math.ceil(layer.weights / self.reuse_factor) if layer.weights else 0
         row = {"layer": layer.name, "op": layer.op, "macs": layer.macs, "multiplier": layer.multiplier}
         lut = dict.fromkeys(CATEGORIES, 0)
@@ -97,17 +95,16 @@ class Estimator:
             energy["adders"] = layer.macs * a["toggles_per_op"]
         e_bit = self.bit_energy()
         scale_reads = 0
-        for q in layer.quant_fused:
-            c = self.circuit(_quant_circuit(q))
+        chain_op_energy = 0.0
+        for i, q in enumerate(layer.quant_fused):
+            c = self.circuit(QUANT_CIRCUITS[q.kind](q))
             lut["quantization"] += q.channels * c["luts"]
             energy["quantization"] += q.ops * c["toggles_per_op"]
+            if i == 0:
+                chain_op_energy = c["toggles_per_op"]
             if q.kind in ("varshift", "mult"):
                 scale_reads += q.ops * (SCALE_BITS if q.kind == "mult" else SHIFT_BITS)
-        if not fused:  # the chain's other steps quantize too: charge them at the cost of the chain's requantization
-            extra = layer.quant_ops_unfused - layer.quant_ops_fused
-            if extra and layer.quant_fused:
-                q = layer.quant_fused[0]
-                energy["quantization"] += extra * self.circuit(_quant_circuit(q))["toggles_per_op"]
+        unfused_extra = (layer.quant_ops_unfused - layer.quant_ops_fused) * chain_op_energy
         mem_bits = layer.weight_bits + layer.bias_bits + layer.scale_bits
         lut["memory"] = math.ceil(mem_bits / ROM_BITS_PER_LUT)
         energy["memory"] = (layer.macs * layer.w_bits + scale_reads) * e_bit
@@ -118,15 +115,16 @@ class Estimator:
             "hls4ml_emits": all(q.emitted for q in layer.quant_fused),
             **{f"luts_{k}": v for k, v in lut.items()}, "luts": sum(lut.values()),
             **{f"energy_{k}": round(v, 1) for k, v in energy.items()}, "energy": round(sum(energy.values()), 1),
+            "energy_quantization_unfused": round(energy["quantization"] + unfused_extra, 1),
         })
         notes = sorted({q.note for q in layer.quant_fused if q.note})
         if notes:
             row["notes"] = notes
         return row
 
-    def estimate(self, layers: list[LayerCount], fused: bool = True) -> Costs:
-        rows = [self.price(layer, fused) for layer in layers]
+    def estimate(self, layers: list[LayerCount]) -> Costs:
+        rows = [self.price(layer) for layer in layers]
         keys = ["macs", "quant_ops_unfused", "quant_ops_bn_folded", "quant_ops_fused", "memory_bits", "dsp", "luts",
-                "energy"] + [f"luts_{k}" for k in CATEGORIES] + [f"energy_{k}" for k in CATEGORIES]
+                "energy", "energy_quantization_unfused"] + [f"luts_{k}" for k in CATEGORIES] + [f"energy_{k}" for k in CATEGORIES]
         totals = {k: round(sum(r[k] for r in rows), 1) for k in keys}
         return Costs(rows, totals)

@@ -157,26 +157,36 @@ def simulate_gates(module: dict, inputs: dict[str, np.ndarray]) -> tuple[dict[in
     return nets, gates
 
 
+def to_signed(v: np.ndarray, bits: int) -> np.ndarray:
+    """Two's-complement reading of ``bits``-bit unsigned words."""
+    return np.where(v >> (bits - 1) & 1, v - (1 << bits), v)
+
+
+def netlist_switching(module: dict, inputs: dict[str, np.ndarray], out_port: str, signed: bool,
+                      expected: np.ndarray, name: str, describe) -> dict:
+    """Simulate a gate netlist on an input stream, check that ``out_port`` equals ``expected`` (else an error
+    naming ``describe(k)``, the first differing input) and count gate-output toggles per operation."""
+    nets, gates = simulate_gates(module, inputs)
+    n = len(expected)
+    out_bits = module["ports"][out_port]["bits"]
+    word = np.zeros(n, dtype=np.int64)
+    for i, net in enumerate(out_bits):
+        v = nets[net] if not isinstance(net, str) else np.full(n, net == "1")
+        word |= v.astype(np.int64) << i
+    if signed:
+        word = to_signed(word, len(out_bits))
+    if not np.array_equal(word, expected):
+        k = int(np.flatnonzero(word != expected)[0])
+        raise ApproxHLSError(f"{name}: synthesized netlist differs from the model at {describe(k)}: "
+                             f"{int(word[k])} vs {int(expected[k])}")
+    gate_outputs = {c["connections"]["Y"][0] for c in module["cells"].values()}
+    toggles = sum(int(np.count_nonzero(nets[n_][1:] != nets[n_][:-1])) for n_ in gate_outputs)
+    return {"gates": gates, "toggles_per_op": toggles / (n - 1)}
+
+
 def switching_energy(design: Design, module: dict, stream=None) -> dict:
     """Gate toggles per operation on the operand stream, after checking the netlist computes the model."""
     a, b = stream if stream is not None else operand_stream(design)
     mask = (1 << design.bits) - 1
-    nets, gates = simulate_gates(module, {"a": a & mask, "b": b & mask})
-    out_bits = module["ports"]["p"]["bits"]
-    word = np.zeros(len(a), dtype=np.int64)
-    for i, net in enumerate(out_bits):
-        v = nets[net] if not isinstance(net, str) else np.full(len(a), net == "1")
-        word |= v.astype(np.int64) << i
-    o = len(out_bits)
-    if design.signed:
-        word = np.where(word >> (o - 1) & 1, word - (1 << o), word)
-    expected = design.model(a, b)
-    if not np.array_equal(word, expected):
-        k = int(np.flatnonzero(word != expected)[0])
-        raise ApproxHLSError(
-            f"{design.name}: synthesized netlist differs from the model at a={int(a[k])}, b={int(b[k])}: "
-            f"{int(word[k])} vs {int(expected[k])}"
-        )
-    gate_outputs = {c["connections"]["Y"][0] for c in module["cells"].values()}
-    toggles = sum(int(np.count_nonzero(nets[n][1:] != nets[n][:-1])) for n in gate_outputs)
-    return {"gates": gates, "toggles_per_op": toggles / (len(a) - 1)}
+    return netlist_switching(module, {"a": a & mask, "b": b & mask}, "p", design.signed, design.model(a, b),
+                             design.name, lambda k: f"a={int(a[k])}, b={int(b[k])}")
