@@ -209,6 +209,8 @@ class Graph:
     notes: list
     grid: FixedType
     log: str
+    model: object = None                                   # the Keras model converted (LSQ layers deployed)
+    deployment_notes: list = field(default_factory=list)   # how learned steps became fixed point
 
 
 def build_graph(model, opts: ConvertOptions, train_info: dict | None = None, plan=None,
@@ -222,7 +224,7 @@ def build_graph(model, opts: ConvertOptions, train_info: dict | None = None, pla
 
     opts.validate()
     train_info = train_info or {}
-    model, _ = deploy(model)  # learned-step (LSQ) layers -> the fixed-point form hls4ml expresses
+    model, deployment_notes = deploy(model)  # learned-step (LSQ) layers -> the fixed-point form hls4ml expresses
     notes = check_layers(model, opts.io_type)
     grid = FixedType.parse(opts.input_precision or train_info.get("input_grid") or "ap_ufixed<8,0>")
     precision.register()
@@ -252,7 +254,7 @@ def build_graph(model, opts: ConvertOptions, train_info: dict | None = None, pla
     plancode.apply_to_graph(hls_model, assignments)
     notes += [str(w.message) for w in caught if "approxhls" in str(w.filename) or "pooling" in str(w.message)]
     notes += [f"{a.layer}: {a.source}" for a in assignments.values() if a.source.startswith("exact (")]
-    return Graph(hls_model, ir, assignments, plan, notes, grid, log.getvalue())
+    return Graph(hls_model, ir, assignments, plan, notes, grid, log.getvalue(), model, deployment_notes)
 
 
 def apply_tuned_weights(hls_model, tuned: dict) -> None:
@@ -281,12 +283,10 @@ def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | Non
     from approxhls.hls import plancode
     from approxhls.hls.plan import save_resolved
 
-    from approxhls.models.lsq import deploy
-
     out = Path(out)
     train_info = train_info or {}
-    model, deploy_notes = deploy(model)  # the saved Keras copy is the deployed model the C-simulation equals
     g = build_graph(model, opts, train_info, plan, out)
+    model = g.model  # the saved Keras copy is the deployed model the C-simulation equals
     hls_model, ir, assignments, notes, grid = g.hls_model, g.ir, g.assignments, g.notes, g.grid
     log = io.StringIO(g.log)
     log.seek(0, io.SEEK_END)
@@ -317,7 +317,7 @@ def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | Non
         "scheme": train_info.get("scheme"),
         "bit_exact": not notes,
         "notes": notes,
-        "deployment_notes": deploy_notes,  # how a learned-step model became fixed point (vs. the trained model)
+        "deployment_notes": g.deployment_notes,  # how a learned-step model became fixed point (vs. the trained model)
         "plan": {name: a.to_json() for name, a in assignments.items()} or None,
         "layers": _layer_table(hls_model),
     }

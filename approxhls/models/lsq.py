@@ -25,8 +25,10 @@ import math
 import numpy as np
 
 from approxhls.errors import ModelError
+from approxhls.models.schemes import BIAS_BITS, BIAS_INTEGER
 
-BIAS_FRAC = 10  # bias grid 2^-10, as the other schemes' quantized_bits(16, 5)
+BIAS_FRAC = BIAS_BITS - 1 - BIAS_INTEGER  # the other schemes' bias grid: quantized_bits(16, 5) -> 2^-10
+BIAS_RANGE = 2.0 ** BIAS_INTEGER
 
 
 def _tf():
@@ -59,7 +61,7 @@ def lsq_quantize(x, step, qn: int, qp: int, g: float):
 def _bias_q(b):
     tf = _tf()
     scale = 2.0 ** BIAS_FRAC
-    return _ste_round(tf.clip_by_value(b, -32.0, 32.0 - 1 / scale) * scale) / scale
+    return _ste_round(tf.clip_by_value(b, -BIAS_RANGE, BIAS_RANGE - 1 / scale) * scale) / scale
 
 
 def _layer_classes():
@@ -92,8 +94,13 @@ def _layer_classes():
             b = self.weight_bits
             return lsq_quantize(self.kernel, self.kernel_step, -(2 ** (b - 1)), 2 ** (b - 1) - 1, self._g)
 
-        def _lsq_config(self):
-            return {"weight_bits": self.weight_bits, "per_channel": self.per_channel}
+        # shared by LSQDense and LSQConv2D (the mixin comes first in their bases: super() is the Keras layer)
+        def build(self, input_shape):
+            super().build(input_shape)
+            self._init_step(self.kernel.shape)
+
+        def get_config(self):
+            return super().get_config() | {"weight_bits": self.weight_bits, "per_channel": self.per_channel}
 
     @keras.utils.register_keras_serializable("approxhls")
     class LSQDense(_LSQWeights, keras.layers.Dense):
@@ -101,16 +108,9 @@ def _layer_classes():
             super().__init__(units, **kw)
             self.weight_bits, self.per_channel = int(weight_bits), bool(per_channel)
 
-        def build(self, input_shape):
-            super().build(input_shape)
-            self._init_step(self.kernel.shape)
-
         def call(self, x):
             y = tf.matmul(x, self.quantized_kernel())
             return y + _bias_q(self.bias) if self.use_bias else y
-
-        def get_config(self):
-            return super().get_config() | self._lsq_config()
 
     @keras.utils.register_keras_serializable("approxhls")
     class LSQConv2D(_LSQWeights, keras.layers.Conv2D):
@@ -118,16 +118,9 @@ def _layer_classes():
             super().__init__(filters, kernel_size, **kw)
             self.weight_bits, self.per_channel = int(weight_bits), bool(per_channel)
 
-        def build(self, input_shape):
-            super().build(input_shape)
-            self._init_step(self.kernel.shape)
-
         def call(self, x):
             y = self.convolution_op(x, self.quantized_kernel())
             return tf.nn.bias_add(y, _bias_q(self.bias)) if self.use_bias else y
-
-        def get_config(self):
-            return super().get_config() | self._lsq_config()
 
     @keras.utils.register_keras_serializable("approxhls")
     class LSQReLU(keras.layers.Layer):
@@ -192,32 +185,30 @@ def _po2(x) -> np.ndarray:
 def _bias_grid(b) -> np.ndarray:
     """The trained layer's bias as it computes it (:func:`_bias_q`): on 2^-10, clipped to [-32, 32)."""
     scale = 2.0 ** BIAS_FRAC
-    return np.round(np.clip(np.asarray(b, dtype=np.float64), -32.0, 32.0 - 1 / scale) * scale) / scale
+    return np.round(np.clip(np.asarray(b, dtype=np.float64), -BIAS_RANGE, BIAS_RANGE - 1 / scale) * scale) / scale
 
 
+_MAC_KINDS = ("LSQDense", "LSQConv2D")
 _PASS_THROUGH = ("MaxPooling2D", "AveragePooling2D", "Flatten", "Reshape", "Dropout")
 
 
-def _consumers(model, layer) -> list:
-    out = []
-    for node in layer._outbound_nodes:
-        out.append(node.outbound_layer)
-    return out
+def _consumers(layer) -> list:
+    return [node.outbound_layer for node in layer._outbound_nodes]
 
 
-def _offset_target(model, relu):
+def _offset_target(relu):
     """The MAC layer that receives an LSQ+ ReLU's output (through pooling/flatten), and whether folding the
     offset into its bias is exact (every input position seen: Dense or a valid convolution)."""
     layer = relu
     while True:
-        nxt = _consumers(model, layer)
+        nxt = _consumers(layer)
         if len(nxt) != 1:
             raise ModelError(f"{relu.name}: an LSQ+ offset feeding {len(nxt)} layers cannot be folded into a bias")
         layer = nxt[0]
         kind = type(layer).__name__
         if kind in _PASS_THROUGH:
             continue
-        if kind in ("LSQDense", "LSQConv2D"):
+        if kind in _MAC_KINDS:
             exact = kind == "LSQDense" or layer.padding == "valid"
             return layer, exact
         raise ModelError(f"{relu.name}: an LSQ+ offset feeding {kind} {layer.name!r} cannot be folded into a bias")
@@ -237,8 +228,7 @@ def deploy(model):
     notes, plans = [], {}
     # 1. weights: codes at power-of-two steps; one type wide enough for every channel's grid
     for layer in model.layers:
-        kind = type(layer).__name__
-        if kind not in ("LSQDense", "LSQConv2D"):
+        if type(layer).__name__ not in _MAC_KINDS:
             continue
         b = layer.weight_bits
         step = _po2(layer.kernel_step.numpy())
@@ -275,10 +265,10 @@ def deploy(model):
         beta = round(beta / grid) * grid
         if beta != 0.0:  # LSQ+ learns it; a plain LSQ layer keeps 0 unless someone set it
             prev = _producer(layer)
-            if type(prev).__name__ not in ("LSQDense", "LSQConv2D"):
+            if type(prev).__name__ not in _MAC_KINDS:
                 raise ModelError(f"{layer.name}: an LSQ+ offset needs a Dense/Conv layer before it")
             plans[prev.name]["bias"] = plans[prev.name]["bias"] - beta
-            target, exact = _offset_target(model, layer)
+            target, exact = _offset_target(layer)
             w = plans[target.name]["kernel"]
             plans[target.name]["bias"] = plans[target.name]["bias"] + beta * w.reshape(-1, w.shape[-1]).sum(axis=0)
             frac = max(BIAS_FRAC, -int(math.floor(math.log2(grid))) + (plans[target.name]["bits"] - 1 - plans[target.name]["integer"]))
@@ -290,11 +280,11 @@ def deploy(model):
     def clone(layer):
         kind = type(layer).__name__
         cfg = layer.get_config()
-        if kind in ("LSQDense", "LSQConv2D"):
+        if kind in _MAC_KINDS:
             p = plans[layer.name]
-            bias_bits = 6 + p["bias_frac"]
             common = dict(kernel_quantizer=quantized_bits(p["bits"], p["integer"], alpha=1),
-                          bias_quantizer=quantized_bits(bias_bits, 5, alpha=1), name=layer.name)
+                          bias_quantizer=quantized_bits(BIAS_INTEGER + 1 + p["bias_frac"], BIAS_INTEGER, alpha=1),
+                          name=layer.name)
             if kind == "LSQDense":
                 return QDense(cfg["units"], **common)
             return QConv2D(cfg["filters"], cfg["kernel_size"], strides=cfg["strides"], padding=cfg["padding"], **common)
