@@ -14,9 +14,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
-from string import Template
 
 from approxhls.errors import ApproxHLSError, ProjectError
 from approxhls.fsutil import atomic_directory
@@ -24,16 +22,20 @@ from approxhls.host.spec import FORMAT, OVERLAY_JSON
 from approxhls.names import check_path
 from approxhls.overlays.boards import Board, check_clock, get_board
 from approxhls.overlays.kernel import Kernel, read_kernel
-from approxhls.overlays.wrapper import Layout, stream_layout, top_name, write_wrapper
+from approxhls.overlays.wrapper import (
+    Layout,
+    ScriptTemplate,
+    ip_cell,
+    load_template,
+    stream_layout,
+    top_name,
+    write_wrapper,
+)
 
 TOOL_VERSION = "2022.1"      # Vitis HLS / Vivado release the scripts are written for (PYNQ 3.0's toolchain)
 DMA_NAME = "axi_dma_0"
 MIN_SG_WIDTH, MAX_SG_WIDTH = 14, 26   # AXI DMA 7.1 buffer length register width (c_sg_length_width)
 BATCH_OFFSET, CONTROL_OFFSET = 0x10, 0x00
-
-
-class _TclTemplate(Template):
-    delimiter = "%%"  # Tcl and make use $ themselves
 
 
 @dataclass
@@ -61,10 +63,6 @@ def dma_length_width(batch: int, layout: Layout) -> int:
     return width
 
 
-def _render(name: str, fields: dict) -> str:
-    return _TclTemplate(resources.files("approxhls.overlays").joinpath("templates", name).read_text()).substitute(fields)
-
-
 def _tcl_dict(props: dict) -> str:
     return " ".join(f"{k} {{{v}}}" for k, v in props.items())
 
@@ -77,7 +75,7 @@ def script_fields(kernel: Kernel, board: Board, clock_mhz: float, layout: Layout
     return {
         "version": __version__, "board": board.name, "part": board.part, "board_part": board.board_part,
         "board_files": board.board_files, "kernel": kernel.name, "top": top_name(kernel),
-        "ip": f"{top_name(kernel)}_0", "dma": DMA_NAME, "period_ns": f"{1000.0 / clock_mhz:.4g}",
+        "ip": ip_cell(kernel), "dma": DMA_NAME, "period_ns": f"{1000.0 / clock_mhz:.4g}",
         "clock_mhz": f"{clock_mhz:g}", "vitis_version": TOOL_VERSION, "vivado_version": TOOL_VERSION,
         "ps": ps.cell, "ps_ip": ps.ip, "ps_rule": ps.automation_rule, "ps_rule_config": ps.automation_config,
         "ps_properties": _tcl_dict(props), "ps_master": ps.master, "ps_memory": ps.memory_port,
@@ -96,7 +94,7 @@ def overlay_spec(kernel: Kernel, board: Board, clock_mhz: float, layout: Layout,
     return {
         "format": FORMAT, "name": kernel.name, "board": board.name, "part": board.part, "clock_mhz": clock_mhz,
         "bitfile": f"{kernel.name}.bit", "project": project_rel, "io_type": kernel.io_type,
-        "ip": {"name": f"{top}_0", "vlnv": f"approxhls:hls:{top}:1.0", "batch_offset": BATCH_OFFSET,
+        "ip": {"name": ip_cell(kernel), "vlnv": f"approxhls:hls:{top}:1.0", "batch_offset": BATCH_OFFSET,
                "control_offset": CONTROL_OFFSET},
         "dma": {"name": DMA_NAME, "max_transfer_bytes": (1 << sg_width) - 1, "length_width": sg_width},
         "max_batch": batch,
@@ -132,7 +130,7 @@ def write_overlay(prj, out, opts: OverlayOptions | None = None, overwrite: bool 
         write_wrapper(kernel, firmware, layout, int(opts.batch))
         fields = script_fields(kernel, board, clock, layout, sg_width)
         for name in ("build_ip.tcl", "build_overlay.tcl", "Makefile"):
-            (tmp / name).write_text(_render(f"{name}.tmpl", fields))
+            (tmp / name).write_text(load_template(f"{name}.tmpl", ScriptTemplate).substitute(fields))
         spec = overlay_spec(kernel, board, clock, layout, sg_width, int(opts.batch),
                             os.path.relpath(prj.resolve(), out.resolve()))
         (tmp / OVERLAY_JSON).write_text(json.dumps(spec, indent=2) + "\n")

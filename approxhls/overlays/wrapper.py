@@ -53,8 +53,18 @@ def top_name(kernel: Kernel) -> str:
     return f"{kernel.name}_axis"
 
 
-def _template(name: str) -> Template:
-    return Template(resources.files("approxhls.overlays").joinpath("templates", name).read_text())
+def ip_cell(kernel: Kernel) -> str:
+    """The stream IP's cell name in the block design (and the attribute pynq exposes it as)."""
+    return f"{top_name(kernel)}_0"
+
+
+class ScriptTemplate(Template):
+    delimiter = "%%"  # Tcl and make use $ themselves
+
+
+def load_template(name: str, cls: type[Template] = Template) -> Template:
+    """A template shipped in approxhls/overlays/templates (C++ ones use $, scripts ScriptTemplate's %%)."""
+    return cls(resources.files("approxhls.overlays").joinpath("templates", name).read_text())
 
 
 def _elem(kernel: Kernel, port: Port) -> str:
@@ -87,14 +97,14 @@ def write_wrapper(kernel: Kernel, firmware: Path, layout: Layout, max_batch: int
     """Write the wrapper, its AXI-Stream header and the testbench beside the kernel in ``firmware``."""
     f = _fields(kernel, layout, max_batch)
     run_tmpl = "run_kernel_parallel.tmpl" if kernel.io_type == "io_parallel" else "run_kernel_stream.tmpl"
-    run_kernel = _template(run_tmpl).substitute(f)
+    run_kernel = load_template(run_tmpl).substitute(f)
     reference = run_kernel.replace("approxhls_run_kernel", "tb_reference")
     top = top_name(kernel)
     files = {
-        "approxhls_axis.h": _template("approxhls_axis.h").template,
-        f"{top}.h": _template("wrapper.h.tmpl").substitute(f),
-        f"{top}.cpp": _template("wrapper.cpp.tmpl").substitute(f | {"run_kernel": run_kernel}),
-        f"tb_{top}.cpp": _template("tb_wrapper.cpp.tmpl").substitute(f | {"run_reference": reference}),
+        "approxhls_axis.h": load_template("approxhls_axis.h").template,
+        f"{top}.h": load_template("wrapper.h.tmpl").substitute(f),
+        f"{top}.cpp": load_template("wrapper.cpp.tmpl").substitute(f | {"run_kernel": run_kernel}),
+        f"tb_{top}.cpp": load_template("tb_wrapper.cpp.tmpl").substitute(f | {"run_reference": reference}),
     }
     for name, text in files.items():
         (firmware / name).write_text(text)
@@ -103,25 +113,18 @@ def write_wrapper(kernel: Kernel, firmware: Path, layout: Layout, max_batch: int
 
 # ---- C-simulation of the wrapper ----------------------------------------------------------------------------
 
-def compile_testbench(firmware: Path, kernel_name: str, out: Path | None = None) -> Path:
-    """g++ build of the testbench + wrapper + kernel; returns the executable (rebuilt only when sources change)."""
-    gxx = shutil.which("g++")
-    if gxx is None:
-        raise ToolMissingError("g++ not found: install it (Debian: apt-get install g++) to C-simulate the wrapper")
-    firmware = Path(firmware).resolve()
-    top = f"{kernel_name}_axis"
-    exe = out or firmware.parent / "build" / f"tb_{top}"
-    sources = [firmware / f"tb_{top}.cpp", firmware / f"{top}.cpp", firmware / f"{kernel_name}.cpp"]
-    newest = max(p.stat().st_mtime for p in firmware.rglob("*") if p.is_file())
-    if exe.exists() and exe.stat().st_mtime >= newest:
-        return exe
-    exe.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [gxx, "-std=c++14", "-O1", "-w", f"-I{firmware}", f"-I{firmware / 'ap_types'}",
-           f'-DWEIGHTS_DIR="{firmware / "weights"}"', *map(str, sources), "-o", str(exe)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
+def compile_testbench(overlay_dir: Path, kernel_name: str) -> Path:
+    """Build the testbench + wrapper + kernel with the overlay's own Makefile (``make build/tb_TOP``: one
+    definition of the g++ command, rebuilt only when a firmware file changed); returns the executable."""
+    for tool, package in (("make", "make"), ("g++", "g++")):
+        if shutil.which(tool) is None:
+            raise ToolMissingError(f"{tool} not found: install it (Debian: apt-get install {package}) to C-simulate "
+                                   f"the wrapper")
+    target = f"build/tb_{kernel_name}_axis"
+    r = subprocess.run(["make", "-s", "-C", str(overlay_dir), target], capture_output=True, text=True)
     if r.returncode:
-        raise ApproxHLSError(f"the wrapper testbench did not compile:\n{r.stderr[-3000:]}")
-    return exe
+        raise ApproxHLSError(f"the wrapper testbench did not compile:\n{(r.stderr or r.stdout)[-3000:]}")
+    return Path(overlay_dir) / target
 
 
 def run_testbench(overlay_dir, x: np.ndarray, kernel_name: str, in_type) -> tuple[np.ndarray, str]:
@@ -130,7 +133,7 @@ def run_testbench(overlay_dir, x: np.ndarray, kernel_name: str, in_type) -> tupl
     The testbench itself fails (ApproxHLSError) when TLAST/TKEEP or any output field differs from the kernel.
     """
     d = Path(overlay_dir).resolve()
-    exe = compile_testbench(d / "hls" / "firmware", kernel_name)
+    exe = compile_testbench(d, kernel_name)
     codes = in_type.to_codes(np.asarray(x, dtype=np.float64).reshape(len(x), -1)).astype(np.int64)
     work = d / "build"
     work.mkdir(exist_ok=True)

@@ -31,3 +31,17 @@ proc stub_options {argv flags} {
     }
     return [list $opts $rest]
 }
+
+# A whole file written (parent directories created) or read: what the stand-ins produce and inspect.
+proc stub_write {path args} {
+    file mkdir [file dirname $path]
+    set fh [open $path w]
+    puts $fh [join $args "\n"]
+    close $fh
+}
+proc stub_read {path} {
+    set fh [open $path]
+    set text [read $fh]
+    close $fh
+    return $text
+}

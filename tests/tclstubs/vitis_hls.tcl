@@ -62,19 +62,16 @@ proc csynth_design {args} {
     # the top function must be defined in a design file
     set found 0
     foreach f [dict get $::hls files] {
-        set fh [open $f]; set text [read $fh]; close $fh
+        set text [stub_read $f]
         if {[regexp "void\\s+[dict get $::hls top]\\s*\\(" $text]} { set found 1 }
     }
     if {!$found} { stub_fail "csynth_design: top [dict get $::hls top] is not defined in [dict get $::hls files]" }
-    set dir [file join [dict get $::hls project] [dict get $::hls solution] syn report]
-    file mkdir $dir
-    set fh [open [file join $dir [dict get $::hls top]_csynth.xml] w]
-    puts $fh "<profile><UserAssignments><Part>[dict get $::hls part]</Part><TargetClockPeriod>[dict get $::hls period]</TargetClockPeriod></UserAssignments>"
-    puts $fh "<PerformanceEstimates><SummaryOfTimingAnalysis><unit>ns</unit><EstimatedClockPeriod>7.300</EstimatedClockPeriod></SummaryOfTimingAnalysis>"
-    puts $fh "<SummaryOfOverallLatency><unit>clock cycles</unit><Best-caseLatency>3</Best-caseLatency><Worst-caseLatency>12345</Worst-caseLatency><Interval-min>4</Interval-min><Interval-max>12346</Interval-max></SummaryOfOverallLatency></PerformanceEstimates>"
-    puts $fh "<AreaEstimates><Resources><BRAM_18K>2</BRAM_18K><DSP>0</DSP><FF>4321</FF><LUT>8765</LUT><URAM>0</URAM></Resources>"
-    puts $fh "<AvailableResources><BRAM_18K>280</BRAM_18K><DSP>220</DSP><FF>106400</FF><LUT>53200</LUT><URAM>0</URAM></AvailableResources></AreaEstimates></profile>"
-    close $fh
+    stub_write [file join [dict get $::hls project] [dict get $::hls solution] syn report [dict get $::hls top]_csynth.xml] \
+        "<profile><UserAssignments><Part>[dict get $::hls part]</Part><TargetClockPeriod>[dict get $::hls period]</TargetClockPeriod></UserAssignments>" \
+        "<PerformanceEstimates><SummaryOfTimingAnalysis><unit>ns</unit><EstimatedClockPeriod>7.300</EstimatedClockPeriod></SummaryOfTimingAnalysis>" \
+        "<SummaryOfOverallLatency><unit>clock cycles</unit><Best-caseLatency>3</Best-caseLatency><Worst-caseLatency>12345</Worst-caseLatency><Interval-min>4</Interval-min><Interval-max>12346</Interval-max></SummaryOfOverallLatency></PerformanceEstimates>" \
+        "<AreaEstimates><Resources><BRAM_18K>2</BRAM_18K><DSP>0</DSP><FF>4321</FF><LUT>8765</LUT><URAM>0</URAM></Resources>" \
+        "<AvailableResources><BRAM_18K>280</BRAM_18K><DSP>220</DSP><FF>106400</FF><LUT>53200</LUT><URAM>0</URAM></AvailableResources></AreaEstimates></profile>"
     dict set ::hls synthesized 1
 }
 proc export_design {args} {
@@ -86,16 +83,12 @@ proc export_design {args} {
     # bus interfaces as Vitis HLS names them: axis ports by argument, s_axilite bundles as s_axi_<bundle>
     set ports {}
     foreach f [dict get $::hls files] {
-        set fh [open $f]; set text [read $fh]; close $fh
+        set text [stub_read $f]
         foreach {- port} [regexp -all -inline {INTERFACE\s+mode\s*=\s*axis\s+port\s*=\s*(\w+)} $text] { lappend ports $port }
         foreach {- b} [regexp -all -inline {INTERFACE\s+mode\s*=\s*s_axilite\s+port\s*=\s*\w+\s+bundle\s*=\s*(\w+)} $text] {
             if {"s_axi_$b" ni $ports} { lappend ports s_axi_$b }
         }
     }
-    set dir [file join [dict get $::hls project] [dict get $::hls solution] impl ip]
-    file mkdir $dir
-    set fh [open [file join $dir component.xml] w]
-    puts $fh "vlnv $vlnv"
-    puts $fh "interfaces $ports"
-    close $fh
+    stub_write [file join [dict get $::hls project] [dict get $::hls solution] impl ip component.xml] \
+        "vlnv $vlnv" "interfaces $ports"
 }

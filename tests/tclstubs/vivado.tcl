@@ -64,7 +64,7 @@ proc update_ip_catalog {args} {
     foreach repo [dict get $::v ip_repo] {
         set f [file join $repo component.xml]
         if {![file exists $f]} { stub_fail "update_ip_catalog: no IP in $repo" }
-        set fh [open $f]; set lines [split [read $fh] "\n"]; close $fh
+        set lines [split [stub_read $f] "\n"]
         set vlnv [lindex [lindex $lines 0] 1]
         set name [lindex [split $vlnv :] 2]
         dict set ::catalog $name $vlnv
@@ -156,10 +156,8 @@ proc make_wrapper {args} {
     stub_record make_wrapper {*}$args
     if {![dict get $::v validated]} { stub_fail "make_wrapper before validate_bd_design" }
     set bd [dict get $::v bd]
-    set dir [file join [dict get $::v dir] [dict get $::v project].gen sources_1 bd $bd hdl]
-    file mkdir $dir
-    set f [file join $dir ${bd}_wrapper.v]
-    set fh [open $f w]; puts $fh "module ${bd}_wrapper();\nendmodule"; close $fh
+    set f [file join [dict get $::v dir] [dict get $::v project].gen sources_1 bd $bd hdl ${bd}_wrapper.v]
+    stub_write $f "module ${bd}_wrapper();" "endmodule"
     dict set ::v wrapper ${bd}_wrapper
     return $f
 }
@@ -176,9 +174,8 @@ proc launch_runs {args} {
     if {$rest ne "impl_1" || [dict get $o -to_step] ne "write_bitstream"} { stub_fail "launch_runs: expected impl_1 -to_step write_bitstream" }
     set bd [dict get $::v bd]
     set prj [file join [dict get $::v dir] [dict get $::v project]]
-    file mkdir $prj.runs/impl_1 $prj.gen/sources_1/bd/$bd/hw_handoff
-    set fh [open $prj.runs/impl_1/${bd}_wrapper.bit w]; puts $fh "bitstream of $bd for [dict get $::v part]"; close $fh
-    set fh [open $prj.gen/sources_1/bd/$bd/hw_handoff/$bd.hwh w]; puts $fh "<MODULES/>"; close $fh
+    stub_write $prj.runs/impl_1/${bd}_wrapper.bit "bitstream of $bd for [dict get $::v part]"
+    stub_write $prj.gen/sources_1/bd/$bd/hw_handoff/$bd.hwh "<MODULES/>"
     dict set ::v bitstream 1
 }
 proc wait_on_run {args} { stub_record wait_on_run {*}$args }
@@ -190,32 +187,30 @@ proc open_run {args} { stub_record open_run {*}$args }
 proc report_utilization {args} {
     stub_record report_utilization {*}$args
     lassign [stub_options $args {}] o rest
-    set fh [open [dict get $o -file] w]
-    puts $fh "Copyright 1986-2022 Xilinx, Inc. All Rights Reserved.\n| Device       : [dict get $::v part]\n"
-    puts $fh "1. Slice Logic\n--------------\n\n+----------------------------+-------+-------+------------+-----------+-------+"
-    puts $fh "|          Site Type         |  Used | Fixed | Prohibited | Available | Util% |"
-    puts $fh "+----------------------------+-------+-------+------------+-----------+-------+"
-    puts $fh "| Slice LUTs                 | 12001 |     0 |          0 |     53200 | 22.56 |"
-    puts $fh "|   LUT as Logic             | 11000 |     0 |          0 |     53200 | 20.68 |"
-    puts $fh "| Slice Registers            | 15002 |     0 |          0 |    106400 | 14.10 |"
-    puts $fh "+----------------------------+-------+-------+------------+-----------+-------+\n"
-    puts $fh "3. Memory\n---------\n\n+----------------+------+-------+------------+-----------+-------+"
-    puts $fh "| Block RAM Tile |  4.5 |     0 |          0 |       140 |  3.21 |"
-    puts $fh "+----------------+------+-------+------------+-----------+-------+\n"
-    puts $fh "4. DSP\n------\n\n+----------------+------+-------+------------+-----------+-------+"
-    puts $fh "| DSPs           |   17 |     0 |          0 |       220 |  7.73 |"
-    puts $fh "+----------------+------+-------+------------+-----------+-------+"
-    close $fh
+    stub_write [dict get $o -file] \
+        "Copyright 1986-2022 Xilinx, Inc. All Rights Reserved.\n| Device       : [dict get $::v part]\n" \
+        "1. Slice Logic\n--------------\n\n+----------------------------+-------+-------+------------+-----------+-------+" \
+        "|          Site Type         |  Used | Fixed | Prohibited | Available | Util% |" \
+        "+----------------------------+-------+-------+------------+-----------+-------+" \
+        "| Slice LUTs                 | 12001 |     0 |          0 |     53200 | 22.56 |" \
+        "|   LUT as Logic             | 11000 |     0 |          0 |     53200 | 20.68 |" \
+        "| Slice Registers            | 15002 |     0 |          0 |    106400 | 14.10 |" \
+        "+----------------------------+-------+-------+------------+-----------+-------+\n" \
+        "3. Memory\n---------\n\n+----------------+------+-------+------------+-----------+-------+" \
+        "| Block RAM Tile |  4.5 |     0 |          0 |       140 |  3.21 |" \
+        "+----------------+------+-------+------------+-----------+-------+\n" \
+        "4. DSP\n------\n\n+----------------+------+-------+------------+-----------+-------+" \
+        "| DSPs           |   17 |     0 |          0 |       220 |  7.73 |" \
+        "+----------------+------+-------+------------+-----------+-------+"
 }
 proc report_timing_summary {args} {
     stub_record report_timing_summary {*}$args
     lassign [stub_options $args {}] o rest
-    set fh [open [dict get $o -file] w]
-    puts $fh "------------------------------------------------------------------------------------------------"
-    puts $fh "| Design Timing Summary\n| ---------------------\n------------------------------------------------------------------------------------------------\n"
-    puts $fh "    WNS(ns)      TNS(ns)  TNS Failing Endpoints  TNS Total Endpoints      WHS(ns)      THS(ns)  THS Failing Endpoints  THS Total Endpoints     WPWS(ns)     TPWS(ns)  TPWS Failing Endpoints  TPWS Total Endpoints  "
-    puts $fh "    -------      -------  ---------------------  -------------------      -------      -------  ---------------------  -------------------     --------     --------  ----------------------  --------------------  "
-    puts $fh "      1.234        0.000                      0                40000        0.021        0.000                      0                40000        3.750        0.000                       0                 16000  \n"
-    puts $fh "All user specified timing constraints are met."
-    close $fh
+    stub_write [dict get $o -file] \
+        "------------------------------------------------------------------------------------------------" \
+        "| Design Timing Summary\n| ---------------------\n------------------------------------------------------------------------------------------------\n" \
+        "    WNS(ns)      TNS(ns)  TNS Failing Endpoints  TNS Total Endpoints      WHS(ns)      THS(ns)  THS Failing Endpoints  THS Total Endpoints     WPWS(ns)     TPWS(ns)  TPWS Failing Endpoints  TPWS Total Endpoints  " \
+        "    -------      -------  ---------------------  -------------------      -------      -------  ---------------------  -------------------     --------     --------  ----------------------  --------------------  " \
+        "      1.234        0.000                      0                40000        0.021        0.000                      0                40000        3.750        0.000                       0                 16000  \n" \
+        "All user specified timing constraints are met."
 }
