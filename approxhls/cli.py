@@ -166,6 +166,8 @@ def _search_args(p):
     p.add_argument("--calib", type=int, default=1000, help="calibration samples (from the training split)")
     p.add_argument("--max-loss", type=float, default=None, help="constraint: accuracy loss, e.g. 0.005 = 0.5 pp")
     p.add_argument("--luts", action="store_true", help="third objective: multiplier LUTs")
+    p.add_argument("--candidates", default="builtin",
+                   help="multipliers to search: builtin, user (added with `multipliers add`), all, or NAME,NAME,...")
     p.add_argument("--jobs", type=int, default=1, help="local worker processes")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:8786)")
     p.add_argument("--seed", type=int, default=0)
@@ -180,7 +182,8 @@ def cmd_search(a):
 
     opts = SearchOptions(dataset=a.dataset, tiles=a.tiles, pop=a.pop, gens=a.gens, tune=a.tune,
                          uniform_tuning=a.uniform_tuning, calib=a.calib, max_loss=a.max_loss, with_luts=a.luts,
-                         jobs=a.jobs, scheduler=a.scheduler, seed=a.seed, test_limit=a.test_limit)
+                         jobs=a.jobs, scheduler=a.scheduler, seed=a.seed, test_limit=a.test_limit,
+                         candidates=a.candidates)
     r = run_search(a.model, a.out, opts)
     ex = r["exact"]["test_accuracy"]
     rows = [{"point": p["plan_file"], "test_acc": p["test_accuracy"], "loss_pp": 100 * (ex - p["test_accuracy"]),
@@ -372,11 +375,22 @@ def _mult_args(p):
     ch.add_argument("--only", nargs="*", default=None, help="names of designs (default: all)")
     ch.add_argument("--force", action="store_true", help="ignore cached results")
     ch.add_argument("--jobs", type=int, default=2)
-    ad = sub.add_parser("add", help="add a C model (uint16_t f(uint8_t,uint8_t)) or a 256x256 .npy/.csv table")
-    ad.add_argument("file")
-    ad.add_argument("--name", required=True)
-    ad.add_argument("--signed", action="store_true", help="operands and result are two's complement")
-    ad.add_argument("--function", default=None, help="C function name (default: --name, or the only one)")
+    ad = sub.add_parser("add", help="add C models (any integer signature), Verilog circuits or 256x256 tables: "
+                                     "a file, several, or a library directory")
+    ad.add_argument("files", nargs="+", help="a .c/.h model, a .v circuit, a .npy/.csv table, or directories of them "
+                                            "(X.c with X.v beside it is one design with its circuit)")
+    ad.add_argument("--name", default=None, help="design name for a single file (default: the C function's name)")
+    ad.add_argument("--verilog", default=None, help="the circuit of a single C model or table (checked against it)")
+    sg = ad.add_mutually_exclusive_group()
+    sg.add_argument("--signed", dest="signed", action="store_const", const=True, default=None,
+                    help="operands are two's complement (default: inferred from the types or the name, and stated)")
+    sg.add_argument("--unsigned", dest="signed", action="store_const", const=False)
+    ad.add_argument("--function", default=None, help="the C function, where a file defines several")
+    ad.add_argument("--a-param", default=None, help="the C parameter that takes the activation (default: A by name, "
+                                                    "else the first)")
+    ad.add_argument("--jobs", type=int, default=2, help="parallel imports and characterizations")
+    ad.add_argument("--force", action="store_true", help="replace user designs of the same name")
+    ad.add_argument("--json", default=None, help="write the import report here and the front plot (PNG) beside it")
     rm = sub.add_parser("remove", help="remove a user-added design")
     rm.add_argument("name")
 
@@ -426,17 +440,58 @@ def cmd_multipliers(a):
             png = plot_multiplier_tradeoffs(entries, Path(a.json).with_suffix(".png"))
             print(f"wrote {a.json} and {png}")
     elif a.action == "add":
-        from approxhls.multipliers.user import add_multiplier
-
-        d = add_multiplier(a.file, a.name, signed=a.signed, function=a.function)
-        entry = catalog.characterize([d], progress=False)[0]
-        print(f"added {d.name} ({'signed' if d.signed else 'unsigned'}) from {a.file}")
-        print(format_table([_mult_row(entry)]))
+        _mult_add(a)
     elif a.action == "remove":
         from approxhls.multipliers.user import remove_multiplier
 
-        remove_multiplier(a.name)
-        print(f"removed {a.name}")
+        where = remove_multiplier(a.name)
+        print(f"removed {a.name} ({where})")
+
+
+def _mult_add(a):
+    from pathlib import Path
+
+    from approxhls.multipliers import catalog
+    from approxhls.multipliers.user import add_multiplier, import_library
+    from approxhls.report import format_table, write_json
+
+    single = len(a.files) == 1 and Path(a.files[0]).is_file()
+    if not single and (a.name or a.verilog or a.function or a.a_param):
+        raise ApproxHLSError("--name, --verilog, --function and --a-param apply to a single file; a library directory "
+                             "pairs X.c with X.v and names designs after their functions")
+    if single:
+        d = add_multiplier(a.files[0], a.name, signed=a.signed, function=a.function, verilog=a.verilog,
+                           a_param=a.a_param, force=a.force)
+        print(f"added {d.name} ({'signed' if d.signed else 'unsigned'}) from {d.origin}")
+        for note in d.notes:
+            print(f"  {note}")
+        entry = catalog.characterize([d], progress=False)[0]
+        print(format_table([_mult_row(entry)]))
+        if not entry.get("cost"):
+            print("(no circuit: LUTs and energy unknown, so the search cannot price it; add its Verilog with --verilog)")
+        return
+    items = import_library(a.files, signed=a.signed, jobs=a.jobs, force=a.force)
+    designs = [it.design for it in items if it.design is not None]
+    entries = {e["name"]: e for e in catalog.characterize(designs, jobs=a.jobs)} if designs else {}
+    rows = []
+    for it in items:
+        e = entries.get(it.name) if it.design is not None else None
+        m, c = (e or {}).get("metrics") or {}, (e or {}).get("cost") or {}
+        rows.append(it.row() | {"mae%": m.get("mae_pct"), "luts": c.get("luts"), "rel_luts": (e or {}).get("rel_luts"),
+                                "rel_energy": (e or {}).get("rel_energy")})
+    cols = ["name", "status", "signed", "circuit", "mae%", "luts", "rel_luts", "rel_energy", "files", "reason"]
+    shown = sorted(rows, key=lambda r: (r["status"] not in ("added", "unchanged"), r["status"], r["name"] or ""))
+    print(format_table([r | {"reason": r["reason"][:100]} for r in shown], cols))
+    counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("added", "unchanged", "skipped", "refused")}
+    print("\n" + ", ".join(f"{v} {k}" for k, v in counts.items()) + f" of {len(rows)} files/pairs")
+    if a.json:
+        from approxhls.multipliers.registry import builtin_designs
+        from approxhls.plots import plot_import_front
+
+        builtin = catalog.characterize(list(builtin_designs()), progress=False, with_synthesis=False)
+        write_json(a.json, {"counts": counts, "designs": rows, "entries": list(entries.values())})
+        png = plot_import_front(list(entries.values()), builtin, Path(a.json).with_suffix(".png"))
+        print(f"wrote {a.json} and {png}")
 
 
 # ---- info -----------------------------------------------------------------------------------------

@@ -100,6 +100,46 @@ def plot_multiplier_tradeoffs(entries: list[dict], path: Path) -> Path:
     return Path(path)
 
 
+def plot_import_front(imported: list[dict], builtin: list[dict], path: Path, title: str = "imported") -> Path:
+    """LUTs vs MAE of an imported set next to the built-in designs, unsigned and signed apart (each has its own
+    exact reference), with each panel's joint Pareto front."""
+    import numpy as np
+
+    from approxhls.pareto import pareto_mask
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
+    for ax, sgn in zip(axes, (False, True)):
+        pts = []
+        for label, rows, color, marker in (("built-in", builtin, "0.55", "o"), (title, imported, "C3", "^")):
+            sel = [e for e in rows if e.get("cost") and e["bits"] == 8 and e["signed"] == sgn]
+            if not sel:
+                continue
+            x = [max(e["metrics"]["mae_pct"], 1e-4) for e in sel]
+            y = [e["cost"]["luts"] for e in sel]
+            ax.scatter(x, y, s=30, marker=marker, color=color, zorder=3, label=f"{label} ({len(sel)})")
+            pts += list(zip(x, y))
+        if pts:
+            p = np.array(pts, dtype=float)
+            idx = np.flatnonzero(pareto_mask(p))
+            idx = idx[np.argsort(p[idx, 0])]
+            ax.step(p[idx, 0], p[idx, 1], where="post", color="k", lw=1.1, zorder=2, label="joint Pareto front")
+        exact = next((e for e in builtin if e["family"] == "exact" and e["bits"] == 8 and e["signed"] == sgn
+                      and e.get("cost")), None)
+        if exact:
+            ax.axhline(exact["cost"]["luts"], color="k", ls=":", lw=1, label=f"{exact['name']} ({exact['cost']['luts']} LUTs)")
+        ax.set_xscale("log")
+        ax.set(xlabel="MAE (% of full-scale product)", ylabel="LUTs (Yosys synth_xilinx, no DSP)",
+               title=f"{'signed' if sgn else 'unsigned'} 8x8")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+    fig.suptitle(f"multipliers: {title} vs built-in")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
 def plot_pareto(result: dict, path: Path) -> Path:
     """Test error vs relative multiplication energy of the front, with and without weight tuning."""
     plt = _pyplot()

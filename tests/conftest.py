@@ -38,6 +38,20 @@ def on_grid_inputs(shape, n, seed=0, bits=8):
     return x.astype(np.float32)
 
 
+def tiny_dense_ir(n_in=6, n_out=4, seed=0):
+    """input ap_ufixed<8,0> (n_in) -> Dense (8-bit weights) -> n_out outputs: an IR built without hls4ml."""
+    from approxhls.hls.ir import IR, Node
+
+    rng = np.random.default_rng(seed)
+    t = {"result": "ap_ufixed<8,0>"}
+    inp = Node("x_in", "input", [], ["x_in"], [n_in], t)
+    dense = Node("fc", "dense", ["x_in"], ["fc"], [n_out],
+                 {"weight": "ap_fixed<8,1>", "bias": "ap_fixed<8,1>", "accum": "ap_fixed<24,12>",
+                  "result": "ap_fixed<24,12>"}, {"n_in": n_in, "n_out": n_out},
+                 {"weight": rng.integers(-128, 128, (n_in, n_out)), "bias": rng.integers(-128, 128, n_out)})
+    return IR([inp, dense], "ap_ufixed<8,0>", "fc")
+
+
 @pytest.fixture(scope="session")
 def digits():
     from approxhls.models.datasets import load_dataset

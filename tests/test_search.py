@@ -83,7 +83,7 @@ def test_nsga2_returns_a_non_dominated_set(prepared):
     from approxhls.search.evaluator import Evaluator, Pool
     from approxhls.search.nsga import run_nsga2
 
-    ir, layers, candidates, catalog, data = prepared
+    ir, layers, candidates, catalog, data, _ = prepared
     accel = DataflowAccelerator([layer.name for layer in layers], candidates)
     ev = Evaluator(ir, data)
     exact_acc = ev.accuracy({})
@@ -101,7 +101,7 @@ def test_dask_and_process_pools_agree_with_in_process(prepared):
 
     from approxhls.search.evaluator import Evaluator, Pool
 
-    ir, layers, candidates, catalog, data = prepared
+    ir, layers, candidates, catalog, data, _ = prepared
     ev = Evaluator(ir, data)
     names = [layer.name for layer in layers]
     jobs = [({n: "exact" for n in names}, False), ({names[0]: "drum_u8_k4", names[1]: "tam_u8_k8"}, False),

@@ -44,8 +44,10 @@ class _GemmMAC:
         self.x_min, self.dtype = x_min, dtype
         x_codes = np.arange(dec.F.shape[0]) + x_min
         cols = ([x_codes] if dec.base else []) + [dec.F[:, r] for r in range(dec.rank)]
-        self.features = np.stack(cols, axis=1).astype(dtype)  # (n_x, m): lookup row per input code
         rows = ([W] if dec.base else []) + [dec.G[r][W - w_min] for r in range(dec.rank)]
+        if not cols:  # a multiplier whose every product is 0: one zero feature keeps the shapes
+            cols, rows = [np.zeros_like(x_codes)], [np.zeros_like(W)]
+        self.features = np.stack(cols, axis=1).astype(dtype)  # (n_x, m): lookup row per input code
         m = len(rows)
         self.weights = np.stack(rows, axis=1).reshape(W.shape[0] * m, W.shape[1]).astype(dtype)  # (k*m, out)
 

@@ -1,7 +1,8 @@
 """The compiled table-lookup GEMM (kernels/lut_gemm.c), built once per machine with the C compiler.
 
-The shared library is cached under ``$APPROXHLS_HOME/build`` keyed by the source's digest. Without a C
-compiler, a numpy gather does the same (slower) and the emulator says so.
+The shared library is cached under ``$APPROXHLS_HOME/build`` keyed by the source, the compiler and its flags,
+and the CPU it was built on (``-march=native`` code must not run on another CPU, e.g. on Dask workers that
+share a home directory). Without a C compiler, a numpy gather does the same (slower) and the emulator says so.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,18 +22,41 @@ SOURCE = Path(__file__).with_name("kernels") / "lut_gemm.c"
 _lib = None
 
 
+FLAGS = ("-O3", "-march=native", "-fopenmp", "-shared", "-fPIC")
+
+
+def cpu_identity() -> str:
+    """What ``-march=native`` depends on: the architecture, the CPU model and its feature flags."""
+    text = platform.machine() + platform.processor()
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+        text += "".join(sorted({line for line in info.splitlines()
+                                if line.split(":")[0].strip() in ("model name", "flags", "Features", "CPU part")}))
+    except OSError:
+        pass
+    return text
+
+
+def cache_key(cc: str) -> str:
+    """Digest of the kernel source, the compiler (path and version), the flags and the CPU."""
+    version = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout.splitlines()[:1]
+    h = hashlib.sha256(SOURCE.read_bytes())
+    for part in (cc, *version, *FLAGS, cpu_identity()):
+        h.update(part.encode() + b"\0")
+    return h.hexdigest()[:16]
+
+
 def _build() -> ctypes.CDLL | None:
     from approxhls.multipliers.user import home
 
     cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
     if cc is None:
         return None
-    digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:12]
-    out = home() / "build" / f"lut_gemm-{digest}.so"
+    out = home() / "build" / f"lut_gemm-{cache_key(cc)}.so"
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(f".{os.getpid()}.tmp")
-        cmd = [cc, "-O3", "-march=native", "-fopenmp", "-shared", "-fPIC", "-o", str(tmp), str(SOURCE)]
+        cmd = [cc, *FLAGS, "-o", str(tmp), str(SOURCE)]
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:  # e.g. no OpenMP: build single-threaded
             cmd.remove("-fopenmp")

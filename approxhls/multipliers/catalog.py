@@ -5,17 +5,28 @@ Two files are read: the catalog shipped with approxhls (``catalog.json`` beside 
 (``$APPROXHLS_HOME/catalog.json``), which takes precedence and receives every new characterization.
 An entry is reused only while its key, a digest of the design's definition and generated sources,
 matches: changing a generator invalidates its entries.
+
+The user catalog is written atomically (a temporary file renamed over it) and the previous version is kept
+as ``catalog.json.bak``; a catalog that cannot be parsed is refused with its path and the fix, never ignored
+and overwritten.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from approxhls.errors import ApproxHLSError
 from approxhls.multipliers.design import Design
 from approxhls.multipliers.metrics import error_metrics
-from approxhls.multipliers.registry import EXACT_REFERENCE, EXACT_REFERENCE_SIGNED, all_designs
+from approxhls.multipliers.registry import (
+    EXACT_REFERENCE,
+    EXACT_REFERENCE_SIGNED,
+    all_designs,
+)
 from approxhls.multipliers.user import home
 
 SHIPPED = Path(__file__).with_name("catalog.json")
@@ -29,9 +40,16 @@ def _read(path: Path) -> dict:
     if not path.exists():
         return {}
     try:
-        return json.loads(path.read_text()).get("entries", {})
-    except json.JSONDecodeError:
-        return {}
+        data = json.loads(path.read_text())
+        entries = data["entries"]
+        if not isinstance(entries, dict):
+            raise TypeError("'entries' is not an object")
+        return entries
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AttributeError) as e:
+        backup = path.with_name(path.name + ".bak")
+        fix = (f"restore the previous version ({backup}) or delete the file" if backup.exists()
+               else "delete it") + " (characterizations are recomputed on demand)"
+        raise ApproxHLSError(f"the multiplier catalog {path} is corrupt ({type(e).__name__}: {e}); {fix}") from None
 
 
 def load_entries() -> dict[str, dict]:
@@ -40,10 +58,26 @@ def load_entries() -> dict[str, dict]:
 
 
 def _write(path: Path, entries: dict) -> None:
+    """Atomic: a complete temporary file replaces the catalog; the previous catalog becomes catalog.json.bak."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"entries": dict(sorted(entries.items()))}, indent=1))
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as fh:
+        fh.write(json.dumps({"entries": dict(sorted(entries.items()))}, indent=1))
+        fh.flush()
+        os.fsync(fh.fileno())
+    if path.exists():
+        shutil.copy2(path, path.with_name(path.name + ".bak"))
     tmp.replace(path)
+
+
+def forget(name: str) -> int:
+    """Drop a removed user design's entries from the user catalog; returns how many."""
+    path = user_catalog_path()
+    entries = _read(path)
+    keep = {k: e for k, e in entries.items() if not (e.get("name") == name and e.get("family") == "user")}
+    if len(keep) != len(entries):
+        _write(path, keep)
+    return len(entries) - len(keep)
 
 
 def characterize_design(design: Design, with_synthesis: bool = True) -> dict:
@@ -51,6 +85,8 @@ def characterize_design(design: Design, with_synthesis: bool = True) -> dict:
     from approxhls.multipliers.synth import switching_energy, synthesize, yosys_version
 
     entry = design.summary() | {"description": design.description}
+    definition = design.definition()
+    entry |= {k: definition[k] for k in ("source_digest", "verilog_digest", "table_digest") if definition.get(k)}
     entry["metrics"] = error_metrics(design.table(), design.exact_table(), design.bits)
     entry["cost"] = None
     if with_synthesis and design.verilog():

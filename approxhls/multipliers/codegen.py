@@ -29,14 +29,14 @@ def verilog_source(design: Design) -> str:
 
 def verilog_testbench(design: Design, out_file: str) -> str:
     """Drives every operand pair (bit-pattern order) and writes one product per line."""
-    n, o = design.bits, design.out_bits
+    n, o = design.bits, design.verilog_out_bits
     s = "signed " if design.signed else ""
     return (
         "`timescale 1ns/1ps\n"
         "module tb;\n"
         f"  reg [{n - 1}:0] a, b;\n"
         f"  wire {s}[{o - 1}:0] p;\n"
-        f"  {design.name} dut(.a(a), .b(b), .p(p));\n"
+        f"  {design.verilog_top} dut(.a(a), .b(b), .p(p));\n"
         "  integer i, j, f;\n"
         "  initial begin\n"
         f'    f = $fopen("{out_file}", "w");\n'

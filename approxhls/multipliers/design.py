@@ -109,10 +109,20 @@ class Design:
     def signature(self) -> str:
         return f"static inline {self.ctype} {self.name}({self.ctype} a, {self.ctype} b)"
 
+    @property
+    def verilog_top(self) -> str:
+        """The module ``(a, b, p)`` that simulation and synthesis drive (a user's circuit sits inside a wrapper)."""
+        return self.name
+
+    @property
+    def verilog_out_bits(self) -> int:
+        """Width of the top module's product port."""
+        return self.out_bits
+
     def verilog_ports(self) -> str:
         s = "signed " if self.signed else ""
         n, o = self.bits, self.out_bits
-        return f"module {self.name}(input {s}[{n - 1}:0] a, input {s}[{n - 1}:0] b, output {s}[{o - 1}:0] p);"
+        return f"module {self.verilog_top}(input {s}[{n - 1}:0] a, input {s}[{n - 1}:0] b, output {s}[{o - 1}:0] p);"
 
     def summary(self) -> dict:
         return {"name": self.name, "family": self.family, "bits": self.bits, "signed": self.signed,

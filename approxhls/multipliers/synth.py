@@ -51,7 +51,7 @@ def _cell_counts(stat_text: str) -> dict[str, int]:
 
 def synthesize(design: Design, workdir: Path | None = None) -> dict:
     """Run Yosys three ways; returns LUTs (no DSP), DSP use, and the gate netlist (JSON)."""
-    return synthesize_source(verilog_source(design), design.name, workdir)
+    return synthesize_source(verilog_source(design), design.verilog_top, workdir)
 
 
 def synthesize_source(src: str, top: str, workdir: Path | None = None) -> dict:

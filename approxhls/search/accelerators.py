@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from approxhls.errors import ApproxHLSError
-
 from approxhls.search.costmodel import EXACT, CostModel
 
 

@@ -17,26 +17,53 @@ class SearchData:
     y_test: np.ndarray
 
 
-def candidate_catalog() -> dict[str, dict]:
-    """Unsigned 8x8 built-in designs with their characterized cost (they serve any 8-bit layer by
-    sign-magnitude); name -> {"toggles_per_op", "luts", "mae_pct"}."""
-    from approxhls.multipliers.catalog import characterize
-    from approxhls.multipliers.registry import builtin_designs
+CANDIDATE_SETS = ("builtin", "user", "all")
 
-    designs = [d for d in builtin_designs() if d.bits == 8 and not d.signed]
-    out = {}
-    for e in characterize(designs, progress=False, with_synthesis=False):
-        if e.get("cost"):
-            out[e["name"]] = {"toggles_per_op": e["cost"]["toggles_per_op"], "luts": e["cost"]["luts"],
-                              "mae_pct": e["metrics"]["mae_pct"]}
+
+def candidate_catalog(selection: str = "builtin") -> tuple[dict[str, dict], list[str]]:
+    """The 8x8 designs a search may use, with their characterized cost: name -> {"toggles_per_op", "luts",
+    "mae_pct", "signed"}, and notes on designs left out. ``selection``: builtin, user, all, or NAME,NAME,...
+    Unsigned designs serve any 8-bit layer by sign-magnitude; signed ones where the operands fit (signed
+    activations). Exact designs are not candidates (every layer can stay exact); exact_u8 prices that choice."""
+    from approxhls.errors import ApproxHLSError
+    from approxhls.multipliers.catalog import characterize
+    from approxhls.multipliers.registry import all_designs, builtin_designs, get_design
+
+    builtin = list(builtin_designs())
+    if selection in CANDIDATE_SETS:
+        users = [d for d in all_designs() if d.family == "user"]
+        pool = {"builtin": builtin, "user": users, "all": builtin + users}[selection]
+        named = set()
+    else:
+        named = [n.strip() for n in selection.split(",") if n.strip()]
+        if not named:
+            raise ApproxHLSError(f"--candidates takes {', '.join(CANDIDATE_SETS)} or a list of multiplier names")
+        pool = [get_design(n) for n in named]
+    reference = get_design(EXACT_DESIGN)
+    pool = [d for d in pool if d.bits == 8 and d.family != "exact"]
+    entries = characterize(pool + [reference], progress=False, with_synthesis=False)
+    out, notes = {}, []
+    for e in entries:
+        if not e.get("cost"):
+            why = (f"{e['name']} has no characterized circuit (LUTs/energy unknown): add its Verilog "
+                   f"(`approxhls multipliers add MODEL.c --verilog MODEL.v`) or run `approxhls multipliers characterize`")
+            if e["name"] in named:
+                raise ApproxHLSError(why)
+            notes.append(why)
+            continue
+        out[e["name"]] = {"toggles_per_op": e["cost"]["toggles_per_op"], "luts": e["cost"]["luts"],
+                          "mae_pct": e["metrics"]["mae_pct"], "signed": e["signed"]}
     if EXACT_DESIGN not in out:
         raise RuntimeError("the multiplier catalog has no cost for exact_u8; run `approxhls multipliers characterize`")
-    return out
+    if len(out) == 1:
+        raise ApproxHLSError(f"no candidate multipliers with a known cost in {selection!r}" +
+                             (f" ({notes[0]})" if notes else ""))
+    return out, notes
 
 
 def prepare(model, ds, calib: int = 1000, seed: int = 0, reuse_factor: int = 1, io_type: str = "io_parallel",
-            input_precision: str | None = None):
-    """(IR, layer costs, per-layer candidates, data splits) for a Keras model on a dataset."""
+            input_precision: str | None = None, candidates: str = "builtin"):
+    """(IR, layer costs, per-layer candidates, cost catalog, data splits, notes on left-out designs)."""
     from approxhls.hls.convert import ConvertOptions, build_graph
     from approxhls.hls.emulator import Emulator
     from approxhls.hls.plan import fits
@@ -47,15 +74,15 @@ def prepare(model, ds, calib: int = 1000, seed: int = 0, reuse_factor: int = 1, 
     ir = g.ir
     em = Emulator(ir)
     layers = [LayerCost(m.layer, m.macs_per_sample) for m in em.methods]
-    catalog = candidate_catalog()
+    catalog, notes = candidate_catalog(candidates)
     names = sorted((n for n in catalog if n != EXACT_DESIGN), key=lambda n: catalog[n]["mae_pct"])
-    candidates = {}
+    per_layer = {}
     for node in ir.multiplying_nodes():
         x_t, w_t = ir.input_type_of(node), node.type("weight")
-        candidates[node.name] = [EXACT] + [n for n in names if fits(get_design(n), x_t, w_t) is None]
+        per_layer[node.name] = [EXACT] + [n for n in names if fits(get_design(n), x_t, w_t) is None]
     rng = np.random.default_rng(seed)
     idx = rng.permutation(len(ds.x_train))[:calib]
     shape = [int(d) for d in model.input_shape[1:]]
     data = SearchData(ds.for_input(ds.x_train[idx], shape), ds.y_train[idx],
                       ds.for_input(ds.x_test, shape), ds.y_test)
-    return ir, layers, candidates, catalog, data
+    return ir, layers, per_layer, catalog, data, notes

@@ -29,6 +29,7 @@ class SearchOptions:
     reuse_factor: int = 1
     tile_size: int = 64
     test_limit: int | None = None
+    candidates: str = "builtin"  # builtin, user, all, or NAME,NAME,...
     progress: bool = True
 
 
@@ -54,7 +55,8 @@ def run_search(model_path, out_dir, opts: SearchOptions) -> dict:
     model, info = load_model(model_path), load_train_info(model_path)
     ds = load_dataset(opts.dataset or info.get("dataset_spec") or info.get("dataset") or "digits",
                       grid=info.get("input_grid", "ap_ufixed<8,0>")).limit(opts.test_limit)
-    ir, layers, candidates, catalog, data = prepare(model, ds, opts.calib, opts.seed, opts.reuse_factor)
+    ir, layers, candidates, catalog, data, notes = prepare(model, ds, opts.calib, opts.seed, opts.reuse_factor,
+                                                           candidates=opts.candidates)
     names = [layer.name for layer in layers]
     cost = CostModel(layers, catalog, opts.reuse_factor, opts.tile_size)
     accel = _accelerator(opts, candidates, names)
@@ -111,6 +113,8 @@ def run_search(model_path, out_dir, opts: SearchOptions) -> dict:
         "exact": {"calib_accuracy": exact_calib, "test_accuracy": exact_test, "luts": int(exact_luts)},
         "layers": [{"name": layer.name, "macs": layer.macs, "candidates": len(candidates[layer.name]) - 1}
                    for layer in layers],
+        "candidates": {"selection": opts.candidates, "designs": sorted(n for n in catalog if n != "exact_u8"),
+                       "left_out": notes},
         "search": {"pop": opts.pop, "gens": opts.gens, "evaluations": problem.evaluations,
                    "seconds": round(seconds, 1), "evals_per_s": round(problem.evaluations / seconds, 2),
                    "calibration_samples": int(len(data.x_calib)), "test_samples": int(len(data.x_test)),
