@@ -101,7 +101,7 @@ def cmd_convert(a):
                           part=a.part, clock_period=a.clock_period, project_name=a.name,
                           input_precision=a.input_precision)
     convert(a.model, a.out, opts, overwrite=a.force, plan=a.plan)
-    from approxhls.hls.project import load_project
+    from approxhls.sim.project import load_project
     from approxhls.report import format_table
 
     meta = load_project(a.out)

@@ -67,11 +67,11 @@ def run_demo(out="demo-out", epochs: int = 30, pop: int = 12, gens: int = 5) -> 
 
 
 def _emulator_equals_csim(prj: Path) -> bool:
-    from approxhls.hls.csimlib import CSimLibrary
-    from approxhls.hls.emulator import Emulator
-    from approxhls.hls.ir import IR
-    from approxhls.hls.plan import project_assignments
-    from approxhls.hls.project import load_project
+    from approxhls.sim.csimlib import CSimLibrary
+    from approxhls.sim.emulator import Emulator
+    from approxhls.sim.ir import IR
+    from approxhls.sim.assignment import project_assignments
+    from approxhls.sim.project import load_project
     from approxhls.models.datasets import load_dataset
 
     meta = load_project(prj)

@@ -40,7 +40,7 @@ def on_grid_inputs(shape, n, seed=0, bits=8):
 
 def tiny_dense_ir(n_in=6, n_out=4, seed=0):
     """input ap_ufixed<8,0> (n_in) -> Dense (8-bit weights) -> n_out outputs: an IR built without hls4ml."""
-    from approxhls.hls.ir import IR, Node
+    from approxhls.sim.ir import IR, Node
 
     rng = np.random.default_rng(seed)
     t = {"result": "ap_ufixed<8,0>"}

@@ -9,7 +9,7 @@ import pytest
 
 from approxhls.hls.convert import ConvertOptions, convert_model
 from approxhls.hls.csim import compare_outputs
-from approxhls.hls.csimlib import CSimLibrary
+from approxhls.sim.csimlib import CSimLibrary
 from approxhls.models.zoo import build_model
 from conftest import on_grid_inputs, randomize_weights
 

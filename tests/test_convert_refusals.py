@@ -18,8 +18,8 @@ def test_unsupported_layer_is_named():
 
 def test_unsupported_activation_is_named():
     inp = keras.layers.Input((4,), name="x_in")
-    out = keras.layers.Activation("softmax", name="probs")(inp)
-    with pytest.raises(UnsupportedLayerError, match="probs"):
+    out = keras.layers.Activation("elu", name="act_elu")(inp)
+    with pytest.raises(UnsupportedLayerError, match="act_elu.*'elu'.*use relu"):
         check_layers(keras.Model(inp, out))
 
 
@@ -99,19 +99,20 @@ def test_existing_project_needs_force_and_failure_leaves_nothing(tmp_path, saved
 
 
 def test_metadata_records_types(tmp_path, saved_model):
-    from approxhls.hls.project import load_project
+    from approxhls.sim.project import load_project
 
     convert(saved_model, tmp_path / "prj")
     meta = load_project(tmp_path / "prj")
     assert meta["input_precision"] == "ap_ufixed<8,0>"
-    assert meta["bit_exact"] is True
+    assert meta["bit_exact_derived"] is True and meta["bit_exact"] is None  # not verified: no claim
+    assert all(row["exact"] for row in meta["exactness"])
     names = [row["name"] for row in meta["layers"]]
     assert "fc1" in names and "logits" in names
     assert np.prod(meta["output_shape"]) == 10
 
 
 def test_vivado_backend_resource_strategy_and_part(tmp_path, saved_model):
-    from approxhls.hls.project import load_project
+    from approxhls.sim.project import load_project
 
     convert(saved_model, tmp_path / "v", ConvertOptions(backend="vivado", strategy="resource", reuse_factor=4,
                                                           part="xczu7ev-ffvc1156-2-e"))

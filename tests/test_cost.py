@@ -191,17 +191,18 @@ def test_learned_steps_are_charged_with_their_trained_weight_width():
 
 
 def test_float_scales_are_counted_as_multiplier_requantization():
-    """`scaled` (alpha='auto'): hls4ml emits an ApplyAlpha whose float scales are off their type's grid; the
-    counting IR accepts them (as the C++ cast truncates them) and calls the requantization a multiplier."""
-    from approxhls.errors import UnsupportedLayerError
+    """`scaled` (alpha='auto'): hls4ml emits an ApplyAlpha whose float scales are off their type's grid; the IR
+    holds them as the C++ does (rounded by the scale type), says the layer is not exact, and the cost model
+    calls the requantization a multiplier."""
     from approxhls.hls.convert import ConvertOptions, build_graph
     from approxhls.models.zoo import build_model
 
     m = build_model("mlp", (8, 8, 1), 10, "scaled-w8a8", width=0.5)
     m(np.ones((1, 64), np.float32))  # alpha='auto' scales come from the weights
-    with pytest.raises(UnsupportedLayerError, match="not on the grid"):
-        build_graph(m, ConvertOptions())
-    rows = {r.name: r for r in count_ir(build_graph(m, ConvertOptions(), strict_ir=False).ir, scheme_family="scaled")}
+    g = build_graph(m, ConvertOptions())
+    alpha = [r for r in g.exactness if r["op"] == "scale_bias"]
+    assert alpha and not any(r["exact"] for r in alpha) and "rounded" in alpha[0]["reason"] and not g.exact
+    rows = {r.name: r for r in count_ir(g.ir, scheme_family="scaled")}
     q = rows["fc1"].quant_fused[0]
     assert q.kind == "mult" and q.emitted and rows["fc1"].quant_ops_unfused == 3 * rows["fc1"].channels
     assert rows["fc1"].scale_bits > 0

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from approxhls.fixedpoint import FixedType
-from approxhls.hls import lutkernel
-from approxhls.hls.decompose import decompose
-from approxhls.hls.plan import Assignment, product_table
+from approxhls.sim import lutkernel
+from approxhls.sim.decompose import decompose
+from approxhls.sim.assignment import Assignment, product_table
 from approxhls.multipliers.registry import get_design
 
 X = FixedType.parse("ap_ufixed<8,2>")
@@ -55,8 +55,8 @@ def test_float64_is_chosen_when_float32_could_round(tmp_path):
     from qkeras import QDense, quantized_bits
 
     from approxhls.hls.convert import ConvertOptions, build_graph
-    from approxhls.hls.emulator import Emulator
-    from approxhls.hls.reference import evaluate
+    from approxhls.sim.emulator import Emulator
+    from approxhls.sim.reference import evaluate
 
     inp = keras.layers.Input((1024,), name="x_in")
     out = QDense(4, kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 0, alpha=1),

@@ -237,7 +237,7 @@ def test_packing_roundtrip_matches_independent_bit_packing():
 
 @pytest.mark.parametrize("word_bits,max_transfer", [(64, 1 << 20), (32, 4000)])
 def test_board_backend_is_bit_exact_with_csim(tmp_path, project, inputs, word_bits, max_transfer):
-    from approxhls.hls.csimlib import CSimLibrary
+    from approxhls.sim.csimlib import CSimLibrary
 
     d, spec = make_overlay(tmp_path, project, word_bits, max_transfer)
     lib = CSimLibrary(project)
@@ -254,7 +254,7 @@ def test_board_backend_is_bit_exact_with_csim(tmp_path, project, inputs, word_bi
 
 
 def test_stalled_dma_raises_instead_of_hanging(tmp_path, project, inputs):
-    from approxhls.hls.csimlib import CSimLibrary
+    from approxhls.sim.csimlib import CSimLibrary
 
     d, spec = make_overlay(tmp_path, project)
     board = Board(spec, CSimLibrary(project))
@@ -279,7 +279,7 @@ def test_auto_backend_and_csim_labels(tmp_path, project, inputs):
 
 
 def test_power_idle_and_loaded_windows(tmp_path, project, inputs):
-    from approxhls.hls.csimlib import CSimLibrary
+    from approxhls.sim.csimlib import CSimLibrary
 
     d, spec = make_overlay(tmp_path, project)
     board = Board(spec, CSimLibrary(project))
@@ -292,7 +292,7 @@ def test_power_idle_and_loaded_windows(tmp_path, project, inputs):
 
 @pytest.mark.parametrize("rails,fail,needle", [(False, False, "no power sensors"), (True, True, "power sensor failed")])
 def test_power_unavailable_not_a_crash(tmp_path, project, inputs, rails, fail, needle):
-    from approxhls.hls.csimlib import CSimLibrary
+    from approxhls.sim.csimlib import CSimLibrary
 
     d, spec = make_overlay(tmp_path, project, board="pynq-z2" if not rails else "zcu104")
     board = Board(spec, CSimLibrary(project))

@@ -7,7 +7,7 @@ LIGHT_MODULES = [
     "approxhls.fixedpoint",
     "approxhls.models.datasets",
     "approxhls.models.schemes",
-    "approxhls.hls.csimlib",
+    "approxhls.sim.csimlib",
     "approxhls.cli",
 ]
 

@@ -55,7 +55,7 @@ def test_lsq_model_saves_and_loads(tmp_path):
 ])
 def test_power_of_two_steps_convert_bit_exactly(tmp_path, scheme, model, io_type, act_step, offset):
     from approxhls.hls.convert import ConvertOptions, convert_model
-    from approxhls.hls.csimlib import CSimLibrary
+    from approxhls.sim.csimlib import CSimLibrary
 
     m = build_model(model, (8, 8, 1), 10, scheme, width=0.5)
     randomize_weights(m, seed=1, low=-0.5, high=0.5)

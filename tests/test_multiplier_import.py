@@ -258,7 +258,7 @@ def test_corrupt_catalog_is_refused_not_overwritten(populated_home):
 
 
 def test_lookup_kernel_cache_is_keyed_by_cpu_and_flags(monkeypatch):
-    from approxhls.hls import lutkernel
+    from approxhls.sim import lutkernel
 
     cc = lutkernel.shutil.which("gcc") or lutkernel.shutil.which("cc")
     key = lutkernel.cache_key(cc)
@@ -283,9 +283,9 @@ def test_a_multiplier_that_always_returns_zero_is_emulated(tmp_path):
     """Real libraries contain degenerate designs (e.g. a constant-0 output); the emulator must still be exact."""
     from conftest import tiny_dense_ir
 
-    from approxhls.hls.emulator import Emulator
-    from approxhls.hls.plan import Assignment
-    from approxhls.hls.reference import evaluate
+    from approxhls.sim.emulator import Emulator
+    from approxhls.sim.assignment import Assignment
+    from approxhls.sim.reference import evaluate
 
     np.save(tmp_path / "zero.npy", np.zeros((256, 256), dtype=np.int64))
     d = add_multiplier(tmp_path / "zero.npy", "mul8u_zero")

@@ -8,11 +8,12 @@ import pytest
 from tensorflow import keras
 
 from approxhls.hls.convert import ConvertOptions, convert_model
-from approxhls.hls.csimlib import CSimLibrary
-from approxhls.hls.emulator import Emulator
-from approxhls.hls.ir import IR
-from approxhls.hls.plan import PlanError, load_plan, project_assignments
-from approxhls.hls.reference import evaluate
+from approxhls.sim.csimlib import CSimLibrary
+from approxhls.sim.emulator import Emulator
+from approxhls.sim.ir import IR
+from approxhls.hls.plan import PlanError, load_plan
+from approxhls.sim.assignment import project_assignments
+from approxhls.sim.reference import evaluate
 from approxhls.models.zoo import build_model
 from conftest import on_grid_inputs, randomize_weights
 

@@ -42,7 +42,7 @@ def test_tile_mapping():
 
 def test_weight_tuning_reduces_the_multipliers_mean_error():
     from approxhls.fixedpoint import FixedType
-    from approxhls.hls.plan import Assignment
+    from approxhls.sim.assignment import Assignment
     from approxhls.multipliers.registry import get_design
     from approxhls.search.tuning import mean_abs_error, tuned_codes
 
@@ -120,10 +120,10 @@ def test_dask_and_process_pools_agree_with_in_process(prepared):
 
 def test_search_end_to_end_and_front_point_converts_bit_exact(trained_mlp, tmp_path):
     from approxhls.hls.convert import ConvertOptions, convert
-    from approxhls.hls.csimlib import CSimLibrary
-    from approxhls.hls.emulator import Emulator
-    from approxhls.hls.ir import IR
-    from approxhls.hls.plan import project_assignments
+    from approxhls.sim.csimlib import CSimLibrary
+    from approxhls.sim.emulator import Emulator
+    from approxhls.sim.ir import IR
+    from approxhls.sim.assignment import project_assignments
     from approxhls.models.datasets import load_dataset
     from approxhls.search.run import SearchOptions, run_search
 

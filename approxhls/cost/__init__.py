@@ -14,9 +14,10 @@ from approxhls.cost.estimate import CATEGORIES, Estimator
 
 
 def _from_project(prj: Path, plan):
-    from approxhls.hls.ir import IR
-    from approxhls.hls.plan import load_plan, project_assignments, resolve_plan
-    from approxhls.hls.project import load_project
+    from approxhls.hls.plan import load_plan, resolve_plan
+    from approxhls.sim.assignment import project_assignments
+    from approxhls.sim.ir import IR
+    from approxhls.sim.project import load_project
 
     meta = load_project(prj)
     ir = IR.load(prj)
@@ -39,7 +40,7 @@ def _from_model(path, plan):
     family = scheme.get("family") or lsq_family(model)
     code_bits = scheme.get("weight_bits") or next((layer.weight_bits for layer in model.layers
                                                    if hasattr(layer, "weight_bits")), None)
-    g = build_graph(model, ConvertOptions(), info, plan, strict_ir=False)  # float scales are counted, not run
+    g = build_graph(model, ConvertOptions(), info, plan)
     bn = {layer.name for layer in g.hls_model.get_layers() if layer.class_name == "Conv2DBatchnorm"}
     return g.ir, g.assignments, family, code_bits, bn, 1, str(src)
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from approxhls.fixedpoint import FixedType
-from approxhls.hls.ir import IR
+from approxhls.sim.ir import IR
 
 _RANK = {"shift": 0, "varshift": 1, "mult": 2}
 SCALE_BITS = 16        # stored per-channel multiplier of a float scale
@@ -89,16 +89,14 @@ def count_ir(ir: IR, assignments: dict | None = None, scheme_family: str | None 
     b-bit codes and rescales per channel, where hls4ml's power-of-two deployment widens the weights instead.
     """
     assignments = assignments or {}
-    consumers: dict[str, list] = {}
-    for n in ir.nodes:
-        for i in n.inputs:
-            consumers.setdefault(i, []).append(n)
+    consumers = ir.consumers()
     rows: list[LayerCount] = []
     for node in ir.nodes:
-        if node.multiplies:
+        role = node.operation.role
+        if role == "mac":
             rows.append(_chain(ir, node, consumers, assignments, scheme_family, node.name in bn_fused_layers,
                                weight_code_bits))
-        elif node.op in ("pool_avg", "add"):
+        elif role == "requant":
             t_out = node.type("result")
             t_in = ir.producer(node.inputs[0]).type("result")
             if node.op == "pool_avg" or str(t_out) != str(t_in):
@@ -117,14 +115,14 @@ def _chain(ir, node, consumers, assignments, scheme_family, bn_in_conv, weight_c
         w_bits = weight_code_bits
     out_elems = _elements(node.shape)
     channels = int(node.shape[-1])
-    macs = int(w.size) * (out_elems // channels)
+    macs = node.operation.macs(node)
     a = assignments.get(node.name)
     mult = a.multiplier if a is not None else "exact"
     # walk the chain: scale/batch-norm, activation
     steps, last, kinds = [node], node, ["shift"]
     while True:
         nxt = consumers.get(last.outputs[0], [])
-        if len(nxt) != 1 or nxt[0].op not in ("scale_bias", "relu", "cast"):
+        if len(nxt) != 1 or nxt[0].operation.role != "chain":
             break
         last = nxt[0]
         steps.append(last)
@@ -172,7 +170,7 @@ def _zero_points(ir, relu_node, consumers, t_act) -> list[QuantOp]:
         if len(nxt) != 1:
             return []
         node = nxt[0]
-        if node.op == "zeropad" or (node.op == "conv2d" and any(node.attrs.get(p, 0) for p in ("pad_top", "pad_left"))):
+        if node.op == "zeropad" or (node.op == "conv" and any(node.attrs.get(p, 0) for p in ("pad_top", "pad_left"))):
             e = _elements(ir.producer(node.inputs[0]).shape)
             return [QuantOp(node.name, "zero_point", e, t_act.width, t_act.width, 0, False, 1, False,
                             "lsq+: activation offset at a zero-padded convolution handled in the datapath")]

@@ -1,10 +1,12 @@
-"""Keras/QKeras model -> hls4ml project whose C-simulation equals QKeras bit for bit.
+"""Keras/QKeras model -> hls4ml project whose C-simulation equals QKeras bit for bit wherever hls4ml allows.
 
-Precisions: the input takes the dataset's grid; Dense/Conv/Add results are left to hls4ml's exact
-inference ('auto'); power-of-two alpha scales and average pooling are made exact by
-:mod:`approxhls.hls.precision`; quantized activations keep QKeras' own rounding (RND_CONV) and
-saturation. The project directory gets ``approxhls.json`` (everything later steps need) and a copy of the
-Keras model, so it is self-contained.
+Precisions: the input takes the dataset's grid; Dense/Conv/merge results are left to hls4ml's exact inference
+('auto'); power-of-two alpha scales, average pooling, float activations hls4ml splits off Q layers and
+power-of-two-weight accumulators are made exact by :mod:`approxhls.hls.precision`; quantized activations keep
+QKeras' own rounding (RND_CONV) and saturation. Whether the result equals Keras is derived layer by layer
+(each IR operation says exact or not, and why) and, with ``verify``, checked on samples through Keras and the
+C-simulation; the project says ``bit_exact: true`` only when both hold. The project directory gets
+``approxhls.json`` (everything later steps need) and a copy of the Keras model, so it is self-contained.
 """
 
 from __future__ import annotations
@@ -18,40 +20,21 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from approxhls import __version__
-from approxhls.errors import ModelError, ProjectError, UnsupportedLayerError
+from approxhls.errors import ModelError, ProjectError
 from approxhls.fixedpoint import FixedType
-from approxhls.hls.project import KERAS_COPY, PROJECT_JSON
+from approxhls.hls.keras_layers import check_layers
 from approxhls.names import check_identifier, check_path
+from approxhls.sim.project import KERAS_COPY, PROJECT_JSON
 
 DEFAULT_PART = "xc7z020clg400-1"  # PYNQ-Z2
 BACKENDS = {"vitis": "Vitis", "vivado": "Vivado"}
 IO_TYPES = ("io_parallel", "io_stream")
 STRATEGIES = ("latency", "resource")
-
-# Keras layer classes approxhls converts, and whether hls4ml reproduces them exactly.
-# Layers marked False convert, but their C-simulation can differ from Keras in the last bits.
-SUPPORTED_LAYERS: dict[str, bool] = {
-    "InputLayer": True,
-    "QDense": True,
-    "QConv2D": True,
-    "QConv2DBatchnorm": True,
-    "QActivation": True,
-    "Dense": False,
-    "Conv2D": False,
-    "Activation": True,
-    "ReLU": True,
-    "MaxPooling2D": True,
-    "AveragePooling2D": True,
-    "Flatten": True,
-    "Reshape": True,
-    "Add": True,
-    "ZeroPadding2D": True,
-    "Dropout": True,
-    "BatchNormalization": False,
-    "QBatchNormalization": False,
-}
-EXACT_ACTIVATIONS = {"quantized_relu", "quantized_bits"}
+SOFTMAX_CHOICES = ("keep", "argmax", "strip")
+AVERAGE_POOLING = ("AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D")
 
 
 @dataclass
@@ -64,15 +47,15 @@ class ConvertOptions:
     clock_period: float = 10.0
     project_name: str = "approxhls_model"
     input_precision: str | None = None  # default: the training grid, else ap_ufixed<8,0>
+    softmax: str = "keep"               # keep (hls4ml's stable softmax), argmax (one-hot), strip (logits out)
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> None:
-        if self.io_type not in IO_TYPES:
-            raise ModelError(f"io_type must be one of {', '.join(IO_TYPES)}, got {self.io_type!r}")
-        if self.strategy not in STRATEGIES:
-            raise ModelError(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
-        if self.backend not in BACKENDS:
-            raise ModelError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        for what, value, choices in (("io_type", self.io_type, IO_TYPES), ("strategy", self.strategy, STRATEGIES),
+                                     ("backend", self.backend, tuple(BACKENDS)),
+                                     ("softmax", self.softmax, SOFTMAX_CHOICES)):
+            if value not in choices:
+                raise ModelError(f"{what} must be one of {', '.join(choices)}, got {value!r}")
         if int(self.reuse_factor) < 1:
             raise ModelError(f"reuse factor must be >= 1, got {self.reuse_factor}")
         check_identifier(self.project_name, "project name")
@@ -80,47 +63,32 @@ class ConvertOptions:
             raise ModelError(f"FPGA part {self.part!r} has characters a part number never has")
 
 
-def check_layers(model, io_type: str = "io_parallel") -> list[str]:
-    """Refuse unsupported layers; return reasons why the model may not be bit-exact (empty when it is)."""
-    notes = []
-    for layer in model.layers:
-        cls = type(layer).__name__
-        if cls == "QConv2DBatchnorm" and io_type == "io_stream":
+# ---- the Keras side --------------------------------------------------------------------------------------------
+
+def _is_softmax(layer) -> bool:
+    cfg = layer.get_config()
+    return type(layer).__name__ == "Softmax" or cfg.get("activation") == "softmax"
+
+
+def strip_softmax(model):
+    """The model without its final softmax (logits out), and a note; refused when the softmax is not last."""
+    from tensorflow import keras
+
+    last = model.layers[-1]
+    if not _is_softmax(last):
+        raise ModelError("--softmax strip: the model's output layer is not a softmax (nothing to strip)")
+    if type(last).__name__ in ("Activation", "Softmax"):
+        stripped = keras.Model(model.inputs, last.input, name=model.name)
+    else:  # a Dense/Conv layer with activation='softmax': the same layer with a linear activation
+        def clone(layer):
             cfg = layer.get_config()
-            if tuple(cfg["kernel_size"]) == (1, 1) and tuple(cfg["strides"]) != (1, 1):
-                # hls4ml 1.3.0 streams this case through its generic conv and computes wrong values.
-                raise UnsupportedLayerError(
-                    f"layer {layer.name!r} of type QConv2DBatchnorm (1x1 kernel, strides {tuple(cfg['strides'])}) "
-                    f"is computed wrongly by hls4ml 1.3.0 under io_stream; use io_parallel, or a QConv2D "
-                    f"(batch-norm unfused) for this layer"
-                )
-        if cls not in SUPPORTED_LAYERS:
-            raise UnsupportedLayerError(
-                f"layer {layer.name!r} of type {cls} is not supported; approxhls converts "
-                f"{', '.join(sorted(SUPPORTED_LAYERS))}"
-            )
-        if layer.name == "input":
-            raise ModelError("a layer is named 'input', which hls4ml reserves; rename it (e.g. 'x_in')")
-        check_identifier(layer.name, f"layer name (layer of type {cls})")
-        if not SUPPORTED_LAYERS[cls]:
-            notes.append(f"{layer.name} ({cls}) is computed with float parameters rounded to fixed point")
-        if cls == "QActivation":
-            q = getattr(layer.activation, "__class__", type(None)).__name__
-            if q not in EXACT_ACTIVATIONS:
-                notes.append(f"{layer.name}: activation {q} is approximated by a lookup table in hls4ml")
-        if cls in ("Activation",) and layer.get_config().get("activation") not in ("relu", "linear"):
-            raise UnsupportedLayerError(
-                f"layer {layer.name!r} of type Activation({layer.get_config().get('activation')}) is not supported; "
-                f"use relu/linear or a QActivation"
-            )
-        for attr in ("kernel_quantizer_internal", "bias_quantizer_internal"):
-            q = getattr(layer, attr, None)
-            if q is not None and getattr(q, "alpha", 1) not in (1, 1.0, None, "auto_po2"):
-                notes.append(f"{layer.name}: weight scale alpha={q.alpha!r} is a float, rounded in hardware")
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise ModelError(f"approxhls converts single-input single-output models; this one has "
-                         f"{len(model.inputs)} inputs and {len(model.outputs)} outputs")
-    return notes
+            if layer is last:
+                cfg["activation"] = "linear"
+            return type(layer).from_config(cfg)
+
+        stripped = keras.models.clone_model(model, clone_function=clone)
+        stripped.set_weights(model.get_weights())
+    return stripped, f"{last.name}: softmax stripped (the hardware outputs logits; their argmax is the class)"
 
 
 def hls_config(model, opts: ConvertOptions, input_precision: FixedType) -> dict:
@@ -139,9 +107,20 @@ def hls_config(model, opts: ConvertOptions, input_precision: FixedType) -> dict:
         layer_cfg["ReuseFactor"] = int(opts.reuse_factor)
         layer_cfg["Strategy"] = opts.strategy.capitalize()
     for layer in model.layers:
+        cls = type(layer).__name__
+        layer_cfg = cfg["LayerName"][layer.name]
         # Average pooling gets an exact type from approxhls.hls.precision, which needs 'auto' here.
-        if type(layer).__name__ == "AveragePooling2D":
-            cfg["LayerName"][layer.name]["Precision"] = {"result": "auto", "accum": "auto"}
+        if cls in AVERAGE_POOLING:
+            layer_cfg["Precision"] = {"result": "auto", "accum": "auto"}
+        # QKeras computes a separable convolution in float: its depthwise half must not round.
+        if "SeparableConv" in cls:
+            precision = layer_cfg.setdefault("Precision", {})
+            if isinstance(precision, dict):
+                precision.update({"depthwise_result": "auto", "depthwise_accum": "auto", "pointwise_accum": "auto"})
+        if opts.softmax == "argmax" and _is_softmax(layer):
+            layer_cfg["Implementation"] = "argmax"
+            # a softmax built into a Dense/Conv layer becomes a layer of its own, named after it
+            cfg["LayerName"].setdefault(f"{layer.name}_softmax", {})["Implementation"] = "argmax"
     return cfg
 
 
@@ -154,49 +133,23 @@ def _layer_table(hls_model) -> list[dict]:
     return rows
 
 
-def convert(model_path, out_dir, opts: ConvertOptions | None = None, overwrite: bool = False, plan=None):
-    """Convert the model at ``model_path`` into an hls4ml project at ``out_dir``; returns the ModelGraph.
-
-    ``plan`` (a path, dict or Plan) puts approximate multipliers into the planned layers.
-    """
-    from approxhls.models.modelio import load_model, load_train_info, resolve_model_path
-
-    opts = opts or ConvertOptions()
-    opts.validate()
-    out = check_path(out_dir, "project directory")
-    src = resolve_model_path(model_path)
-    model = load_model(src)
-    info = load_train_info(src)
-    if out.exists():
-        if not overwrite:
-            raise ProjectError(f"{out} exists; choose another --out or pass --force to replace it")
-        shutil.rmtree(out)
-    try:
-        hls_model = convert_model(model, out, opts, train_info=info, source=str(src), plan=plan)
-    except BaseException:
-        shutil.rmtree(out, ignore_errors=True)  # nothing half-written
-        raise
-    return hls_model
-
-
 def _to_hls(model, cfg: dict, out: Path, opts: ConvertOptions, log: io.StringIO, caught: list):
     import hls4ml
 
     with warnings.catch_warnings(record=True) as w, contextlib.redirect_stdout(log):
         warnings.simplefilter("always")
-        hls_model = hls4ml.converters.convert_from_keras_model(
-            model,
-            hls_config=cfg,
-            output_dir=str(out),
-            project_name=opts.project_name,
-            backend=BACKENDS[opts.backend],
-            io_type=opts.io_type,
-            part=opts.part,
-            clock_period=opts.clock_period,
-        )
+        try:
+            hls_model = hls4ml.converters.convert_from_keras_model(
+                model, hls_config=cfg, output_dir=str(out), project_name=opts.project_name,
+                backend=BACKENDS[opts.backend], io_type=opts.io_type, part=opts.part, clock_period=opts.clock_period,
+            )
+        except Exception as e:  # hls4ml's own refusals (assertions, KeyErrors) name no layer
+            raise ModelError(f"hls4ml 1.3.0 could not convert the model: {type(e).__name__}: {e}") from e
     caught.extend(w)
     return hls_model
 
+
+# ---- the graph ---------------------------------------------------------------------------------------------------
 
 @dataclass
 class Graph:
@@ -210,22 +163,42 @@ class Graph:
     grid: FixedType
     log: str
     model: object = None                                   # the Keras model converted (LSQ layers deployed)
-    deployment_notes: list = field(default_factory=list)   # how learned steps became fixed point
+    deployment_notes: list = field(default_factory=list)   # how the model changed before conversion
+    exactness: list = field(default_factory=list)          # per IR node: exact vs Keras, and why not
+
+    @property
+    def exact(self) -> bool:
+        return all(row["exact"] for row in self.exactness)
+
+
+def layer_exactness(ir, assignments: dict) -> list[dict]:
+    """Per node: does its output equal the Keras layer it comes from (on inputs on the grid), and why not."""
+    rows = []
+    for node in ir.nodes:
+        e = node.operation.exactness(node, ir)
+        exact, reason = e.exact, e.reason
+        a = assignments.get(node.name)
+        if a is not None and not a.exact:
+            exact, reason = False, f"approximate multiplier {a.multiplier}"
+        rows.append({"layer": node.name, "op": node.op, "exact": bool(exact), "reason": reason})
+    return rows
 
 
 def build_graph(model, opts: ConvertOptions, train_info: dict | None = None, plan=None,
-                out: Path | None = None, strict_ir: bool = True) -> Graph:
+                out: Path | None = None) -> Graph:
     """Convert a Keras model in memory (nothing written), with exact precisions and the plan applied."""
     from approxhls.hls import plancode, precision
-    from approxhls.hls.ir import extract_ir
+    from approxhls.hls.extract import extract_ir
     from approxhls.hls.plan import PlanError, load_plan, resolve_plan
-
     from approxhls.models.lsq import deploy
 
     opts.validate()
     train_info = train_info or {}
     model, deployment_notes = deploy(model)  # learned-step (LSQ) layers -> the fixed-point form hls4ml expresses
-    notes = check_layers(model, opts.io_type)
+    if opts.softmax == "strip":
+        model, note = strip_softmax(model)
+        deployment_notes = deployment_notes + [note]
+    check_layers(model, opts.io_type)
     grid = FixedType.parse(opts.input_precision or train_info.get("input_grid") or "ap_ufixed<8,0>")
     precision.register()
     cfg = hls_config(model, opts, grid)
@@ -245,22 +218,22 @@ def build_graph(model, opts: ConvertOptions, train_info: dict | None = None, pla
     hls_model = _to_hls(model, cfg, out, opts, log, caught)
     if plan is not None and plan.tuned_weights:
         apply_tuned_weights(hls_model, plan.tuned_weights)
-    ir = extract_ir(hls_model, strict=strict_ir)
+    ir = extract_ir(hls_model)
     for a in assignments.values():
         node = ir.node(a.layer)
         if not a.exact and (ir.input_type_of(node) != a.x_type or node.type("weight") != a.w_type):
             raise PlanError(f"layer {a.layer!r}: its operand types changed when upstream layers were planned; "
                             f"plan the upstream layers exact or quantize this layer's input")
     plancode.apply_to_graph(hls_model, assignments)
+    exactness = layer_exactness(ir, assignments)
+    notes = [f"{r['layer']}: {r['reason']}" for r in exactness if not r["exact"]]
     notes += [str(w.message) for w in caught if "approxhls" in str(w.filename) or "pooling" in str(w.message)]
     notes += [f"{a.layer}: {a.source}" for a in assignments.values() if a.source.startswith("exact (")]
-    return Graph(hls_model, ir, assignments, plan, notes, grid, log.getvalue(), model, deployment_notes)
+    return Graph(hls_model, ir, assignments, plan, notes, grid, log.getvalue(), model, deployment_notes, exactness)
 
 
 def apply_tuned_weights(hls_model, tuned: dict) -> None:
     """Replace weight codes per layer (weight tuning without retraining), in the graph that gets written."""
-    import numpy as np
-
     for layer in hls_model.get_layers():
         mapping = tuned.get(layer.name)
         if not mapping:
@@ -275,9 +248,40 @@ def apply_tuned_weights(hls_model, tuned: dict) -> None:
         var.data = np.ldexp(new.astype(np.float64), -t.frac).reshape(np.shape(var.data))
 
 
+# ---- writing a project ---------------------------------------------------------------------------------------------
+
+def convert(model_path, out_dir, opts: ConvertOptions | None = None, overwrite: bool = False, plan=None,
+            verify: int = 0, weights=None):
+    """Convert the model at ``model_path`` into an hls4ml project at ``out_dir``; returns the ModelGraph.
+
+    ``plan`` (a path, dict or Plan) puts approximate multipliers into the planned layers; ``verify`` runs that
+    many samples through Keras and the C-simulation before the project may say it is bit-exact.
+    """
+    from approxhls.models.modelio import load_model, load_train_info, resolve_model_path
+
+    opts = opts or ConvertOptions()
+    opts.validate()
+    out = check_path(out_dir, "project directory")
+    src = resolve_model_path(model_path, weights)
+    model = load_model(src, weights)
+    info = load_train_info(src)
+    if out.exists():
+        if not overwrite:
+            raise ProjectError(f"{out} exists; choose another --out or pass --force to replace it")
+        if not out.is_dir() or (any(out.iterdir()) and not (out / PROJECT_JSON).is_file()):
+            raise ProjectError(f"{out} is not an approxhls project (no {PROJECT_JSON}); refusing to replace it")
+        shutil.rmtree(out)
+    try:
+        hls_model = convert_model(model, out, opts, train_info=info, source=str(src), plan=plan, verify=verify)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)  # nothing half-written
+        raise
+    return hls_model
+
+
 def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | None = None, source: str = "",
-                  plan=None):
-    """Convert an in-memory Keras model and write the project (no C++ compile)."""
+                  plan=None, verify: int = 0):
+    """Convert an in-memory Keras model and write the project (with ``verify`` > 0 also compiled and checked)."""
     import hls4ml
 
     from approxhls.hls import plancode
@@ -286,8 +290,8 @@ def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | Non
     out = Path(out)
     train_info = train_info or {}
     g = build_graph(model, opts, train_info, plan, out)
-    model = g.model  # the saved Keras copy is the deployed model the C-simulation equals
-    hls_model, ir, assignments, notes, grid = g.hls_model, g.ir, g.assignments, g.notes, g.grid
+    model = g.model  # the saved Keras copy is the model the C-simulation is compared with
+    hls_model, ir, assignments, grid = g.hls_model, g.ir, g.assignments, g.grid
     log = io.StringIO(g.log)
     log.seek(0, io.SEEK_END)
     with contextlib.redirect_stdout(log):
@@ -308,6 +312,7 @@ def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | Non
         "backend": opts.backend,
         "part": opts.part,
         "clock_period_ns": opts.clock_period,
+        "softmax": opts.softmax,
         "input_precision": str(grid),
         "input_shape": [int(d) for d in model.input_shape[1:]],
         "output_shape": [int(d) for d in model.output_shape[1:]],
@@ -315,11 +320,50 @@ def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | Non
         "source_model": source,
         "dataset": train_info.get("dataset"),
         "scheme": train_info.get("scheme"),
-        "bit_exact": not notes,
-        "notes": notes,
-        "deployment_notes": g.deployment_notes,  # how a learned-step model became fixed point (vs. the trained model)
+        "bit_exact_derived": g.exact,  # every layer exact by its types (see "exactness")
+        "bit_exact": None,             # set below: derived and verified, else false (or null: not verified)
+        "verified": None,
+        "exactness": g.exactness,
+        "notes": g.notes,
+        "deployment_notes": g.deployment_notes,  # how the model changed before conversion (LSQ, softmax)
         "plan": {name: a.to_json() for name, a in assignments.items()} or None,
         "layers": _layer_table(hls_model),
     }
+    if verify:
+        meta["verified"] = verify_project(out, model, meta, verify)
+    meta["bit_exact"] = claim(meta)
     (out / PROJECT_JSON).write_text(json.dumps(meta, indent=2))
     return hls_model
+
+
+def claim(meta: dict) -> bool | None:
+    """True only when every layer is exact by its types and a verification found no difference; False when a
+    layer is not exact or a verification differed; None when exact by types but not verified."""
+    verified = meta.get("verified")
+    if not meta["bit_exact_derived"] or (verified is not None and not verified["equal"]):
+        return False
+    return True if verified is not None else None
+
+
+def verification_inputs(meta: dict, n: int, seed: int = 0) -> np.ndarray:
+    """n samples on the input grid: the all-zero and all-maximum corners, then uniformly random codes."""
+    t = FixedType.parse(meta["input_precision"])
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(t.code_min, t.code_max + 1, (max(n, 2), int(np.prod(meta["input_shape"]))))
+    codes[0], codes[1] = 0, t.code_max
+    return t.from_codes(codes[:n]).reshape((n, *meta["input_shape"]))
+
+
+def verify_project(out: Path, model, meta: dict, n: int) -> dict:
+    """Run n samples through Keras and the project's C-simulation; compare every output element."""
+    from approxhls.hls.csim import compare_outputs
+    from approxhls.sim.csimlib import CSimLibrary
+
+    x = verification_inputs(meta, n)
+    y_keras = model.predict(x, batch_size=256, verbose=0).reshape(n, -1)
+    y_csim = CSimLibrary(out).predict(x)
+    cmp = compare_outputs(y_keras, y_csim)
+    return {"samples": int(n), "inputs": "random codes of the input type, with the all-zero and all-maximum corners",
+            "mismatched_samples": cmp["mismatches"], "mismatched_elements": cmp["mismatched_elements"],
+            "max_abs_diff": cmp["max_abs_diff"], "class_agreement": float(np.mean(y_keras.argmax(1) == y_csim.argmax(1))),
+            "equal": cmp["mismatches"] == 0}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from approxhls.hls.csimlib import CSimLibrary
-from approxhls.hls.project import KERAS_COPY, load_project
+from approxhls.sim.csimlib import CSimLibrary
+from approxhls.sim.project import KERAS_COPY, load_project
 
 
 def compare_outputs(reference: np.ndarray, actual: np.ndarray) -> dict:
@@ -66,9 +66,9 @@ def run_csim(prj, dataset: str | None = None, limit: int | None = None, show_pro
         "plan": {k: v["multiplier"] for k, v in (meta.get("plan") or {}).items()} or None,
     }
     if check_reference:
-        from approxhls.hls.plan import project_assignments
-        from approxhls.hls.reference import evaluate
-        from approxhls.hls.ir import IR
+        from approxhls.sim.assignment import project_assignments
+        from approxhls.sim.ir import IR
+        from approxhls.sim.reference import evaluate
 
         y_ref = evaluate(IR.load(prj), x, project_assignments(prj))
         report["mismatches_reference"] = compare_outputs(y_ref, y_csim)["mismatches"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from approxhls.hls.project import PROJECT_JSON
+from approxhls.sim.project import PROJECT_JSON
 
 
 @dataclass
@@ -26,9 +26,9 @@ def load_target(target, plan=None, io_type: str = "io_parallel") -> Target:
 
     p = Path(target)
     if (p / PROJECT_JSON).exists():
-        from approxhls.hls.ir import IR
-        from approxhls.hls.plan import project_assignments
-        from approxhls.hls.project import KERAS_COPY, load_project
+        from approxhls.sim.assignment import project_assignments
+        from approxhls.sim.ir import IR
+        from approxhls.sim.project import KERAS_COPY, load_project
 
         if plan is not None:
             raise ApproxHLSError(f"{target} is a converted project with its own plan; give a model to apply --plan")
@@ -47,8 +47,8 @@ def load_target(target, plan=None, io_type: str = "io_parallel") -> Target:
 
 def run_emulation(target, plan=None, dataset: str | None = None, limit: int | None = None,
                   keras_reference: bool = True) -> dict:
-    from approxhls.hls.emulator import Emulator
     from approxhls.models.datasets import load_dataset
+    from approxhls.sim.emulator import Emulator
 
     t = load_target(target, plan)
     ds = load_dataset(dataset or t.dataset or "digits", grid=t.input_precision).limit(limit)

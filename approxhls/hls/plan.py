@@ -14,7 +14,6 @@ signed designs take the two's complement codes directly.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,9 +21,13 @@ import numpy as np
 
 from approxhls.errors import ApproxHLSError
 from approxhls.fixedpoint import FixedType
-
-EXACT = "exact"
-PLAN_FILE = "plan.json"
+from approxhls.sim.assignment import (  # noqa: F401
+    EXACT,
+    PLAN_FILE,
+    PLAN_TABLES,
+    Assignment,
+    product_table,
+)
 
 
 class PlanError(ApproxHLSError):
@@ -81,61 +84,6 @@ def load_plan(source) -> Plan:
     except (AttributeError, TypeError, ValueError):
         raise PlanError("plan 'tuned_weights' must map layer names to {weight code: replacement code}") from None
     return Plan(default=str(data.get("default") or EXACT), layers=dict(layers), tuned_weights=tuned)
-
-
-@dataclass
-class Assignment:
-    """The multiplier of one layer, with its product table over the layer's operand codes."""
-
-    layer: str
-    multiplier: str
-    source: str  # "plan", "default", or "exact (default does not fit: ...)"
-    x_type: FixedType
-    w_type: FixedType
-    design: object = None  # a multipliers Design (None for exact, or when loaded from a project)
-    stored_table: np.ndarray | None = None  # the table saved in a project
-
-    @property
-    def exact(self) -> bool:
-        return self.multiplier == EXACT
-
-    def codes(self) -> tuple[np.ndarray, np.ndarray]:
-        return _domain(self.x_type), _domain(self.w_type)
-
-    def table(self) -> np.ndarray:
-        """P[x - x_min, w - w_min] for every x and w code of the layer (int64)."""
-        if self.stored_table is None:
-            x, w = self.codes()
-            self.stored_table = x[:, None] * w[None, :] if self.exact else product_table(self.design, x, w)
-        return self.stored_table
-
-    @property
-    def extra_bits(self) -> int:
-        """Integer bits the accumulator needs beyond hls4ml's exact-product bound."""
-        if self.exact:
-            return 0
-        x, w = self.codes()
-        approx = int(np.abs(self.table()).max())
-        exact = int(np.abs(x).max() * np.abs(w).max())
-        return max(0, math.ceil(math.log2(approx / exact))) if approx > exact > 0 else 0
-
-    def to_json(self) -> dict:
-        return {"multiplier": self.multiplier, "source": self.source, "x_type": str(self.x_type),
-                "w_type": str(self.w_type), "extra_bits": self.extra_bits}
-
-
-def _domain(t: FixedType) -> np.ndarray:
-    return np.arange(t.code_min, t.code_max + 1, dtype=np.int64)
-
-
-def product_table(design, x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """The design's products over operand codes x (rows) and w (columns), sign-magnitude if unsigned."""
-    if design.signed:
-        return design.model(x[:, None], w[None, :]).astype(np.int64)
-    mag = design.model(np.abs(x)[:, None], np.abs(w)[None, :]).astype(np.int64)
-    # sign-magnitude: zero counts as positive (a core may return M(x, 0) != 0, e.g. ETM)
-    sx, sw = np.where(x < 0, -1, 1), np.where(w < 0, -1, 1)
-    return sx[:, None] * sw[None, :] * mag
 
 
 def fits(design, x_type: FixedType, w_type: FixedType) -> str | None:
@@ -199,26 +147,8 @@ def resolve_plan(plan, ir) -> dict[str, Assignment]:
     return out
 
 
-PLAN_TABLES = "plan_tables.npz"
-
-
 def save_resolved(prj, plan: Plan, assignments: dict[str, Assignment]) -> None:
     """plan.json (the plan and what it resolved to) and each planned layer's product table."""
     data = plan.to_json() | {"resolved": {k: a.to_json() for k, a in assignments.items()}}
     (Path(prj) / PLAN_FILE).write_text(json.dumps(data, indent=2))
     np.savez_compressed(Path(prj) / PLAN_TABLES, **{k: a.table() for k, a in assignments.items() if not a.exact})
-
-
-def project_assignments(prj) -> dict[str, Assignment]:
-    """The resolved plan of a converted project, self-contained (no catalog needed); {} when unplanned."""
-    p = Path(prj) / PLAN_FILE
-    if not p.exists():
-        return {}
-    resolved = json.loads(p.read_text()).get("resolved", {})
-    with np.load(Path(prj) / PLAN_TABLES) as tables:
-        stored = {k: tables[k] for k in tables.files}
-    return {
-        k: Assignment(k, v["multiplier"], v["source"], FixedType.parse(v["x_type"]), FixedType.parse(v["w_type"]),
-                      stored_table=stored.get(k))
-        for k, v in resolved.items()
-    }

@@ -8,6 +8,12 @@ hls4ml 1.3.0 infers exact accumulator/result types for Dense, Conv and Add layer
 The pass runs in the ``convert`` flow just before ``infer_precision_types`` and replaces these with
 types that hold every value exactly; hls4ml's own inference then propagates them downstream.
 
+- a ReLU or linear activation that hls4ml splits off a Q layer with a float ``activation="relu"`` (or a float
+  Keras activation layer) gets the model's default type and rounds, where Keras passes values through: it
+  gets its input's type instead;
+- a Dense/Conv layer with power-of-two weights (QKeras ``quantized_po2``) keeps the default accumulator,
+  which rounds the shifted products: it gets one that holds every sum of its products exactly.
+
 It also widens the accumulator (and result) of Dense/Conv layers planned on an approximate multiplier
 by the integer bits the approximate products may need beyond the exact ones (node attribute
 ``approxhls_extra_bits``, from the plan): hls4ml bounds the accumulator by exact products only.
@@ -48,23 +54,36 @@ def _make_pass():
 
     class ExactPrecision(OptimizerPass):
         def match(self, node):
+            inp = node.get_input_variable()
+            known = inp is not None and not _is_unspecified(inp.type.precision)
             if node.get_attr("approxhls_extra_bits", 0) and not node.get_attr("approxhls_widened", False):
-                inp = node.get_input_variable()
-                return not _is_unspecified(inp.type.precision) and _is_unspecified(node.types["accum_t"].precision)
+                return known and _is_unspecified(node.types["accum_t"].precision)
             if node.class_name == "ApplyAlpha":
                 return isinstance(node.types["scale_t"].precision, ExponentPrecisionType)
-            if node.class_name in ("Pooling1D", "Pooling2D"):
+            if node.class_name in ("Pooling1D", "Pooling2D", "GlobalPooling1D", "GlobalPooling2D"):
                 if node.get_attr("pool_op", "").lower() != "average":
                     return False
-                inp = node.get_input_variable()
-                return (not _is_unspecified(inp.type.precision)) and _is_unspecified(
-                    node.types["result_t"].precision
-                )
+                return known and _is_unspecified(node.types["result_t"].precision)
+            if node.class_name == "Activation" and str(node.get_attr("activation")).lower() in ("relu", "linear"):
+                return known and not _has_quantizer(node) and not node.get_attr("approxhls_passthrough", False)
+            if node.class_name in ("Dense", "Conv1D", "Conv2D") and "weight" in node.weights:
+                return (known and isinstance(node.weights["weight"].type.precision, ExponentPrecisionType)
+                        and not node.get_attr("approxhls_po2_exact", False))
             return False
 
         def transform(self, model, node):
             if node.get_attr("approxhls_extra_bits", 0):
                 return _widen_accumulator(node, int(node.get_attr("approxhls_extra_bits")))
+            if node.class_name == "Activation":
+                node.set_attr("approxhls_passthrough", True)
+                _set_type(node, "result_t", node.get_input_variable().type.precision)
+                return True
+            if node.class_name in ("Dense", "Conv1D", "Conv2D"):
+                node.set_attr("approxhls_po2_exact", True)
+                acc = po2_accumulator(node)
+                for t in ("accum_t", "result_t"):
+                    _set_type(node, t, acc)
+                return True
             if node.class_name == "ApplyAlpha":
                 scales = np.asarray(node.get_attr("scale_data"), dtype=np.float64)
                 # Replace the exponent-typed weight by a plain fixed-point one holding the same values.
@@ -74,7 +93,10 @@ def _make_pass():
                 )
                 return False
             inp = node.get_input_variable().type.precision
-            area = node.get_attr("pool_height", 1) * node.get_attr("pool_width")
+            if node.class_name.startswith("Global"):
+                area = node.get_attr("in_height", 1) * node.get_attr("in_width", node.get_attr("n_in", 1))
+            else:
+                area = node.get_attr("pool_height", 1) * node.get_attr("pool_width")
             k = int(math.log2(area)) if area & (area - 1) == 0 else None
             if k is None:
                 warnings.warn(
@@ -85,11 +107,41 @@ def _make_pass():
                 k = math.ceil(math.log2(area)) + 8
             exact = FixedPrecisionType(width=inp.width + 2 * k, integer=inp.integer + k, signed=inp.signed)
             for t in ("accum_t", "result_t"):
-                node.types[t].name = f"{node.name}_{t}"
-                node.types[t].precision = exact
+                _set_type(node, t, exact)
             return True
 
     return ExactPrecision
+
+
+def _has_quantizer(node) -> bool:
+    """True when a QKeras quantizer chose the node's type (QActivation): QKeras rounds the same way."""
+    return bool(node.get_attr("activation_quantizer") or node.get_attr("trusted"))
+
+
+def _set_type(node, key: str, precision) -> None:
+    """Give the node its own named type (types are shared by name in defines.h) with ``precision``."""
+    node.types[key].name = f"{node.name}_{key}"
+    node.types[key].precision = precision
+
+
+def po2_accumulator(node):
+    """A fixed type that holds every sum of a power-of-two-weight layer's shifted products and its bias.
+
+    The products are hls4ml's ``weight_exponential``: in r_T = ap_fixed<2(E+Wx), E+Wx>, so they sit on a grid of
+    E+Wx fractional bits; the integer bits bound n_in * max|x| * 2^max_exponent + max|bias|."""
+    from hls4ml.model.types import FixedPrecisionType
+
+    x = node.get_input_variable().type.precision
+    w = node.weights["weight"]
+    e_bits = int(w.type.precision.width)
+    frac = max(e_bits + x.width, node.weights["bias"].type.precision.width - node.weights["bias"].type.precision.integer)
+    n_in = int(np.prod(np.shape(w.data))) // int(np.shape(w.data)[-1])
+    e_max = int(np.max(np.log2(np.abs(np.asarray(w.data, dtype=np.float64)))))
+    x_max = 2.0 ** (x.integer - (1 if x.signed else 0))
+    bias = np.abs(np.asarray(node.weights["bias"].data, dtype=np.float64))
+    bound = n_in * x_max * 2.0 ** e_max + (float(bias.max()) if bias.size else 0.0)
+    integer = int(math.ceil(math.log2(bound))) + 2 if bound > 0 else 2  # sign + one bit of margin for the bound
+    return FixedPrecisionType(width=integer + frac, integer=integer, signed=True)
 
 
 def _widen_accumulator(node, extra: int) -> bool:

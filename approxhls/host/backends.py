@@ -27,7 +27,7 @@ class CSimBackend:
     simulated = True
 
     def __init__(self, spec: TargetSpec):
-        from approxhls.hls.csimlib import CSimLibrary
+        from approxhls.sim.csimlib import CSimLibrary
 
         prj = spec.project_dir
         if prj is None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from approxhls.errors import ProjectError
 from approxhls.fixedpoint import FixedType
-from approxhls.hls.project import load_project
+from approxhls.sim.project import load_project
 
 FIELD_CHOICES = (8, 16, 32, 64)
 _PARALLEL_ARG = re.compile(r"^\s*(\w+)\s+(\w+)\s*\[\s*(\d+)\s*\]\s*$")

@@ -34,7 +34,7 @@ class Evaluator:
 
     # ---- building blocks -----------------------------------------------------------------------------
     def assignment(self, layer: str, mult: str):
-        from approxhls.hls.plan import Assignment
+        from approxhls.sim.assignment import Assignment
         from approxhls.multipliers.registry import get_design
 
         key = (layer, mult)
@@ -77,7 +77,7 @@ class Evaluator:
         return ir, {layer: self.assignment(layer, m) for layer, m in assignment.items()}
 
     def accuracy(self, assignment: dict[str, str], tuned: bool = False, split: str = "calib") -> float:
-        from approxhls.hls.emulator import Emulator
+        from approxhls.sim.emulator import Emulator
 
         ir, asg = self.network(assignment, tuned)
         x, y = (self.data.x_calib, self.data.y_calib) if split == "calib" else (self.data.x_test, self.data.y_test)

@@ -65,7 +65,7 @@ def prepare(model, ds, calib: int = 1000, seed: int = 0, reuse_factor: int = 1, 
             input_precision: str | None = None, candidates: str = "builtin"):
     """(IR, layer costs, per-layer candidates, cost catalog, data splits, notes on left-out designs)."""
     from approxhls.hls.convert import ConvertOptions, build_graph
-    from approxhls.hls.emulator import Emulator
+    from approxhls.sim.emulator import Emulator
     from approxhls.hls.plan import fits
     from approxhls.multipliers.registry import get_design
 

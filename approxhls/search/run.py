@@ -61,7 +61,7 @@ def run_search(model_path, out_dir, opts: SearchOptions) -> dict:
     cost = CostModel(layers, catalog, opts.reuse_factor, opts.tile_size)
     accel = _accelerator(opts, candidates, names)
 
-    from approxhls.hls.emulator import Emulator
+    from approxhls.sim.emulator import Emulator
 
     hist = Emulator(ir).input_histograms(data.x_calib) if opts.tune else {}
     evaluator = Evaluator(ir, data, hist, opts.uniform_tuning)

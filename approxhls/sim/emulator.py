@@ -3,8 +3,8 @@
 Per Dense/Conv layer the emulator picks the fastest method that is exact, and says which:
 - ``gemm``: exact products: one matrix product of the integer codes;
 - ``separable`` / ``low-rank``: M(x, w) = base*x*w + F(x) @ G(w) with integer factors
-  (:mod:`approxhls.hls.decompose`): one matrix product over operands widened by lookups;
-- ``lut``: any other table: the compiled table-lookup kernel (:mod:`approxhls.hls.lutkernel`).
+  (:mod:`approxhls.sim.decompose`): one matrix product over operands widened by lookups;
+- ``lut``: any other table: the compiled table-lookup kernel (:mod:`approxhls.sim.lutkernel`).
 Matrix products run in float32 when the largest possible |sum| is below 2^24, in float64 below 2^53 (both
 exact for integers), otherwise the layer uses the lookup kernel. Everything else (casts with rounding and
 saturation, pooling, additions) is shared with the reference evaluator, so only the MAC differs.
@@ -18,11 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from approxhls.fixedpoint import FixedType
-from approxhls.hls.decompose import decompose
-from approxhls.hls.ir import IR, Node
-from approxhls.hls.lutkernel import LutLayer
-from approxhls.hls.reference import _mac as reference_mac
-from approxhls.hls.reference import cast, run_graph
+from approxhls.sim.assignment import EXACT, Assignment, builtin_product
+from approxhls.sim.decompose import decompose
+from approxhls.sim.ir import IR, Node
+from approxhls.sim.lutkernel import LutLayer
+from approxhls.sim.ops import get_op
+from approxhls.sim.ops.base import cast
+from approxhls.sim.reference import product_frac, reference_mac, run_graph
 
 F32_LIMIT = 2**24
 F64_LIMIT = 2**53
@@ -63,7 +65,7 @@ class Emulator:
     def __init__(self, ir: IR, assignments: dict | None = None, cache: dict | None = None):
         self.ir = ir
         self.assignments = assignments or {}
-        self.macs: dict[str, object] = {}
+        self.macs: dict[str, list] = {}
         self.methods: list[LayerMethod] = []
         self._observe = None
         for node in ir.multiplying_nodes():
@@ -79,56 +81,56 @@ class Emulator:
 
     # ---- set-up per layer -------------------------------------------------------------------------
     def _prepare(self, node: Node) -> None:
-        from approxhls.hls.plan import EXACT, Assignment
-
+        op = get_op(node.op)
         x_t, w_t = self.ir.input_type_of(node), node.type("weight")
-        a = self.assignments.get(node.name) or Assignment(node.name, EXACT, "exact", x_t, w_t)
-        W = node.weights["weight"].reshape(-1, node.weights["weight"].shape[-1])
-        k = W.shape[0]
-        rows = 1 if node.op == "dense" else node.attrs["out_height"] * node.attrs["out_width"]
-        macs = rows * W.size
+        a = self.assignments.get(node.name) or builtin_product(node) or Assignment(node.name, EXACT, "exact", x_t, w_t)
+        groups = op.groups(node)
+        macs = op.macs(node)
         acc_t = node.type("accum")
-        if acc_t.frac < x_t.frac + w_t.frac:  # products would be truncated one by one: do as the reference
-            self.macs[node.name] = ("reference", a)
+        if acc_t.frac < product_frac(node, x_t) or acc_t.overflow != "WRAP":
+            # products rounded one by one, or a saturating accumulator: sum in order, as the reference does
+            self.macs[node.name] = [("reference", a)] * len(groups)
             self.methods.append(LayerMethod(node.name, a.multiplier, "reference", None, macs))
             return
         x_codes, w_codes = a.codes()
         table = a.table()
         dec = decompose(table, x_codes, w_codes)
+        k = max(w.shape[0] for w, _ in groups)
         if dec is not None:
             fmax = [np.abs(x_codes).max()] * dec.base + [np.abs(dec.F[:, r]).max() for r in range(dec.rank)]
             gmax = [np.abs(w_codes).max()] * dec.base + [np.abs(dec.G[r]).max() for r in range(dec.rank)]
             bound = k * sum(int(f) * int(g) for f, g in zip(fmax, gmax))
             dtype = np.float32 if bound < F32_LIMIT else (np.float64 if bound < F64_LIMIT else None)
             if dtype is not None:
-                self.macs[node.name] = ("gemm", _GemmMAC(dec, x_codes.min(), w_codes.min(), W, dtype))
+                self.macs[node.name] = [("gemm", _GemmMAC(dec, x_codes.min(), w_codes.min(), w, dtype)) for w, _ in groups]
                 label = "gemm" if dec.method == "exact" else dec.label()
                 self.methods.append(LayerMethod(node.name, a.multiplier, label, np.dtype(dtype).name, macs))
                 return
-        self.macs[node.name] = ("lut", (LutLayer(table, W - w_codes.min()), x_codes.min()))
+        self.macs[node.name] = [("lut", (LutLayer(table, w - w_codes.min()), x_codes.min())) for w, _ in groups]
         self.methods.append(LayerMethod(node.name, a.multiplier, "lut", "int64", macs))
 
     # ---- evaluation -----------------------------------------------------------------------------------
-    def _mac(self, xc, W, bias, node: Node, x_t: FixedType):
+    def _mac(self, node: Node, group: int, xc, x_t: FixedType):
         if self._observe is not None:
             self._observe(node, xc, x_t)
-        kind, impl = self.macs[node.name]
+        kind, impl = self.macs[node.name][group]
+        w, bias = get_op(node.op).groups(node)[group]
         if kind == "reference":
-            return reference_mac(xc, W, bias, node, x_t, impl)
-        w_t, b_t, acc_t = node.type("weight"), node.type("bias"), node.type("accum")
+            return reference_mac(xc, w, bias, node, x_t, impl)
+        b_t, acc_t = node.type("bias"), node.type("accum")
         if kind == "gemm":
             sums = impl(xc)
         else:
             lut, x_min = impl
             sums = lut(xc - x_min)
-        prod_frac = x_t.frac + w_t.frac
-        acc = (sums << (acc_t.frac - prod_frac)) + cast(bias, b_t, acc_t)[None, :]
+        acc = (sums << (acc_t.frac - product_frac(node, x_t))) + cast(bias, b_t, acc_t)[None, :]
         return cast(acc_t.codes_from_int(acc), acc_t, node.type("result"))
 
-    def predict(self, x: np.ndarray, batch: int = 64) -> np.ndarray:
-        """Outputs (n, outputs) float64, equal to the C-simulation's element for element."""
+    def predict(self, x: np.ndarray, batch: int = 64, observe=None) -> np.ndarray:
+        """Outputs (n, outputs) float64, equal to the C-simulation's element for element; ``observe(node, codes,
+        type)`` sees every node's output (the layer-by-layer comparison of ``approxhls diff``)."""
         x = np.asarray(x, dtype=np.float64)
-        outs = [run_graph(self.ir, x[i : i + batch], self._mac) for i in range(0, len(x), batch)]
+        outs = [run_graph(self.ir, x[i : i + batch], self._mac, observe) for i in range(0, len(x), batch)]
         return np.concatenate(outs) if outs else np.zeros((0,))
 
     def input_histograms(self, x: np.ndarray) -> dict[str, np.ndarray]:

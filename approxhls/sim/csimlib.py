@@ -20,7 +20,7 @@ import numpy as np
 import numpy.ctypeslib as npc
 
 from approxhls.errors import ProjectError, ToolMissingError
-from approxhls.hls.project import load_project
+from approxhls.sim.project import load_project
 
 BUILD_RECORD = ".approxhls_build.json"
 

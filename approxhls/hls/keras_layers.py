@@ -1,0 +1,128 @@
+"""Which Keras/QKeras layers approxhls converts, checked before hls4ml sees the model, so that a refusal names
+the layer, its class and quantizer, and what to use instead (hls4ml's own errors name none of these)."""
+
+from __future__ import annotations
+
+from approxhls.errors import ModelError, UnsupportedLayerError
+from approxhls.names import check_identifier
+
+# Keras layer classes hls4ml 1.3.0 converts and approxhls evaluates bit for bit (vs its C-simulation).
+SUPPORTED_LAYERS = frozenset({
+    "InputLayer", "Dense", "QDense", "Conv1D", "QConv1D", "Conv2D", "QConv2D", "QConv2DBatchnorm",
+    "DepthwiseConv2D", "QDepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "QSeparableConv1D",
+    "QSeparableConv2D", "Activation", "QActivation", "ReLU", "LeakyReLU", "Softmax",
+    "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Flatten", "Reshape", "Dropout",
+    "ZeroPadding1D", "ZeroPadding2D", "UpSampling1D", "UpSampling2D", "Add", "Subtract", "Multiply", "Average",
+    "Maximum", "Minimum", "Concatenate", "BatchNormalization", "QBatchNormalization",
+})
+# Keras activation functions (as strings, in Activation layers or built into Dense/Conv layers)
+ACTIVATIONS = frozenset({"relu", "linear", "softmax", "sigmoid", "tanh", "softplus", "softsign"})
+# QKeras activation quantizers hls4ml 1.3.0 implements
+QUANTIZED_ACTIVATIONS = frozenset({"quantized_relu", "quantized_bits", "quantized_tanh", "quantized_sigmoid",
+                                   "binary", "ternary", "binary_tanh", "ternary_tanh"})
+
+HINTS = {
+    "LSTM": "recurrent layers are not evaluated by approxhls's emulator; convert them with hls4ml directly",
+    "GRU": "recurrent layers are not evaluated by approxhls's emulator; convert them with hls4ml directly",
+    "SimpleRNN": "recurrent layers are not evaluated by approxhls's emulator; convert them with hls4ml directly",
+    "QLSTM": "recurrent layers are not evaluated by approxhls's emulator; convert them with hls4ml directly",
+    "QGRU": "recurrent layers are not evaluated by approxhls's emulator; convert them with hls4ml directly",
+    "Conv3D": "hls4ml has no 3D convolution; use Conv2D over stacked frames",
+    "DepthwiseConv1D": "use SeparableConv1D, or a Conv1D with groups expressed as channels",
+    "QDenseBatchnorm": "hls4ml 1.3.0 has no handler for it; use QDense followed by BatchNormalization",
+    "Cropping1D": "crop the input before the model", "Cropping2D": "crop the input before the model",
+    "Embedding": "embeddings are not evaluated by approxhls's emulator",
+    "Permute": "transposes are not evaluated by approxhls's emulator; keep channels last",
+    "PReLU": "use LeakyReLU or ReLU",
+}
+ACTIVATION_HINT = ("use relu, linear, sigmoid, tanh, softmax, softplus or softsign, or a QActivation with "
+                   "quantized_relu / quantized_bits / quantized_tanh / quantized_sigmoid")
+QUANTIZER_HINTS = {
+    "quantized_relu_po2": "hls4ml 1.3.0 has no power-of-two activation; use quantized_relu(bits, integer)",
+    "quantized_po2": "power-of-two quantizers are for weights (kernel_quantizer); for activations use "
+                     "quantized_bits or quantized_relu",
+    "quantized_ulaw": "use quantized_bits", "quantized_hswish": "use quantized_relu",
+    "stochastic_binary": "use binary", "stochastic_ternary": "use ternary",
+}
+
+
+def quantizer_name(q) -> str:
+    if q is None:
+        return ""
+    if isinstance(q, str):
+        return q.split("(")[0].strip()
+    if isinstance(q, dict):
+        return q.get("class_name", "")
+    return getattr(q, "__name__", None) or type(q).__name__
+
+
+def describe_quantizer(q) -> str:
+    if q is None:
+        return ""
+    return q if isinstance(q, str) else str(q)
+
+
+def check_layers(model, io_type: str = "io_parallel") -> None:
+    """Refuse what approxhls cannot convert bit-exactly, naming the layer, its class, its quantizer and the
+    supported alternative."""
+    for layer in model.layers:
+        cls = type(layer).__name__
+        if layer.name == "input":
+            raise ModelError("a layer is named 'input', which hls4ml reserves; rename it (e.g. 'x_in')")
+        check_identifier(layer.name, f"layer name (layer of type {cls})")
+        if cls not in SUPPORTED_LAYERS:
+            hint = HINTS.get(cls, "the supported layers are listed by `approxhls info`")
+            raise UnsupportedLayerError(f"layer {layer.name!r} of type {cls} is not supported: {hint}")
+        _check_activation(layer, cls)
+        _check_specials(layer, cls, io_type)
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise ModelError(f"approxhls converts single-input single-output models; this one has "
+                         f"{len(model.inputs)} inputs and {len(model.outputs)} outputs")
+
+
+def _check_activation(layer, cls: str) -> None:
+    if cls == "QActivation":
+        q = getattr(layer, "quantizer", None) or layer.activation
+    else:
+        q = layer.get_config().get("activation")
+        if q is None or (isinstance(q, str) and "(" not in q):
+            if q is not None and q not in ACTIVATIONS:
+                raise UnsupportedLayerError(f"layer {layer.name!r} ({cls}, activation {q!r}) is not supported: "
+                                            f"{ACTIVATION_HINT}")
+            return
+    name = quantizer_name(q)
+    if name not in QUANTIZED_ACTIVATIONS:
+        hint = QUANTIZER_HINTS.get(name, "use quantized_relu, quantized_bits, quantized_tanh or quantized_sigmoid")
+        shown = describe_quantizer(q) if isinstance(q, str) else name
+        raise UnsupportedLayerError(f"layer {layer.name!r} ({cls}, quantizer {shown}) is not supported by hls4ml "
+                                    f"1.3.0: {hint}")
+
+
+def _check_specials(layer, cls: str, io_type: str) -> None:
+    cfg = layer.get_config()
+    if cls == "QConv2DBatchnorm" and io_type == "io_stream":
+        if tuple(cfg["kernel_size"]) == (1, 1) and tuple(cfg["strides"]) != (1, 1):
+            # hls4ml 1.3.0 streams this case through its generic conv and computes wrong values.
+            raise UnsupportedLayerError(
+                f"layer {layer.name!r} of type QConv2DBatchnorm (1x1 kernel, strides {tuple(cfg['strides'])}) "
+                f"is computed wrongly by hls4ml 1.3.0 under io_stream; use io_parallel, or a QConv2D "
+                f"(batch-norm unfused) for this layer")
+    if cls == "ReLU" and (cfg.get("max_value") is not None or cfg.get("negative_slope") or cfg.get("threshold")):
+        raise UnsupportedLayerError(f"layer {layer.name!r} (ReLU with max_value/negative_slope/threshold) is not "
+                                    f"supported: use ReLU() or a QActivation quantized_relu(bits, integer) to clip")
+    if cls in ("UpSampling1D", "UpSampling2D") and cfg.get("interpolation", "nearest") != "nearest":
+        raise UnsupportedLayerError(f"layer {layer.name!r} ({cls}, interpolation {cfg['interpolation']!r}) is not "
+                                    f"supported: hls4ml implements nearest-neighbour upsampling only")
+    if cls in ("Conv1D", "Conv2D", "QConv1D", "QConv2D", "DepthwiseConv2D", "QDepthwiseConv2D", "SeparableConv1D",
+               "SeparableConv2D", "QSeparableConv1D", "QSeparableConv2D"):
+        rate = cfg.get("dilation_rate", 1)
+        if any(r != 1 for r in (rate if isinstance(rate, (list, tuple)) else [rate])):
+            raise UnsupportedLayerError(f"layer {layer.name!r} ({cls}, dilation {rate}) is not supported: "
+                                        f"hls4ml 1.3.0 has no dilated convolution")
+        if cfg.get("groups", 1) != 1:
+            raise UnsupportedLayerError(f"layer {layer.name!r} ({cls}, groups {cfg['groups']}) is not supported: "
+                                        f"use a DepthwiseConv2D or separate convolutions")
+    if cls == "Softmax" and cfg.get("axis", -1) not in (-1,):
+        raise UnsupportedLayerError(f"layer {layer.name!r} (Softmax over axis {cfg['axis']}) is not supported: "
+                                    f"hls4ml normalizes the last axis")

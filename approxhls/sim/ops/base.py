@@ -1,0 +1,93 @@
+"""What every operation of the IR is: one class that extracts itself from an hls4ml layer, evaluates itself
+in numpy exactly as hls4ml's C++ does, and tells the cost model and the exactness report what it is.
+
+Extraction reads hls4ml layer objects by duck typing (``class_name``, ``get_attr``, ``types``, ``weights``),
+so this package never imports hls4ml; :mod:`approxhls.hls.extract` hands the layers over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from approxhls.fixedpoint import FixedType
+
+
+def wide(frac: int) -> FixedType:
+    """A type wide enough to hold any intermediate exactly, with ``frac`` fractional bits."""
+    return FixedType(62, 62 - frac, True)
+
+
+def cast(codes: np.ndarray, src: FixedType, dst: FixedType) -> np.ndarray:
+    """Convert codes of ``src`` to ``dst`` as an ap_fixed assignment does (dst's rounding and overflow)."""
+    if src == dst:
+        return codes  # same type: an ap_fixed assignment changes nothing
+    return dst.requantize(codes, src.frac)
+
+
+def align(codes: np.ndarray, src: FixedType, frac: int) -> np.ndarray:
+    """Exact codes at a finer (or equal) fractional position."""
+    assert frac >= src.frac
+    return np.asarray(codes, dtype=np.int64) << (frac - src.frac)
+
+
+def trunc_div(a: np.ndarray, b: int) -> np.ndarray:
+    """Integer division rounding toward zero (C, and ap_fixed's sdiv)."""
+    a = np.asarray(a, dtype=np.int64)
+    q = np.abs(a) // b
+    return np.where(a < 0, -q, q)
+
+
+@dataclass
+class Context:
+    """One evaluation of the graph on a batch of ``n`` samples; ``mac(node, group, rows, x_type)`` computes the
+    multiply-accumulate of a multiplying node's weight group (the part the reference and the emulator differ in)."""
+
+    n: int
+    x: np.ndarray
+    mac: Callable
+
+
+@dataclass(frozen=True)
+class Exactness:
+    """Whether a node's output equals the Keras layer it comes from, on inputs on its grid, and why (not)."""
+
+    exact: bool
+    reason: str = ""
+
+
+EXACT = Exactness(True)
+
+
+class Op:
+    """Base of every IR operation. Subclasses set ``name`` and ``hls_classes`` and implement ``evaluate``."""
+
+    name: str = ""
+    hls_classes: tuple[str, ...] = ()
+    multiplies: bool = False
+    # what the cost model sees: "mac" (Dense/Conv), "chain" (scale / activation steps after a MAC layer),
+    # "requant" (a layer that requantizes on its own: average pooling, merges), None (wiring)
+    role: str | None = None
+
+    @classmethod
+    def claims(cls, layer) -> bool:
+        return layer.class_name in cls.hls_classes
+
+    @classmethod
+    def extract(cls, layer, ex) -> list:
+        """The IR node(s) of an hls4ml layer; ``ex`` is the extraction context (types, codes, tables)."""
+        return [ex.node(layer, cls.name)]
+
+    def evaluate(self, node, ins: list, ctx: Context) -> np.ndarray:
+        """Result codes (in ``node.type()``) from the input (codes, type) pairs."""
+        raise NotImplementedError
+
+    def exactness(self, node, ir) -> Exactness:
+        return EXACT
+
+    @staticmethod
+    def one(ins):
+        (xc, x_t), = ins
+        return xc, x_t
