@@ -79,7 +79,9 @@ def cmd_train(a):
 def _convert_args(p):
     from approxhls.hls.convert import BACKENDS, DEFAULT_PART, IO_TYPES, STRATEGIES
 
-    p.add_argument("model", help="a model file or a directory written by `approxhls train`")
+    p.add_argument("model", help="a model: .h5/.keras, a SavedModel directory, model.json (+ --weights) or a "
+                                 "directory written by `approxhls train`")
+    p.add_argument("--weights", default=None, help="weights (.h5) of a model given as JSON (default: found beside it)")
     p.add_argument("--out", required=True, help="project directory to create")
     p.add_argument("--io-type", choices=IO_TYPES, default="io_parallel")
     p.add_argument("--strategy", choices=STRATEGIES, default="latency")
@@ -91,6 +93,11 @@ def _convert_args(p):
     p.add_argument("--input-precision", default=None, help="e.g. ap_ufixed<8,0> (default: the training grid)")
     p.add_argument("--force", action="store_true", help="replace an existing project directory")
     p.add_argument("--plan", default=None, help="multiplier plan (JSON/YAML): {default: NAME, layers: {LAYER: NAME}}")
+    p.add_argument("--softmax", choices=("keep", "argmax", "strip"), default="keep",
+                   help="a softmax output: keep hls4ml's (tables), argmax (one-hot, no tables), strip (logits out)")
+    p.add_argument("--verify", type=int, default=100, metavar="N",
+                   help="compile the C-simulation and compare N samples with Keras before claiming bit-exactness "
+                        "(0: do not; the project then makes no claim)")
 
 
 @command("convert", "convert a Keras/QKeras model into an hls4ml project (bit-exact precisions)")(_convert_args)
@@ -99,18 +106,46 @@ def cmd_convert(a):
 
     opts = ConvertOptions(io_type=a.io_type, strategy=a.strategy, reuse_factor=a.reuse_factor, backend=a.backend,
                           part=a.part, clock_period=a.clock_period, project_name=a.name,
-                          input_precision=a.input_precision)
-    convert(a.model, a.out, opts, overwrite=a.force, plan=a.plan)
-    from approxhls.sim.project import load_project
+                          input_precision=a.input_precision, softmax=a.softmax)
+    convert(a.model, a.out, opts, overwrite=a.force, plan=a.plan, verify=a.verify, weights=a.weights)
     from approxhls.report import format_table
+    from approxhls.sim.project import load_project
 
     meta = load_project(a.out)
     _emit({k: v for k, v in meta.items() if not isinstance(v, (list, dict))}, None, f"converted -> {a.out}")
+    print_exactness(meta)
     if meta.get("plan"):
         print("\nmultiplier plan")
         print(format_table([{"layer": k} | v for k, v in meta["plan"].items()]))
-    for note in meta["notes"]:
+    for note in meta["deployment_notes"]:
         print(f"note: {note}")
+
+
+def print_exactness(meta: dict) -> None:
+    """Which layers equal Keras and why the others do not, and what the verification found."""
+    from approxhls.report import format_table
+
+    inexact = [r | {"exact": {False: "no", None: "unknown"}[r["exact"]]} for r in meta["exactness"]
+               if r["exact"] is not True]
+    v = meta.get("verified")
+    if inexact:
+        print("\nlayers not guaranteed to equal Keras bit for bit:")
+        print(format_table(inexact, ["layer", "op", "exact", "reason"]))
+    if v:
+        print(f"\nverified on {v['samples']} samples ({v['inputs']}): " +
+              ("every output element equals Keras" if v["equal"] else
+               f"{v['mismatched_samples']} samples differ from Keras (max |diff| {v['max_abs_diff']:.4g}, class "
+               f"agreement {v['class_agreement']:.4f})"))
+    if meta["bit_exact"] is None:
+        claim = ("exact by its types, not verified (run with --verify N)" if meta["bit_exact_derived"] else
+                 "not guaranteed bit-exact (layers above); " +
+                 ("the verified samples did not differ" if v else "not verified"))
+    else:
+        claim = ("bit-exact with Keras (every layer exact by its types, and verified)" if meta["bit_exact"] else
+                 "NOT bit-exact with Keras" + (" (see above)" if inexact or v else ""))
+    print(f"C-simulation: {claim}")
+    if meta["bit_exact"] is False:
+        print("where Keras and the C-simulation part ways, layer by layer: approxhls diff " + meta["dir"])
 
 
 # ---- csim -----------------------------------------------------------------------------------------
@@ -130,12 +165,17 @@ def cmd_csim(a):
 
     report = run_csim(a.project, a.dataset, a.limit, check_reference=a.check_reference)
     _emit(report, a.json, "C-simulation vs Keras")
+    if report["not_exact_layers"]:
+        print("\nnot bit-exact by construction (differences from Keras expected): " +
+              "; ".join(f"{k}: {v}" for k, v in report["not_exact_layers"].items()))
+        print(f"class agreement with Keras {report['class_agreement']:.4f}, max |diff| {report['max_abs_diff']:.4g}")
 
 
 # ---- emulate --------------------------------------------------------------------------------------
 
 def _emulate_args(p):
     p.add_argument("model", help="a trained model (file or `approxhls train` directory) or a converted project")
+    p.add_argument("--weights", default=None, help="weights (.h5) of a model given as JSON")
     p.add_argument("--plan", default=None, help="multiplier plan (JSON/YAML); not with a project")
     p.add_argument("--dataset", default=None)
     p.add_argument("--limit", type=int, default=None)
@@ -147,7 +187,7 @@ def cmd_emulate(a):
     from approxhls.hls.evaluate import run_emulation
     from approxhls.report import format_table
 
-    report = run_emulation(a.model, a.plan, a.dataset, a.limit)
+    report = run_emulation(a.model, a.plan, a.dataset, a.limit, weights=a.weights)
     print(format_table(report["layers"]))
     _emit(report, a.json, "emulation")
 
@@ -156,6 +196,7 @@ def cmd_emulate(a):
 
 def _search_args(p):
     p.add_argument("model", help="a trained model (file or `approxhls train` directory)")
+    p.add_argument("--weights", default=None, help="weights (.h5) of a model given as JSON")
     p.add_argument("--dataset", default=None, help="default: the dataset it was trained on")
     p.add_argument("--tiles", type=int, default=None, help="ALWANN's tiled accelerator with N tiles "
                    "(default: hls4ml's dataflow, a multiplier per layer)")
@@ -183,7 +224,7 @@ def cmd_search(a):
     opts = SearchOptions(dataset=a.dataset, tiles=a.tiles, pop=a.pop, gens=a.gens, tune=a.tune,
                          uniform_tuning=a.uniform_tuning, calib=a.calib, max_loss=a.max_loss, with_luts=a.luts,
                          jobs=a.jobs, scheduler=a.scheduler, seed=a.seed, test_limit=a.test_limit,
-                         candidates=a.candidates)
+                         candidates=a.candidates, weights=a.weights)
     r = run_search(a.model, a.out, opts)
     ex = r["exact"]["test_accuracy"]
     rows = [{"point": p["plan_file"], "test_acc": p["test_accuracy"], "loss_pp": 100 * (ex - p["test_accuracy"]),
@@ -191,6 +232,50 @@ def cmd_search(a):
     print(format_table(rows))
     print(f"\nexact test accuracy {ex:.4f}; {r['search']['evaluations']} evaluations in {r['search']['seconds']} s; "
           f"wrote {a.out}/pareto.json, pareto.png, plans/")
+
+
+# ---- diff -------------------------------------------------------------------------------------------
+
+def _diff_args(p):
+    from approxhls.hls.convert import IO_TYPES
+
+    p.add_argument("target", help="a model (any form `convert` takes) or a converted project")
+    p.add_argument("--weights", default=None, help="weights (.h5) of a model given as JSON")
+    p.add_argument("--dataset", default=None, help="samples from this dataset's test split (default: the model's "
+                                                   "dataset, else random codes of the input type)")
+    p.add_argument("--limit", type=int, default=100, help="samples")
+    p.add_argument("--io-type", choices=IO_TYPES, default="io_parallel", help="for a model (a project keeps its own)")
+    p.add_argument("--json", default=None)
+
+
+@command("diff", "layer by layer: where Keras, the emulator and the C-simulation differ, and by how much")(_diff_args)
+def cmd_diff(a):
+    from approxhls.hls.convert import ConvertOptions
+    from approxhls.hls.diff import run_diff
+    from approxhls.report import format_table, write_json
+
+    r = run_diff(a.target, a.dataset, a.limit, a.weights, ConvertOptions(io_type=a.io_type))
+    rows = []
+    for row in r["layers"]:
+        first = row.get("first")
+        rows.append({"layer": row["layer"], "op": row["op"], "type": row["type"], "keras": row["keras_layer"] or "-",
+                     "exact_by_types": row["exact_by_types"], "keras!=csim": row.get("keras_vs_csim", "-"),
+                     "max|diff|": row.get("max_abs_diff"), "emulator!=csim": row.get("emulator_vs_csim", "-"),
+                     "first difference (sample, index, keras, c++)": "" if not first else
+                     f"{first[0]}, {first[1]}, {first[2]:.6g}, {first[3]:.6g}"})
+    print(format_table(rows))
+    print(f"\n{r['samples']} samples ({r['inputs']}), {r['io_type']}; elements compared per layer output")
+    if r["first_keras_difference"]:
+        bad = next(x for x in r["layers"] if x["layer"] == r["first_keras_difference"])
+        print(f"Keras and the C-simulation first differ at {bad['layer']} ({bad['op']}: {bad['input_type']} -> "
+              f"{bad['type']})")
+    else:
+        print("Keras and the C-simulation agree at every compared layer")
+    print("emulator == C-simulation at every traced layer" if r["emulator_equals_csim"]
+          else "the EMULATOR DIFFERS from the C-simulation (a bug in approxhls: please report it)")
+    if a.json:
+        write_json(a.json, r)
+        print(f"wrote {a.json}")
 
 
 # ---- run (host) -------------------------------------------------------------------------------------
@@ -263,6 +348,7 @@ def cmd_run(a):
 
 def _cost_args(p):
     p.add_argument("target", help="a trained model (directory with model.h5, or a .h5) or a converted project")
+    p.add_argument("--weights", default=None, help="weights (.h5) of a model given as JSON")
     p.add_argument("--plan", default=None, help="multiplier plan (JSON/YAML); default: the project's own")
     p.add_argument("--json", default=None, help="write the report here, and a stacked-bar PNG beside it")
 
@@ -274,7 +360,7 @@ def cmd_cost(a):
     from approxhls.cost import estimate_cost, plot_cost
     from approxhls.report import format_table, write_json
 
-    rep = estimate_cost(a.target, plan=a.plan)
+    rep = estimate_cost(a.target, plan=a.plan, weights=a.weights)
     cols = ["layer", "op", "macs", "multiplier", "quant_kind", "quant_ops_unfused", "quant_ops_bn_folded",
             "quant_ops_fused", "memory_bits", "luts_multipliers", "luts_adders", "luts_quantization", "luts_memory",
             "dsp", "energy_multipliers", "energy_adders", "energy_quantization", "energy_memory", "hls4ml_emits"]
@@ -509,6 +595,17 @@ def cmd_info(a):
         exactness = ("" if f.bit_exact else " (hls4ml: steps rounded to powers of two, exact when they are)"
                      if f.learned else " (not bit-exact in hls4ml)")
         print(f"  {f.name:8s} {f.description}{exactness}")
+    from approxhls.hls.keras_layers import (
+        ACTIVATIONS,
+        QUANTIZED_ACTIVATIONS,
+        SUPPORTED_LAYERS,
+    )
+
+    print("convertible Keras/QKeras layers (any model form: .h5/.keras, SavedModel, JSON + weights):")
+    print("  " + ", ".join(sorted(SUPPORTED_LAYERS)))
+    print("  activations: " + ", ".join(sorted(ACTIVATIONS)) + "; QActivation quantizers: " +
+          ", ".join(sorted(QUANTIZED_ACTIVATIONS)))
+    print("  weights: quantized_bits (alpha 1, None, auto_po2, float), quantized_po2, binary, ternary, float")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,8 +26,11 @@ def run_demo(out="demo-out", epochs: int = 30, pop: int = 12, gens: int = 5) -> 
     t0 = time.perf_counter()
     print(f"[1/6] training mlp on digits (fixed-w8a8, {epochs} epochs)")
     rec = train(TrainOptions(model="mlp", dataset="digits", scheme="fixed-w8a8", epochs=epochs), out / "model")
-    print(f"[2/6] converting to an hls4ml project (io_parallel) -> {out / 'hls_prj'}")
-    convert(out / "model", out / "hls_prj", ConvertOptions(io_type="io_parallel"), overwrite=True)
+    print(f"[2/6] converting to an hls4ml project (io_parallel) -> {out / 'hls_prj'}, verifying it on 200 samples")
+    convert(out / "model", out / "hls_prj", ConvertOptions(io_type="io_parallel"), overwrite=True, verify=200)
+    from approxhls.sim.project import load_project
+
+    claim = load_project(out / "hls_prj")["bit_exact"]
     print("[3/6] compiling and running the C-simulation on the test split")
     csim = run_csim(out / "hls_prj")
     write_json(out / "csim.json", csim)
@@ -50,6 +53,7 @@ def run_demo(out="demo-out", epochs: int = 30, pop: int = 12, gens: int = 5) -> 
     summary = {
         "model": "mlp", "dataset": "digits", "scheme": rec["scheme"]["name"], "n": csim["n"],
         "acc_keras": csim["accuracy_keras"], "acc_csim": csim["accuracy_csim"], "csim_vs_keras_mismatches": csim["mismatches"],
+        "bit_exact_claimed": claim,
         "approx_plan": ",".join(sorted(set(point["plan"].values()))), "approx_rel_energy": round(point["relative_energy"], 3),
         "approx_acc_csim": approx["accuracy_csim"], "emulator_equals_csim": emulator_equal,
         "wrapper_equals_csim": wrapper["equal_to_csim"],
@@ -61,18 +65,18 @@ def run_demo(out="demo-out", epochs: int = 30, pop: int = 12, gens: int = 5) -> 
           f"plans/), approx_prj/, "
           f"overlay/ (build_ip.tcl, build_overlay.tcl, Makefile, overlay.json: `make -C {out}/overlay` with Vivado), "
           f"demo.json")
-    if not emulator_equal or csim["mismatches"] or not wrapper["equal_to_csim"]:
+    if not emulator_equal or csim["mismatches"] or not wrapper["equal_to_csim"] or claim is not True:
         raise SystemExit("demo check failed: C-simulation is not bit-exact")
     return summary
 
 
 def _emulator_equals_csim(prj: Path) -> bool:
+    from approxhls.models.datasets import load_dataset
+    from approxhls.sim.assignment import project_assignments
     from approxhls.sim.csimlib import CSimLibrary
     from approxhls.sim.emulator import Emulator
     from approxhls.sim.ir import IR
-    from approxhls.sim.assignment import project_assignments
     from approxhls.sim.project import load_project
-    from approxhls.models.datasets import load_dataset
 
     meta = load_project(prj)
     ds = load_dataset("digits", grid=meta["input_precision"])

@@ -6,12 +6,12 @@ quantized ReLUs saturate often; inputs are random points of the input grid plus 
 
 import numpy as np
 import pytest
+from conftest import on_grid_inputs, randomize_weights
 
 from approxhls.hls.convert import ConvertOptions, convert_model
 from approxhls.hls.csim import compare_outputs
-from approxhls.sim.csimlib import CSimLibrary
 from approxhls.models.zoo import build_model
-from conftest import on_grid_inputs, randomize_weights
+from approxhls.sim.csimlib import CSimLibrary
 
 CASES = [
     (model, io, scheme, False)

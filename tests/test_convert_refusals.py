@@ -2,7 +2,12 @@ import numpy as np
 import pytest
 from tensorflow import keras
 
-from approxhls.errors import InvalidNameError, ModelError, ProjectError, UnsupportedLayerError
+from approxhls.errors import (
+    InvalidNameError,
+    ModelError,
+    ProjectError,
+    UnsupportedLayerError,
+)
 from approxhls.hls.convert import ConvertOptions, check_layers, convert, convert_model
 from approxhls.models.modelio import load_model
 from approxhls.models.zoo import build_model

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from approxhls.fixedpoint import FixedType
-from approxhls.sim import lutkernel
-from approxhls.sim.decompose import decompose
-from approxhls.sim.assignment import Assignment, product_table
 from approxhls.multipliers.registry import get_design
+from approxhls.sim import lutkernel
+from approxhls.sim.assignment import Assignment, product_table
+from approxhls.sim.decompose import decompose
 
 X = FixedType.parse("ap_ufixed<8,2>")
 W = FixedType.parse("ap_fixed<8,1>")
@@ -51,8 +51,8 @@ def test_lookup_kernel_equals_numpy_gather_and_direct_sum():
 
 def test_float64_is_chosen_when_float32_could_round(tmp_path):
     """A wide dense layer whose worst-case sum passes 2^24 must not be computed in float32."""
-    from tensorflow import keras
     from qkeras import QDense, quantized_bits
+    from tensorflow import keras
 
     from approxhls.hls.convert import ConvertOptions, build_graph
     from approxhls.sim.emulator import Emulator

@@ -187,9 +187,10 @@ class Board:
 # ---- fixtures ----------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
+    from conftest import randomize_weights
+
     from approxhls.hls.convert import ConvertOptions, convert_model
     from approxhls.models.zoo import build_model
-    from conftest import randomize_weights
 
     d = tmp_path_factory.mktemp("host")
     m = build_model("mlp", (8, 8, 1), 10, "fixed-w8a8", width=0.5)
@@ -322,8 +323,9 @@ def test_cli_run_on_a_project(tmp_path, project):
 
 
 def test_board_install_pulls_no_tensorflow():
-    import tomllib
     from pathlib import Path
+
+    import tomllib
 
     meta = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
     board = meta["dependencies"] + meta["optional-dependencies"]["board"]

@@ -283,8 +283,8 @@ def test_a_multiplier_that_always_returns_zero_is_emulated(tmp_path):
     """Real libraries contain degenerate designs (e.g. a constant-0 output); the emulator must still be exact."""
     from conftest import tiny_dense_ir
 
-    from approxhls.sim.emulator import Emulator
     from approxhls.sim.assignment import Assignment
+    from approxhls.sim.emulator import Emulator
     from approxhls.sim.reference import evaluate
 
     np.save(tmp_path / "zero.npy", np.zeros((256, 256), dtype=np.int64))

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from approxhls.multipliers.registry import builtin_designs, families, get_design
-from approxhls.multipliers.sim import first_difference, tabulate_cpp, tabulate_verilog, tabulate_verilog_many
+from approxhls.multipliers.sim import (
+    first_difference,
+    tabulate_cpp,
+    tabulate_verilog,
+    tabulate_verilog_many,
+)
 
 DESIGNS = list(builtin_designs())
 REQUIRED_FAMILIES = {"exact", "tam", "bam", "ppp", "lsbt", "drum", "mitchell", "roba", "kulkarni", "etm"}

@@ -5,17 +5,17 @@ import subprocess
 
 import numpy as np
 import pytest
+from conftest import on_grid_inputs, randomize_weights
 from tensorflow import keras
 
 from approxhls.hls.convert import ConvertOptions, convert_model
+from approxhls.hls.plan import PlanError, load_plan
+from approxhls.models.zoo import build_model
+from approxhls.sim.assignment import project_assignments
 from approxhls.sim.csimlib import CSimLibrary
 from approxhls.sim.emulator import Emulator
 from approxhls.sim.ir import IR
-from approxhls.hls.plan import PlanError, load_plan
-from approxhls.sim.assignment import project_assignments
 from approxhls.sim.reference import evaluate
-from approxhls.models.zoo import build_model
-from conftest import on_grid_inputs, randomize_weights
 
 USER_C = """#include <stdint.h>
 /* EvoApprox-style: exact product with the low byte's lowest 3 bits forced to 1 */

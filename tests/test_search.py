@@ -42,9 +42,9 @@ def test_tile_mapping():
 
 def test_weight_tuning_reduces_the_multipliers_mean_error():
     from approxhls.fixedpoint import FixedType
-    from approxhls.sim.assignment import Assignment
     from approxhls.multipliers.registry import get_design
     from approxhls.search.tuning import mean_abs_error, tuned_codes
+    from approxhls.sim.assignment import Assignment
 
     x_t, w_t = FixedType.parse("ap_ufixed<8,2>"), FixedType.parse("ap_fixed<8,1>")
     for name in ("tam_u8_k8", "bam_u8_h2_v8", "mitchell_u8_w4"):
@@ -120,12 +120,12 @@ def test_dask_and_process_pools_agree_with_in_process(prepared):
 
 def test_search_end_to_end_and_front_point_converts_bit_exact(trained_mlp, tmp_path):
     from approxhls.hls.convert import ConvertOptions, convert
+    from approxhls.models.datasets import load_dataset
+    from approxhls.search.run import SearchOptions, run_search
+    from approxhls.sim.assignment import project_assignments
     from approxhls.sim.csimlib import CSimLibrary
     from approxhls.sim.emulator import Emulator
     from approxhls.sim.ir import IR
-    from approxhls.sim.assignment import project_assignments
-    from approxhls.models.datasets import load_dataset
-    from approxhls.search.run import SearchOptions, run_search
 
     r = run_search(trained_mlp, tmp_path / "s", SearchOptions(pop=8, gens=2, tune=True, calib=200, progress=False))
     assert (tmp_path / "s" / "pareto.png").read_bytes()[:4] == b"\x89PNG"

@@ -28,14 +28,14 @@ def _from_project(prj: Path, plan):
             str(prj))
 
 
-def _from_model(path, plan):
+def _from_model(path, plan, weights=None):
     from approxhls.hls.convert import ConvertOptions, build_graph
     from approxhls.models.lsq import lsq_family
     from approxhls.models.modelio import load_model, load_train_info, resolve_model_path
 
-    src = resolve_model_path(path)
-    info = load_train_info(src)
-    model = load_model(src)
+    src = resolve_model_path(path, weights)
+    info = load_train_info(src, weights)
+    model = load_model(src, weights)
     scheme = info.get("scheme") or {}
     family = scheme.get("family") or lsq_family(model)
     code_bits = scheme.get("weight_bits") or next((layer.weight_bits for layer in model.layers
@@ -45,12 +45,14 @@ def _from_model(path, plan):
     return g.ir, g.assignments, family, code_bits, bn, 1, str(src)
 
 
-def estimate_cost(target, plan=None, progress: bool = True) -> dict:
+def estimate_cost(target, plan=None, progress: bool = True, weights=None) -> dict:
     """Per-layer and total LUTs, DSPs and energy proxy of ``target`` (a converted project or a Keras model),
     with the plan's multipliers, relative to the same network with exact multipliers."""
     target = Path(target)
-    loader = _from_project if (target / "approxhls.json").exists() else _from_model
-    ir, assignments, family, code_bits, bn, rf, source = loader(target, plan)
+    if (target / "approxhls.json").exists():
+        ir, assignments, family, code_bits, bn, rf, source = _from_project(target, plan)
+    else:
+        ir, assignments, family, code_bits, bn, rf, source = _from_model(target, plan, weights)
     layers = count_ir(ir, assignments, family, bn, code_bits)
     say = (lambda name: print(f"  characterizing {name} (Yosys, once)", flush=True)) if progress else None
     est = Estimator(reuse_factor=rf, progress=say)

@@ -48,6 +48,7 @@ class ConvertOptions:
     project_name: str = "approxhls_model"
     input_precision: str | None = None  # default: the training grid, else ap_ufixed<8,0>
     softmax: str = "keep"               # keep (hls4ml's stable softmax), argmax (one-hot), strip (logits out)
+    trace: bool = False                 # every layer's output readable from the C-simulation (approxhls diff)
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -108,7 +109,9 @@ def hls_config(model, opts: ConvertOptions, input_precision: FixedType) -> dict:
         layer_cfg["Strategy"] = opts.strategy.capitalize()
     for layer in model.layers:
         cls = type(layer).__name__
-        layer_cfg = cfg["LayerName"][layer.name]
+        layer_cfg = cfg["LayerName"].get(layer.name)
+        if layer_cfg is None:  # layers hls4ml drops (Dropout)
+            continue
         # Average pooling gets an exact type from approxhls.hls.precision, which needs 'auto' here.
         if cls in AVERAGE_POOLING:
             layer_cfg["Precision"] = {"result": "auto", "accum": "auto"}
@@ -167,8 +170,14 @@ class Graph:
     exactness: list = field(default_factory=list)          # per IR node: exact vs Keras, and why not
 
     @property
-    def exact(self) -> bool:
-        return all(row["exact"] for row in self.exactness)
+    def exact(self) -> bool | None:
+        """True when every layer is exact by its types, False when one is not, None when one is unknown."""
+        return derived_exactness(self.exactness)
+
+
+def derived_exactness(rows: list[dict]) -> bool | None:
+    values = [row["exact"] for row in rows]
+    return False if False in values else (None if None in values else True)
 
 
 def layer_exactness(ir, assignments: dict) -> list[dict]:
@@ -180,7 +189,7 @@ def layer_exactness(ir, assignments: dict) -> list[dict]:
         a = assignments.get(node.name)
         if a is not None and not a.exact:
             exact, reason = False, f"approximate multiplier {a.multiplier}"
-        rows.append({"layer": node.name, "op": node.op, "exact": bool(exact), "reason": reason})
+        rows.append({"layer": node.name, "op": node.op, "exact": exact, "reason": reason})
     return rows
 
 
@@ -225,8 +234,12 @@ def build_graph(model, opts: ConvertOptions, train_info: dict | None = None, pla
             raise PlanError(f"layer {a.layer!r}: its operand types changed when upstream layers were planned; "
                             f"plan the upstream layers exact or quantize this layer's input")
     plancode.apply_to_graph(hls_model, assignments)
+    if opts.trace:  # every layer, those hls4ml inserts included
+        hls_model.config.trace_output = True
+        for layer in hls_model.get_layers():
+            layer.set_attr("trace", True)
     exactness = layer_exactness(ir, assignments)
-    notes = [f"{r['layer']}: {r['reason']}" for r in exactness if not r["exact"]]
+    notes = [f"{r['layer']}: {r['reason']}" for r in exactness if r["exact"] is not True]
     notes += [str(w.message) for w in caught if "approxhls" in str(w.filename) or "pooling" in str(w.message)]
     notes += [f"{a.layer}: {a.source}" for a in assignments.values() if a.source.startswith("exact (")]
     return Graph(hls_model, ir, assignments, plan, notes, grid, log.getvalue(), model, deployment_notes, exactness)
@@ -285,6 +298,7 @@ def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | Non
     import hls4ml
 
     from approxhls.hls import plancode
+    from approxhls.hls.fixups import apply_fixups
     from approxhls.hls.plan import save_resolved
 
     out = Path(out)
@@ -296,6 +310,8 @@ def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | Non
     log.seek(0, io.SEEK_END)
     with contextlib.redirect_stdout(log):
         hls_model.write()
+    for fix in apply_fixups(out):
+        log.write(f"approxhls repaired hls4ml 1.3.0 output: {fix}\n")
     plancode.write_headers(out, assignments)
     (out / "convert.log").write_text(log.getvalue())  # hls4ml's chatter, kept for reference
     model.save(out / KERAS_COPY, include_optimizer=False)
@@ -320,7 +336,7 @@ def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | Non
         "source_model": source,
         "dataset": train_info.get("dataset"),
         "scheme": train_info.get("scheme"),
-        "bit_exact_derived": g.exact,  # every layer exact by its types (see "exactness")
+        "bit_exact_derived": g.exact,  # every layer exact by its types (true), one not (false), unknown (null)
         "bit_exact": None,             # set below: derived and verified, else false (or null: not verified)
         "verified": None,
         "exactness": g.exactness,
@@ -329,6 +345,7 @@ def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | Non
         "plan": {name: a.to_json() for name, a in assignments.items()} or None,
         "layers": _layer_table(hls_model),
     }
+    (out / PROJECT_JSON).write_text(json.dumps(meta, indent=2))  # the C-simulation reads it
     if verify:
         meta["verified"] = verify_project(out, model, meta, verify)
     meta["bit_exact"] = claim(meta)
@@ -338,11 +355,12 @@ def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | Non
 
 def claim(meta: dict) -> bool | None:
     """True only when every layer is exact by its types and a verification found no difference; False when a
-    layer is not exact or a verification differed; None when exact by types but not verified."""
-    verified = meta.get("verified")
-    if not meta["bit_exact_derived"] or (verified is not None and not verified["equal"]):
+    layer is known not to be exact or a verification differed; None otherwise (not verified, or some layer's
+    exactness is not known from its types and the verified samples did not differ)."""
+    verified, derived = meta.get("verified"), meta["bit_exact_derived"]
+    if derived is False or (verified is not None and not verified["equal"]):
         return False
-    return True if verified is not None else None
+    return True if derived and verified is not None else None
 
 
 def verification_inputs(meta: dict, n: int, seed: int = 0) -> np.ndarray:

@@ -20,7 +20,7 @@ class Target:
     keras_model: object = None  # path or model, for the exact reference accuracy
 
 
-def load_target(target, plan=None, io_type: str = "io_parallel") -> Target:
+def load_target(target, plan=None, io_type: str = "io_parallel", weights=None) -> Target:
     """A project directory (its IR and plan; ``plan`` must be None) or a model (converted in memory)."""
     from approxhls.errors import ApproxHLSError
 
@@ -38,19 +38,19 @@ def load_target(target, plan=None, io_type: str = "io_parallel") -> Target:
     from approxhls.hls.convert import ConvertOptions, build_graph
     from approxhls.models.modelio import load_model, load_train_info
 
-    model = load_model(p)
-    info = load_train_info(p)
+    model = load_model(p, weights)
+    info = load_train_info(p, weights)
     g = build_graph(model, ConvertOptions(io_type=io_type), info, plan)
     return Target(g.ir, g.assignments, str(g.grid), [int(d) for d in model.input_shape[1:]], info.get("dataset"),
                   model)
 
 
 def run_emulation(target, plan=None, dataset: str | None = None, limit: int | None = None,
-                  keras_reference: bool = True) -> dict:
+                  keras_reference: bool = True, weights=None) -> dict:
     from approxhls.models.datasets import load_dataset
     from approxhls.sim.emulator import Emulator
 
-    t = load_target(target, plan)
+    t = load_target(target, plan, weights=weights)
     ds = load_dataset(dataset or t.dataset or "digits", grid=t.input_precision).limit(limit)
     x = ds.for_input(ds.x_test, t.input_shape)
     em = Emulator(t.ir, t.assignments)

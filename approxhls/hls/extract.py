@@ -97,22 +97,37 @@ class Extractor:
         precision = _precision(var.type)
         kind = kind_of(precision)
         x_t = fixed(layer.get_input_variable().type.precision)
+        if kind_of(layer.get_input_variable().type.precision) == "xnor":  # binary activations: 0/1 for -1/+1
+            node.attrs["binary_input"] = True
+            x_t = FixedType(2, 2, True)
+        bias = layer.weights.get("bias")
+        if bias is not None and kind_of(_precision(bias.type)) != "fixed":
+            node.attrs["product_note"] = "hls4ml's binary-network path replaced this layer's biases by zeros"
         if kind == "exponent":
             self._po2(node, var, precision, x_t)
         elif kind == "xnor":  # binary weights, stored 0/1 for -1/+1 (product weight_binary)
             node.weights["weight"] = 2 * np.asarray(var.data, dtype=np.int64) - 1
             node.types["weight"] = "ap_int<2>"
-            node.attrs["quantized_weights"] = True
+            node.attrs |= {"quantized_weights": True, "product": "both_binary" if node.attrs.get("binary_input")
+                           else "weight_binary"}
         else:
             node.weights["weight"], node.attrs["quantized_weights"] = self.codes(var, FixedType.parse(node.types["weight"]))
+            w_t = FixedType.parse(node.types["weight"])
+            if w_t.width == 2 and w_t.integer == 2 and w_t.signed:  # hls4ml's weight_ternary product
+                node.attrs["product"] = "weight_ternary"
+            elif node.attrs.get("binary_input"):
+                node.attrs["product"] = "data_binary"
         if "bias" not in node.weights:
             node.weights["bias"] = np.zeros(node.shape[-1], dtype=np.int64)
-            node.types.setdefault("bias", "ap_fixed<1,1>")
-        if x_t is None:
-            raise UnsupportedLayerError(f"layer {layer.name!r} ({layer.class_name}) reads binary (xnor) activations; "
-                                        f"approxhls supports binary weights, not binary inputs to a Dense/Conv layer: "
-                                        f"use a ternary or 2-bit quantized_bits activation before it")
+            node.types["bias"] = "ap_int<2>"
+        if "accum" not in node.types:
+            raise UnsupportedLayerError(f"layer {layer.name!r} ({layer.class_name}): hls4ml left its accumulator type "
+                                        f"unspecified; quantize its weights and input")
         return node
+
+    @staticmethod
+    def input_type(layer) -> FixedType:
+        return fixed(layer.get_input_variable().type.precision)
 
     @staticmethod
     def _po2(node: Node, var, precision, x_t: FixedType) -> None:
@@ -121,6 +136,10 @@ class Extractor:
             raise UnsupportedLayerError(f"layer {node.name!r}: a power-of-two weight is 0, which hls4ml's exponent "
                                         f"type cannot hold; use quantized_bits weights for this layer")
         shift = ShiftProduct(x_t, int(precision.width), node.name)
+        if shift.r_width > 62:
+            raise UnsupportedLayerError(f"layer {node.name!r}: power-of-two weights read a {x_t} input, whose shifted "
+                                        f"products are {shift.r_width} bits wide; quantize the layer's input (a "
+                                        f"QActivation before it)")
         node.weights["weight"] = shift.encode(data)
         node.types["weight"] = str(shift.w_type)
         node.attrs |= {"product": "po2", "exp_bits": shift.exp_bits, "x_type": str(x_t), "product_frac": shift.frac,

@@ -123,6 +123,10 @@ def _check_specials(layer, cls: str, io_type: str) -> None:
         if cfg.get("groups", 1) != 1:
             raise UnsupportedLayerError(f"layer {layer.name!r} ({cls}, groups {cfg['groups']}) is not supported: "
                                         f"use a DepthwiseConv2D or separate convolutions")
+    if cls in ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate") and \
+            len(layer.input) > 2:
+        raise UnsupportedLayerError(f"layer {layer.name!r} ({cls} of {len(layer.input)} inputs) is not supported: "
+                                    f"hls4ml 1.3.0 merges two tensors at a time; chain two-input {cls} layers")
     if cls == "Softmax" and cfg.get("axis", -1) not in (-1,):
         raise UnsupportedLayerError(f"layer {layer.name!r} (Softmax over axis {cfg['axis']}) is not supported: "
                                     f"hls4ml normalizes the last axis")

@@ -107,15 +107,18 @@ def resolve_plan(plan, ir) -> dict[str, Assignment]:
     from approxhls.multipliers.registry import get_design
 
     plan = load_plan(plan)
-    mult_nodes = {n.name: n for n in ir.multiplying_nodes()}
+    mult_nodes = {n.name: n for n in ir.plannable_nodes()}
     all_names = {n.name for n in ir.nodes}
     for layer in plan.layers:
         if layer not in all_names:
             raise PlanError(f"the plan names layer {layer!r}, which the model does not have; "
                             f"layers with multiplications: {', '.join(mult_nodes)}")
         if layer not in mult_nodes:
-            raise PlanError(f"the plan names layer {layer!r}, which has no multiplications "
-                            f"(it is a {ir.node(layer).op} layer); planable layers: {', '.join(mult_nodes)}")
+            node = ir.node(layer)
+            what = (f"its hls4ml product is {node.attrs['product']} (no multiplier to replace)" if node.multiplies
+                    else f"it is a {node.op} layer")
+            raise PlanError(f"the plan names layer {layer!r}, which has no multiplications a plan can replace "
+                            f"({what}); planable layers: {', '.join(mult_nodes)}")
 
     def design_of(name):
         if name == EXACT:

@@ -12,7 +12,8 @@ types that hold every value exactly; hls4ml's own inference then propagates them
   Keras activation layer) gets the model's default type and rounds, where Keras passes values through: it
   gets its input's type instead;
 - a Dense/Conv layer with power-of-two weights (QKeras ``quantized_po2``) keeps the default accumulator,
-  which rounds the shifted products: it gets one that holds every sum of its products exactly.
+  which rounds the shifted products: it gets one that holds every sum of its products exactly;
+- an Average merge gets the type of the sum, which drops the bit the halving adds: it gets that bit.
 
 It also widens the accumulator (and result) of Dense/Conv layers planned on an approximate multiplier
 by the integer bits the approximate products may need beyond the exact ones (node attribute
@@ -66,6 +67,10 @@ def _make_pass():
                 return known and _is_unspecified(node.types["result_t"].precision)
             if node.class_name == "Activation" and str(node.get_attr("activation")).lower() in ("relu", "linear"):
                 return known and not _has_quantizer(node) and not node.get_attr("approxhls_passthrough", False)
+            if node.class_name == "Merge" and str(node.get_attr("op")).lower() == "average":
+                ins = [node.get_input_variable(i) for i in node.inputs]
+                return all(v is not None and not _is_unspecified(v.type.precision) for v in ins) and \
+                    _is_unspecified(node.types["result_t"].precision)
             if node.class_name in ("Dense", "Conv1D", "Conv2D") and "weight" in node.weights:
                 return (known and isinstance(node.weights["weight"].type.precision, ExponentPrecisionType)
                         and not node.get_attr("approxhls_po2_exact", False))
@@ -74,6 +79,10 @@ def _make_pass():
         def transform(self, model, node):
             if node.get_attr("approxhls_extra_bits", 0):
                 return _widen_accumulator(node, int(node.get_attr("approxhls_extra_bits")))
+            if node.class_name == "Merge":
+                _set_type(node, "result_t", average_type(*[node.get_input_variable(i).type.precision
+                                                            for i in node.inputs]))
+                return True
             if node.class_name == "Activation":
                 node.set_attr("approxhls_passthrough", True)
                 _set_type(node, "result_t", node.get_input_variable().type.precision)
@@ -111,6 +120,17 @@ def _make_pass():
             return True
 
     return ExactPrecision
+
+
+def average_type(a, b):
+    """(a + b) * 0.5 exactly: the sum's integer bits, one more fractional bit than either input (hls4ml infers
+    the sum's type, which drops that bit)."""
+    from hls4ml.model.types import FixedPrecisionType
+
+    signed = a.signed or b.signed
+    integer = max(a.integer + (signed and not a.signed), b.integer + (signed and not b.signed)) + 1
+    frac = max(a.width - a.integer, b.width - b.integer) + 1
+    return FixedPrecisionType(width=integer + frac, integer=integer, signed=signed)
 
 
 def _has_quantizer(node) -> bool:
@@ -162,13 +182,55 @@ def _widen_accumulator(node, extra: int) -> bool:
     return True
 
 
+REPAIR_PASS = "approxhls_repairs"
+
+
+class _Quantizer:
+    """What hls4ml's MergeLinearActivation reads from a node's ``quantizer`` attribute: the type to give the
+    layer the activation is merged into."""
+
+    def __init__(self, hls_type):
+        self.hls_type = hls_type
+
+
+def _make_repair_pass():
+    """Two defects of hls4ml 1.3.0's conversion, repaired before they take effect:
+
+    - a linear activation merged into an 'auto'-typed parent (Dense, Conv, ...) hands the parent its ``quantizer``
+      attribute, but a QActivation(quantized_bits) keeps its quantizer in ``activation_quantizer``, so the merge
+      drops the quantization altogether: such an activation gets the ``quantizer`` the merge expects (its own,
+      QKeras-rounding, result type);
+    - a Keras ``Softmax`` layer keeps the activation name 'Softmax', which names its config struct differently from
+      the function call that uses it (the project does not compile): it is named 'softmax'."""
+    from hls4ml.model.optimizer import OptimizerPass
+
+    class Repairs(OptimizerPass):
+        def match(self, node):
+            if node.class_name == "Softmax":
+                return node.get_attr("activation") != "softmax"
+            return (node.class_name == "Activation" and node.get_attr("activation") == "linear"
+                    and _has_quantizer(node) and node.get_attr("quantizer") is None)
+
+        def transform(self, model, node):
+            if node.class_name == "Softmax":
+                node.set_attr("activation", "softmax")
+            else:
+                node.set_attr("quantizer", _Quantizer(node.get_output_variable().type.precision))
+            return False
+
+    return Repairs
+
+
 def register() -> None:
-    """Register the pass once per process and put it before hls4ml's precision inference."""
+    """Register the passes once per process: the exact-precision pass before hls4ml's precision inference, the
+    repairs before hls4ml merges linear activations."""
     from hls4ml.model.flow import get_flow
     from hls4ml.model.optimizer import get_available_passes, register_pass
 
-    if PASS_NAME not in get_available_passes():
-        register_pass(PASS_NAME, _make_pass())
     flow = get_flow("convert")
-    if PASS_NAME not in flow._optimizers:  # hls4ml has no public "insert before" on flows
-        flow._optimizers.insert(flow._optimizers.index("infer_precision_types"), PASS_NAME)
+    for name, make, before in ((PASS_NAME, _make_pass, "infer_precision_types"),
+                               (REPAIR_PASS, _make_repair_pass, "merge_linear_activation")):
+        if name not in get_available_passes():
+            register_pass(name, make())
+        if name not in flow._optimizers:  # hls4ml has no public "insert before" on flows
+            flow._optimizers.insert(flow._optimizers.index(before), name)

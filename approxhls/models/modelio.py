@@ -28,6 +28,23 @@ def custom_objects() -> dict:
     return objects | lsq_classes()
 
 
+def _json_objects() -> dict:
+    """QKeras 0.9.0 writes a QActivation's quantizer object into JSON as a dict that its own from_config cannot
+    read back; this loader turns the dict into the quantizer first."""
+    from qkeras import QActivation
+    from qkeras.quantizers import get_quantizer
+
+    class QActivationFromJson:
+        @classmethod
+        def from_config(cls, config):
+            act = config.get("activation")
+            if isinstance(act, dict):
+                config = dict(config, activation=get_quantizer(act))
+            return QActivation.from_config(config)
+
+    return custom_objects() | {"QActivation": QActivationFromJson}
+
+
 def resolve_model_path(path, weights=None) -> Path:
     """The model's file (or SavedModel directory): a training directory gives its model.h5."""
     p = Path(path)
@@ -65,7 +82,7 @@ def load_model(path, weights=None):
             w = Path(weights) if weights is not None else weights_beside(p)
             if not w.exists():
                 raise ModelError(f"weights file {w} does not exist")
-            model = tf.keras.models.model_from_json(p.read_text(), custom_objects=custom_objects())
+            model = tf.keras.models.model_from_json(p.read_text(), custom_objects=_json_objects())
             model.load_weights(w)
             return model
         return tf.keras.models.load_model(p, custom_objects=custom_objects(), compile=False)

@@ -15,7 +15,13 @@ from approxhls.multipliers.families.drum import DRUM
 from approxhls.multipliers.families.etm import ETM
 from approxhls.multipliers.families.kulkarni import Kulkarni
 from approxhls.multipliers.families.mitchell import Mitchell
-from approxhls.multipliers.families.ppmask import BrokenArray, Exact, LSBTruncation, Perforated, TruncatedArray
+from approxhls.multipliers.families.ppmask import (
+    BrokenArray,
+    Exact,
+    LSBTruncation,
+    Perforated,
+    TruncatedArray,
+)
 from approxhls.multipliers.families.roba import RoBA
 
 U8 = {"bits": 8, "signed": False}

@@ -151,8 +151,8 @@ def run_testbench(overlay_dir, x: np.ndarray, kernel_name: str, in_type) -> tupl
 def verify_wrapper(overlay_dir, x: np.ndarray | None = None, n: int = 32, seed: int = 0) -> dict:
     """C-simulate the wrapper on one batch and decode its words with the host's unpacking: every output must
     equal the project's C-simulation (hls4ml's own bridge), element for element."""
-    from approxhls.sim.csimlib import CSimLibrary
     from approxhls.host.spec import load_target
+    from approxhls.sim.csimlib import CSimLibrary
 
     spec = load_target(overlay_dir)
     t_in, t_out = spec.input.type, spec.output.type

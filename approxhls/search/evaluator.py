@@ -34,8 +34,8 @@ class Evaluator:
 
     # ---- building blocks -----------------------------------------------------------------------------
     def assignment(self, layer: str, mult: str):
-        from approxhls.sim.assignment import Assignment
         from approxhls.multipliers.registry import get_design
+        from approxhls.sim.assignment import Assignment
 
         key = (layer, mult)
         if key not in self._assignments:

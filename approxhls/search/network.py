@@ -65,19 +65,20 @@ def prepare(model, ds, calib: int = 1000, seed: int = 0, reuse_factor: int = 1, 
             input_precision: str | None = None, candidates: str = "builtin"):
     """(IR, layer costs, per-layer candidates, cost catalog, data splits, notes on left-out designs)."""
     from approxhls.hls.convert import ConvertOptions, build_graph
-    from approxhls.sim.emulator import Emulator
     from approxhls.hls.plan import fits
     from approxhls.multipliers.registry import get_design
+    from approxhls.sim.emulator import Emulator
 
     g = build_graph(model, ConvertOptions(io_type=io_type, reuse_factor=reuse_factor,
                                           input_precision=input_precision or str(ds.grid)))
     ir = g.ir
     em = Emulator(ir)
-    layers = [LayerCost(m.layer, m.macs_per_sample) for m in em.methods]
+    plannable = {n.name for n in ir.plannable_nodes()}  # shift/select products have no multiplier to trade
+    layers = [LayerCost(m.layer, m.macs_per_sample) for m in em.methods if m.layer in plannable]
     catalog, notes = candidate_catalog(candidates)
     names = sorted((n for n in catalog if n != EXACT_DESIGN), key=lambda n: catalog[n]["mae_pct"])
     per_layer = {}
-    for node in ir.multiplying_nodes():
+    for node in ir.plannable_nodes():
         x_t, w_t = ir.input_type_of(node), node.type("weight")
         per_layer[node.name] = [EXACT] + [n for n in names if fits(get_design(n), x_t, w_t) is None]
     rng = np.random.default_rng(seed)

@@ -30,6 +30,7 @@ class SearchOptions:
     tile_size: int = 64
     test_limit: int | None = None
     candidates: str = "builtin"  # builtin, user, all, or NAME,NAME,...
+    weights: str | None = None   # weights file of a model given as JSON
     progress: bool = True
 
 
@@ -52,7 +53,7 @@ def run_search(model_path, out_dir, opts: SearchOptions) -> dict:
 
     out = Path(out_dir)
     (out / "plans").mkdir(parents=True, exist_ok=True)
-    model, info = load_model(model_path), load_train_info(model_path)
+    model, info = load_model(model_path, opts.weights), load_train_info(model_path, opts.weights)
     ds = load_dataset(opts.dataset or info.get("dataset_spec") or info.get("dataset") or "digits",
                       grid=info.get("input_grid", "ap_ufixed<8,0>")).limit(opts.test_limit)
     ir, layers, candidates, catalog, data, notes = prepare(model, ds, opts.calib, opts.seed, opts.reuse_factor,

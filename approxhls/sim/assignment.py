@@ -120,15 +120,20 @@ class ShiftProduct:
         e = np.round(np.log2(np.abs(v))).astype(np.int64)
         return np.where(v < 0, -1, 1) * (e + (1 << (self.exp_bits - 1)) + 1)
 
+    def products(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """r_T codes of x << e (broadcast), negated for negative weights; weight code 0 (unused) gives 0."""
+        x, w = np.asarray(x, dtype=np.int64), np.asarray(w, dtype=np.int64)
+        e = np.abs(w) - (1 << (self.exp_bits - 1)) - 1
+        v = x << (self.frac - self.x_type.frac)  # the input in r_T: exact
+        shifted = np.where(e >= 0, v << np.maximum(e, 0), v >> np.maximum(-e, 0))
+        r = FixedType(self.r_width, self.r_width, True)
+        y = r.codes_from_int(np.where(w > 0, 1, -1) * r.codes_from_int(shifted))
+        return np.where(w == 0, 0, y)
+
     def table(self) -> np.ndarray:
         if self._table is None:
             x, w = self.codes()
-            e = np.abs(w) - (1 << (self.exp_bits - 1)) - 1
-            v = x[:, None] << (self.frac - self.x_type.frac)          # the input in r_T: exact
-            shifted = np.where(e >= 0, v << np.maximum(e, 0), v >> np.maximum(-e, 0))
-            r = FixedType(self.r_width, self.r_width, True)
-            y = r.codes_from_int(np.where(w > 0, 1, -1) * r.codes_from_int(shifted))
-            self._table = np.where(w == 0, 0, y)
+            self._table = self.products(x[:, None], w[None, :])
         return self._table
 
     def truncates(self, w_codes: np.ndarray) -> bool:

@@ -115,6 +115,43 @@ class CSimLibrary:
         return self
 
     # ---- run -------------------------------------------------------------------------------------
+    def trace(self, x: np.ndarray, sizes: dict[str, int]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Outputs and every traced layer's output (n, size), for a project converted with tracing on
+        (hls4ml's bridge: allocate_trace_storage / collect_trace_output); ``sizes``: elements per layer."""
+
+        class TraceData(ctypes.Structure):
+            _fields_ = [("name", ctypes.c_char_p), ("data", ctypes.c_void_p)]
+
+        self.load()
+        try:
+            alloc, collect, free = (getattr(self._lib, f) for f in
+                                    ("allocate_trace_storage", "collect_trace_output", "free_trace_storage"))
+        except AttributeError:
+            raise ProjectError(f"{self.dir} was not converted with tracing; `approxhls diff` makes a traced copy") from None
+        x = np.ascontiguousarray(np.asarray(x, dtype=np.float64).reshape(len(x), -1))
+        alloc.argtypes, alloc.restype = [ctypes.c_size_t], None
+        collect.argtypes, collect.restype = [ctypes.POINTER(TraceData)], None
+        free.argtypes, free.restype = None, None
+        out = np.zeros((len(x), self.n_out), dtype=np.float64)
+        traces: dict[str, list] = {}
+        alloc(ctypes.sizeof(ctypes.c_double))
+        try:
+            for i in range(len(x)):
+                self._fn(x[i], out[i])
+                data = (TraceData * len(sizes))()
+                collect(data)
+                for t in data:
+                    if not t.name:
+                        continue
+                    name = t.name.decode()
+                    if name in sizes:
+                        arr = np.ctypeslib.as_array(ctypes.cast(t.data, ctypes.POINTER(ctypes.c_double)),
+                                                    shape=(sizes[name],))
+                        traces.setdefault(name, []).append(arr.copy())
+        finally:
+            free()
+        return out, {k: np.stack(v) for k, v in traces.items()}
+
     def predict(self, x: np.ndarray, progress=None) -> np.ndarray:
         """Run samples one by one through the C-simulation; returns (n, outputs) float64."""
         self.load()

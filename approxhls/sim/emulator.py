@@ -28,6 +28,7 @@ from approxhls.sim.reference import product_frac, reference_mac, run_graph
 
 F32_LIMIT = 2**24
 F64_LIMIT = 2**53
+MAX_TABLE_BITS = 16  # widest input type whose product table the emulator builds
 
 
 @dataclass
@@ -56,6 +57,17 @@ class _GemmMAC:
     def __call__(self, xc: np.ndarray) -> np.ndarray:
         a = self.features[xc - self.x_min]  # (rows, k, m)
         return (a.reshape(len(xc), -1) @ self.weights).astype(np.int64)  # exact integers: no rounding needed
+
+
+class _ExactGemm:
+    """Exact products: one matrix product of the codes themselves (float when exact by the bound, else int64)."""
+
+    def __init__(self, W, dtype):
+        self.dtype = dtype
+        self.weights = W.astype(dtype)
+
+    def __call__(self, xc: np.ndarray) -> np.ndarray:
+        return (xc.astype(self.dtype) @ self.weights).astype(np.int64)
 
 
 class Emulator:
@@ -92,10 +104,20 @@ class Emulator:
             self.macs[node.name] = [("reference", a)] * len(groups)
             self.methods.append(LayerMethod(node.name, a.multiplier, "reference", None, macs))
             return
+        k = max(w.shape[0] for w, _ in groups)
+        if a.exact:  # no table: the codes' own product (operands of any width)
+            bound = k * max(abs(x_t.code_min), x_t.code_max) * max(abs(w_t.code_min), w_t.code_max)
+            dtype = np.float32 if bound < F32_LIMIT else (np.float64 if bound < F64_LIMIT else np.int64)
+            self.macs[node.name] = [("gemm", _ExactGemm(w, dtype)) for w, _ in groups]
+            self.methods.append(LayerMethod(node.name, a.multiplier, "gemm", np.dtype(dtype).name, macs))
+            return
+        if a.x_type.width > MAX_TABLE_BITS:  # a table over every input code would not fit: product by product
+            self.macs[node.name] = [("reference", a)] * len(groups)
+            self.methods.append(LayerMethod(node.name, a.multiplier, "reference", None, macs))
+            return
         x_codes, w_codes = a.codes()
         table = a.table()
         dec = decompose(table, x_codes, w_codes)
-        k = max(w.shape[0] for w, _ in groups)
         if dec is not None:
             fmax = [np.abs(x_codes).max()] * dec.base + [np.abs(dec.F[:, r]).max() for r in range(dec.rank)]
             gmax = [np.abs(w_codes).max()] * dec.base + [np.abs(dec.G[r]).max() for r in range(dec.rank)]

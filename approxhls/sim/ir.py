@@ -78,11 +78,19 @@ class IR:
         return out
 
     def input_type_of(self, node: Node) -> FixedType:
-        """The fixed-point type of a node's (first) input variable."""
+        """The fixed-point type of a node's (first) input variable (binary activations, stored as 0/1 codes of
+        ap_uint<1> for -1/+1, read by a multiplying node as ap_int<2> values)."""
+        if node.attrs.get("binary_input"):
+            return FixedType(2, 2, True)
         return self.producer(node.inputs[0]).type()
 
     def multiplying_nodes(self) -> list[Node]:
         return [n for n in self.nodes if n.multiplies]
+
+    def plannable_nodes(self) -> list[Node]:
+        """Multiplying nodes whose hls4ml product is a multiplication (``mult``), the one a plan can replace;
+        power-of-two weights shift, binary/ternary weights select."""
+        return [n for n in self.multiplying_nodes() if n.attrs.get("product", "mult") == "mult"]
 
     # ---- persistence ------------------------------------------------------------------------------
     def save(self, directory) -> None:

@@ -28,14 +28,19 @@ def reference_mac(x: np.ndarray, w: np.ndarray, bias: np.ndarray, node: Node, x_
     b_t, acc_t, res_t = node.type("bias"), node.type("accum"), node.type("result")
     prod_t = wide(product_frac(node, x_t))
     if assignment is None or assignment.exact:
-        table, x0, w0 = None, 0, 0
+        product = np.multiply
+    elif hasattr(assignment, "products"):  # computed product by product (e.g. shifts of wide inputs)
+        product = assignment.products
     else:
         table = assignment.table()
         x0, w0 = assignment.x_type.code_min, assignment.w_type.code_min
+
+        def product(xs, ws):
+            return table[xs - x0, ws - w0]  # one lookup per product
+
     acc = np.broadcast_to(cast(bias, b_t, acc_t), (x.shape[0], w.shape[1])).copy()
     for k in range(x.shape[1]):
-        xs, ws = x[:, k][:, None], w[k][None, :]
-        products = xs * ws if table is None else table[xs - x0, ws - w0]  # one lookup per product
+        products = product(x[:, k][:, None], w[k][None, :])
         acc = acc_t.codes_from_int(acc + cast(products, prod_t, acc_t))  # accumulator wraps like ap_fixed
     return cast(acc, acc_t, res_t)
 

@@ -127,8 +127,8 @@ class HardActivation(Op):
         return cast(v, wide(frac), node.type())
 
     def exactness(self, node, ir):
-        return Exactness(False, "QKeras quantizes hard_sigmoid/hard_tanh with its own rounding; hls4ml casts once "
-                                f"to {node.types['result']}")
+        return Exactness(None, "QKeras quantizes its hard sigmoid/tanh with its own clipping; hls4ml casts once to "
+                               f"{node.types['result']}")
 
 
 @register
@@ -175,7 +175,8 @@ class LeakyReLU(Op):
 
     @classmethod
     def claims(cls, layer):
-        return layer.class_name in ("LeakyReLU", "ParametrizedActivation") and _activation(layer) == "leaky_relu"
+        return layer.class_name in ("LeakyReLU", "ParametrizedActivation") and \
+            _activation(layer).replace("_", "") == "leakyrelu"
 
     @classmethod
     def extract(cls, layer, ex):
@@ -193,4 +194,39 @@ class LeakyReLU(Op):
         return np.where(xc > 0, cast(xc, x_t, res_t), neg)
 
     def exactness(self, node, ir):
-        return Exactness(False, f"alpha rounded to {node.types['param']}")
+        return Exactness(None, f"negative slope in {node.types['param']}, QKeras quantizes the negative side itself")
+
+
+@register
+class ThresholdTanh(Op):
+    """hls4ml's batch-norm merged with a binary/ternary tanh (``normalize_binary_tanh`` / ``normalize_ternary_tanh``):
+    binary: 1 where x >= threshold, else 0 (ap_uint<1>, meaning -1); ternary: 1 above threshold_hi, -1 at or below
+    threshold_lo, else 0. The thresholds are in the input's type."""
+
+    name = "threshold_tanh"
+    hls_classes = ("BatchNormalizationQuantizedTanh",)
+    role = "chain"
+
+    @classmethod
+    def extract(cls, layer, ex):
+        quantize = int(layer.get_attr("quantize"))
+        node = ex.node(layer, cls.name, {"quantize": quantize})
+        x_t = ex.input_type(layer)
+        node.types["threshold"] = str(x_t)
+        for w in ("threshold", "threshold_hi", "threshold_lo"):
+            if w in layer.weights:
+                node.weights[w], _ = ex.codes(layer.weights[w], x_t)
+        node.types["result"] = "ap_uint<1>" if quantize == 2 else "ap_int<2>"
+        node.attrs["binary_output"] = quantize == 2
+        return [node]
+
+    def evaluate(self, node, ins, ctx):
+        xc, _ = self.one(ins)
+        w = node.weights
+        if node.attrs["quantize"] == 2:
+            return (xc >= w["threshold"]).astype(np.int64)
+        return np.where(xc > w["threshold_hi"], 1, np.where(xc <= w["threshold_lo"], -1, 0))
+
+    def exactness(self, node, ir):
+        return Exactness(None, "binary/ternary thresholds computed from float batch-norm parameters, rounded to the "
+                               "input grid")

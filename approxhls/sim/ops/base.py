@@ -52,9 +52,11 @@ class Context:
 
 @dataclass(frozen=True)
 class Exactness:
-    """Whether a node's output equals the Keras layer it comes from, on inputs on its grid, and why (not)."""
+    """Whether a node's output equals the Keras layer it comes from, on inputs on its grid, and why (not):
+    True (guaranteed by the types), False (it rounds differently), None (not known from the types alone:
+    verification decides)."""
 
-    exact: bool
+    exact: bool | None
     reason: str = ""
 
 

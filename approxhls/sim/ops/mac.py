@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from approxhls.fixedpoint import FixedType
 from approxhls.sim.ops import register
 from approxhls.sim.ops.base import EXACT, Exactness, Op
 
@@ -75,6 +76,8 @@ class MacOp(Op):
 
     def evaluate(self, node, ins, ctx):
         xc, x_t = self.one(ins)
+        if node.attrs.get("binary_input"):  # ap_uint<1> codes 0/1 stand for -1/+1 (hls4ml's data_binary product)
+            xc, x_t = 2 * xc - 1, FixedType(2, 2, True)
         cols = self.columns(node, xc, ctx.n)
         return self.assemble(node, [ctx.mac(node, g, c, x_t) for g, c in enumerate(cols)], ctx.n)
 

@@ -54,7 +54,7 @@ class Reshape(_Move):
 @register
 class Identity(_Move):
     name = "identity"
-    hls_classes = ("Clone",)
+    hls_classes = ("Clone", "Repack")  # stream fan-out; io_stream re-chunking after a reshape
     evaluate = Reshape.evaluate
 
 
