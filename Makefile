@@ -40,5 +40,12 @@ test-slow: $(STAMP)
 clean:
 	rm -rf demo-out .pytest_cache build *.egg-info
 
+# every benchmark (long: the ALWANN searches take most of an hour on 2 cores), then docs/RESULTS.md from their JSON
 bench: $(STAMP)
+	$(BIN)/python bench/multipliers.py
 	$(BIN)/python bench/emulator.py
+	$(BIN)/python bench/alwann.py --models runs/alwann
+	$(BIN)/python bench/quant_cost.py
+	$(BIN)/python bench/corpus.py
+	$(BIN)/python bench/board.py
+	$(BIN)/python bench/render_results.py

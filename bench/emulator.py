@@ -47,14 +47,14 @@ def main():
     from conftest import randomize_weights
 
     from approxhls.hls.convert import ConvertOptions, convert_model
-    from approxhls.hls.csimlib import CSimLibrary
-    from approxhls.hls.emulator import Emulator
-    from approxhls.hls.ir import IR
-    from approxhls.hls.plan import project_assignments
-    from approxhls.hls.reference import evaluate
     from approxhls.models.datasets import load_dataset
     from approxhls.models.zoo import build_model
     from approxhls.report import format_table, write_json
+    from approxhls.sim.assignment import project_assignments
+    from approxhls.sim.csimlib import CSimLibrary
+    from approxhls.sim.emulator import Emulator
+    from approxhls.sim.ir import IR
+    from approxhls.sim.reference import evaluate
 
     ds = load_dataset("fashion-mnist")
     rows = []

@@ -181,3 +181,14 @@ def test_plans_refuse_layers_without_a_multiplier():
     bt = build_graph(build("binary_ternary"), ConvertOptions())
     products = {n.name: n.attrs.get("product", "mult") for n in bt.ir.multiplying_nodes()}
     assert products["fc1"] == "weight_binary" and products["fc2"] == "weight_ternary" and products["fc3"] == "mult"
+
+
+def test_repairs_of_hls4ml_are_recorded(tmp_path):
+    from approxhls.hls.convert import convert_model
+
+    convert_model(build("quantized_activations"), tmp_path / "q", ConvertOptions())
+    meta = load_project(tmp_path / "q")
+    assert any("kept the quantization of qb" in r for r in meta["repairs"])
+    assert "kept the quantization of qb" in (tmp_path / "q" / "convert.log").read_text()
+    convert_model(build("float_act_cnn"), tmp_path / "f", ConvertOptions())
+    assert any(r.startswith("c1_relu: float activation") for r in load_project(tmp_path / "f")["repairs"])

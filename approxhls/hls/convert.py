@@ -168,6 +168,7 @@ class Graph:
     model: object = None                                   # the Keras model converted (LSQ layers deployed)
     deployment_notes: list = field(default_factory=list)   # how the model changed before conversion
     exactness: list = field(default_factory=list)          # per IR node: exact vs Keras, and why not
+    repairs: list = field(default_factory=list)            # what approxhls changed in hls4ml's conversion
 
     @property
     def exact(self) -> bool | None:
@@ -242,7 +243,8 @@ def build_graph(model, opts: ConvertOptions, train_info: dict | None = None, pla
     notes = [f"{r['layer']}: {r['reason']}" for r in exactness if r["exact"] is not True]
     notes += [str(w.message) for w in caught if "approxhls" in str(w.filename) or "pooling" in str(w.message)]
     notes += [f"{a.layer}: {a.source}" for a in assignments.values() if a.source.startswith("exact (")]
-    return Graph(hls_model, ir, assignments, plan, notes, grid, log.getvalue(), model, deployment_notes, exactness)
+    return Graph(hls_model, ir, assignments, plan, notes, grid, log.getvalue(), model, deployment_notes, exactness,
+                 precision.repairs(hls_model))
 
 
 def apply_tuned_weights(hls_model, tuned: dict) -> None:
@@ -310,8 +312,9 @@ def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | Non
     log.seek(0, io.SEEK_END)
     with contextlib.redirect_stdout(log):
         hls_model.write()
-    for fix in apply_fixups(out):
-        log.write(f"approxhls repaired hls4ml 1.3.0 output: {fix}\n")
+    repairs = g.repairs + apply_fixups(out)
+    for fix in repairs:
+        log.write(f"approxhls repaired hls4ml 1.3.0: {fix}\n")
     plancode.write_headers(out, assignments)
     (out / "convert.log").write_text(log.getvalue())  # hls4ml's chatter, kept for reference
     model.save(out / KERAS_COPY, include_optimizer=False)
@@ -342,6 +345,7 @@ def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | Non
         "exactness": g.exactness,
         "notes": g.notes,
         "deployment_notes": g.deployment_notes,  # how the model changed before conversion (LSQ, softmax)
+        "repairs": repairs,                      # what approxhls changed in hls4ml's conversion and output
         "plan": {name: a.to_json() for name, a in assignments.items()} or None,
         "layers": _layer_table(hls_model),
     }

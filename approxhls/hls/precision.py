@@ -82,16 +82,19 @@ def _make_pass():
             if node.class_name == "Merge":
                 _set_type(node, "result_t", average_type(*[node.get_input_variable(i).type.precision
                                                             for i in node.inputs]))
+                node.set_attr("approxhls_repair", "average merge: one more fractional bit than hls4ml's sum type")
                 return True
             if node.class_name == "Activation":
                 node.set_attr("approxhls_passthrough", True)
                 _set_type(node, "result_t", node.get_input_variable().type.precision)
+                node.set_attr("approxhls_repair", "float activation: its input's type instead of the default")
                 return True
             if node.class_name in ("Dense", "Conv1D", "Conv2D"):
                 node.set_attr("approxhls_po2_exact", True)
                 acc = po2_accumulator(node)
                 for t in ("accum_t", "result_t"):
                     _set_type(node, t, acc)
+                node.set_attr("approxhls_repair", f"power-of-two weights: accumulator {acc} instead of the default")
                 return True
             if node.class_name == "ApplyAlpha":
                 scales = np.asarray(node.get_attr("scale_data"), dtype=np.float64)
@@ -187,10 +190,24 @@ REPAIR_PASS = "approxhls_repairs"
 
 class _Quantizer:
     """What hls4ml's MergeLinearActivation reads from a node's ``quantizer`` attribute: the type to give the
-    layer the activation is merged into."""
+    layer the activation is merged into (and, for the record, which activation it was)."""
 
-    def __init__(self, hls_type):
+    def __init__(self, hls_type, source: str):
         self.hls_type = hls_type
+        self.source = source
+
+
+def repairs(hls_model) -> list[str]:
+    """What approxhls changed in hls4ml's conversion of this model, layer by layer."""
+    out = []
+    for layer in hls_model.get_layers():
+        if layer.get_attr("approxhls_repair"):
+            out.append(f"{layer.name}: {layer.get_attr('approxhls_repair')}")
+        q = layer.get_attr("quantizer")
+        if isinstance(q, _Quantizer):
+            out.append(f"{layer.name}: kept the quantization of {q.source} ({q.hls_type}), which hls4ml's "
+                       f"linear-activation merge drops")
+    return out
 
 
 def _make_repair_pass():
@@ -214,8 +231,9 @@ def _make_repair_pass():
         def transform(self, model, node):
             if node.class_name == "Softmax":
                 node.set_attr("activation", "softmax")
+                node.set_attr("approxhls_repair", "Keras Softmax layer named 'softmax' (config and call names agree)")
             else:
-                node.set_attr("quantizer", _Quantizer(node.get_output_variable().type.precision))
+                node.set_attr("quantizer", _Quantizer(node.get_output_variable().type.precision, node.name))
             return False
 
     return Repairs

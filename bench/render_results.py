@@ -1,0 +1,354 @@
+"""docs/RESULTS.md, rendered from bench/results/*.json: every table and every number in the text comes from the data.
+
+    .venv/bin/python bench/render_results.py            # write docs/RESULTS.md
+    .venv/bin/python bench/render_results.py --check    # exit 1 when docs/RESULTS.md differs (a test runs this)
+
+Each section is a function of its JSON file; a section whose file is missing says which command makes it.
+Prose holds methods and conclusions; a number in it is computed here from the same data as the tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+DOC = ROOT / "docs" / "RESULTS.md"
+
+
+# ---- helpers ---------------------------------------------------------------------------------------------------
+
+def load(name: str):
+    p = RESULTS / f"{name}.json"
+    return json.loads(p.read_text()) if p.exists() else None
+
+
+def table(rows: list[dict], columns: list[tuple[str, str]], right: set[str] = frozenset()) -> str:
+    """Markdown table; ``columns``: (header, key); numbers already formatted by the caller."""
+    head = "| " + " | ".join(h for h, _ in columns) + " |"
+    sep = "|" + "|".join("---:" if k in right else "---" for _, k in columns) + "|"
+    body = ["| " + " | ".join(str(r.get(k, "")) for _, k in columns) + " |" for r in rows]
+    return "\n".join([head, sep, *body])
+
+
+def f(x, digits=3) -> str:
+    return "" if x is None else f"{x:.{digits}f}"
+
+
+def pct(x, digits=1) -> str:
+    return "" if x is None else f"{100 * x:.{digits}f}%"
+
+
+def missing(cmd: str) -> str:
+    return f"(no data yet: run `{cmd}`)\n"
+
+
+def binomial_ci(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval of a proportion k/n."""
+    if n == 0:
+        return (math.nan, math.nan)
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return c - h, c + h
+
+
+# ---- sections --------------------------------------------------------------------------------------------------
+
+def header() -> str:
+    return ("# Results\n\n"
+            "Rendered by `bench/render_results.py` from `bench/results/*.json`: every number below comes from those "
+            "files, each written by the benchmark command its section names (a test fails when this file and the "
+            "data disagree). Measured on this project's development machine (2 cores, 24 GiB, Debian 12, Python "
+            "3.11.7) unless a section says otherwise.\n")
+
+
+def multipliers() -> str:
+    d = load("multipliers")
+    out = ["## The multiplier library\n",
+           "Command: `.venv/bin/python bench/multipliers.py` (= `approxhls multipliers characterize` on every "
+           "built-in design; Yosys `synth_xilinx -nodsp` for LUTs, `synth_xilinx` for DSP use). Errors are over all "
+           "operand pairs (uniform), in % of the full-scale product 2^(2n) (as EvoApprox reports them). "
+           "\"rel. energy\" is the switching-energy proxy: gate-output toggles per multiplication of the design "
+           "synthesized to simple gates (`abc -g`), simulated on a seeded operand stream shaped like a neural "
+           "network's (ReLU activations with half zeros, bell-shaped weights), relative to the exact multiplier of the "
+           "same width and signedness.\n"]
+    if d is None:
+        return "\n".join(out) + missing("bench/multipliers.py")
+    rows = d["designs"]
+    ref = {(e["bits"], e["signed"]): e for e in rows if e["family"] == "exact"}
+    out.append("Exact references: " + ", ".join(f"{e['name']} = {e['cost']['luts']} LUTs"
+                                                for e in sorted(ref.values(), key=lambda e: (e["signed"], -e["bits"])))
+               + f" ({d['yosys']}).\n")
+    out.append("![cost vs error](multipliers.png)\n")
+    shown = sorted(rows, key=lambda e: (e["signed"], e["bits"] != 8, e["metrics"]["mae_pct"]))
+    out.append(table([{"name": e["name"], "mae": f(e["metrics"]["mae_pct"]), "wce": f(e["metrics"]["wce_pct"], 2),
+                       "mre": f(e["metrics"]["mre_pct"], 2), "ep": f(e["metrics"]["ep_pct"], 1),
+                       "bias": f(e["metrics"]["bias"], 1), "luts": e["cost"]["luts"], "dsp": e["cost"]["dsp"],
+                       "rl": f(e["rel_luts"], 2), "re": f(e["rel_energy"], 2)} for e in shown],
+                     [("design", "name"), ("MAE %", "mae"), ("WCE %", "wce"), ("MRE %", "mre"), ("EP %", "ep"),
+                      ("bias (LSB)", "bias"), ("LUTs", "luts"), ("DSP", "dsp"), ("rel. LUTs", "rl"),
+                      ("rel. energy", "re")], {"mae", "wce", "mre", "ep", "bias", "luts", "dsp", "rl", "re"}))
+    u8 = [e for e in rows if e["bits"] == 8 and not e["signed"] and e["family"] != "exact"]
+    dearer = sorted(e["name"] for e in u8 if e["rel_luts"] > 1)
+    families_dearer = sorted({e["family"] for e in u8 if e["rel_luts"] > 1})
+    best = min((e for e in u8 if e["metrics"]["mae_pct"] < 0.5), key=lambda e: e["rel_luts"])
+    out.append("\nWhat the table shows:")
+    out.append(f"- The cheapest unsigned 8x8 design under 0.5% MAE is `{best['name']}`: "
+               f"{pct(best['rel_luts'], 0)} of the exact LUTs at {f(best['metrics']['mae_pct'])}% MAE.")
+    out.append(f"- {len(dearer)} of the {len(u8)} approximate unsigned 8x8 designs need more LUTs than the exact "
+               f"multiplier (families: {', '.join(families_dearer)}): designs that save area in an ASIC (leading-one "
+               f"detectors, shifters, 2x2 blocks) do not on LUT fabric, where Yosys maps the exact product to a "
+               f"compact LUT/carry-chain array (the ApproxFPGAs observation).\n")
+    return "\n".join(out)
+
+
+def emulator() -> str:
+    d = load("emulator")
+    out = ["## The bit-exact emulator\n",
+           "Command: `make bench` (runs `bench/emulator.py`). Keras float inference, hls4ml's C-simulation, the "
+           "reference evaluator and the emulator on the same Fashion-MNIST test images, side by side in one run; "
+           "every emulator output on the C-simulation's images compared element by element.\n"]
+    if d is None:
+        return "\n".join(out) + missing("make bench")
+    m = d["meta"]
+    out.append(f"Images: Keras and emulator {m['images']['keras_emulator']}, C-simulation {m['images']['csim']}, "
+               f"reference {m['images']['reference']}; {m['cores']} cores.\n")
+    rows = [{"model": f"{r['model']} ({r['io_type']})", "mult": r["multiplier"], "method": r["methods"],
+             "keras": f(r["keras_img_s"], 0), "csim": f(r["csim_img_s"], 1), "ref": f(r["reference_img_s"], 1),
+             "emu": f(r["emulator_img_s"], 0), "vc": f"{r['emu_vs_csim']:.0f}x", "vk": f(r["emu_vs_keras"], 2),
+             "gmac": f(r["emu_gmac_s"], 2), "eq": r["emulator_equals_csim"]} for r in d["rows"]]
+    out.append(table(rows, [("model", "model"), ("multiplier", "mult"), ("method", "method"), ("Keras img/s", "keras"),
+                            ("C-sim img/s", "csim"), ("reference img/s", "ref"), ("emulator img/s", "emu"),
+                            ("emulator / C-sim", "vc"), ("emulator / Keras", "vk"), ("emulator GMAC/s", "gmac"),
+                            ("emulator == C-sim", "eq")], {"keras", "csim", "ref", "emu", "vc", "vk", "gmac"}))
+    goals = d.get("goals")
+    if goals:
+        out.append("\nAgainst the goals:")
+        for g in goals:
+            out.append(f"- {g['goal']}: {'met' if g['met'] else '**not met**'} ({g['measured']}).")
+    out.append("")
+    return "\n".join(out)
+
+
+def alwann() -> str:
+    d = load("alwann")
+    out = ["## ALWANN: layer-wise approximate multipliers without retraining\n",
+           "Command: `.venv/bin/python bench/alwann.py --models runs/alwann` (trains the models when absent).\n"]
+    if d is None:
+        return "\n".join(out) + missing("bench/alwann.py")
+    proto = d.get("protocol")
+    if proto:
+        out.append(proto + "\n")
+    rows = []
+    for r in d["rows"]:
+        row = {"model": r["model"], "acc": r["accelerator"], "tuned": "yes" if r["tuned"] else "no",
+               "comp": "yes" if r.get("compensated") else "no", "exact": f(r["exact_test_acc"], 4),
+               "save": "" if r.get("energy_saving_%") is None else f"{r['energy_saving_%']:.1f}%",
+               "test": f(r.get("test_acc"), 4), "loss": "" if r.get("loss_pp") is None else f"{r['loss_pp']:.2f}",
+               "ci": r.get("loss_ci_pp", ""), "evals": r["evaluations"], "wall": f(r["wall_s"], 1),
+               "sizes": r.get("sizes", "")}
+        rows.append(row)
+    cols = [("model", "model"), ("accelerator", "acc"), ("weights tuned", "tuned"), ("bias compensated", "comp"),
+            ("exact test acc.", "exact"), ("energy saving", "save"), ("test acc.", "test"), ("loss (pp)", "loss"),
+            ("loss 95% CI (pp)", "ci"), ("evaluations", "evals"), ("wall time (s)", "wall"),
+            ("calib / val / test", "sizes")]
+    if not any(r.get("compensated") for r in d["rows"]):
+        cols = [c for c in cols if c[1] != "comp"]
+    if not any(r.get("sizes") for r in d["rows"]):
+        cols = [c for c in cols if c[1] not in ("sizes", "ci")]
+    out.append(table(rows, cols, {"exact", "save", "test", "loss", "evals", "wall"}))
+    findings = d.get("findings")
+    if findings:
+        out.append("\n" + "\n".join(f"- {x}" for x in findings))
+    for png in d.get("plots", []):
+        out.append(f"\n![{png}]({png})")
+    out.append("")
+    return "\n".join(out)
+
+
+def quant_cost() -> str:
+    d = load("quant_cost")
+    out = ["## What quantization costs in hardware\n",
+           "Command: `.venv/bin/python bench/quant_cost.py` (trains the zoo's cnn on Fashion-MNIST under every scheme "
+           "when `runs/quant_cost/SCHEME` is absent, then `approxhls cost` on every model). Yosys `synth_xilinx -nodsp` "
+           "LUTs; energy = the multiplier library's switching proxy (gate toggles per operation of the `abc -g` "
+           "netlist on NN-shaped inputs) times operations per inference; every circuit behind the numbers is generated "
+           "as Verilog, simulated against its numpy model and synthesized. Counts assume hls4ml's dataflow at reuse "
+           "factor 1 (one multiplier and accumulator per weight, one requantizer per output channel).\n"]
+    if d is None:
+        return "\n".join(out) + missing("bench/quant_cost.py")
+    out.append(f"cnn trained {d['epochs']} epochs on {d['limit_train']} images; test accuracy on the 10,000 test "
+               f"images. `acc deployed`: for LSQ/LSQ+ the learned steps rounded to powers of two and offsets folded "
+               f"into biases (what hls4ml computes); energy relative to fixed-w8a8.\n")
+    out.append(table([{"s": r["scheme"], "at": f(r["acc_trained"], 4), "ad": f(r["acc_deployed"], 4),
+                       "k": r["quant_kind"], "u": f"{r['quant_ops_unfused']:,}", "fu": f"{r['quant_ops_fused']:,}",
+                       "l": f"{r['luts'] / 1e6:.2f} M", "lq": f"{r['luts_quant']:,}", "e": f(r["rel_energy"]),
+                       "q": pct(r["quant_share"]), "h": r["hls4ml_emits"]} for r in d["rows"]],
+                     [("scheme", "s"), ("acc trained", "at"), ("acc deployed", "ad"), ("requant kind", "k"),
+                      ("quant ops unfused", "u"), ("fused", "fu"), ("LUTs", "l"), ("LUTs quant.", "lq"),
+                      ("energy", "e"), ("quant. share", "q"), ("hls4ml emits it", "h")],
+                     {"at", "ad", "u", "fu", "l", "lq", "e", "q"}))
+    p = d["per_op"]
+    base = p["shift"]
+    out.append("\nOne requantization of a 24-bit accumulator to 8 bits with ReLU:\n")
+    names = {"shift": "constant shift + round half to even + saturate", "varshift": "per-channel shift (barrel shifter)",
+             "mult": "16-bit fixed-point multiplier + shift + round + saturate"}
+    out.append(table([{"c": names[k], "l": p[k]["luts"], "ld": p[k].get("luts_with_dsp", ""), "d": p[k].get("dsp", ""),
+                       "t": f(p[k]["toggles_per_op"], 1),
+                       "r": f"{p[k]['luts'] / base['luts']:.1f}x, {p[k]['toggles_per_op'] / base['toggles_per_op']:.1f}x"}
+                      for k in ("shift", "varshift", "mult")],
+                     [("requantizer", "c"), ("LUTs (no DSP)", "l"), ("with DSPs: LUTs", "ld"), ("DSPs", "d"),
+                      ("gate toggles / op", "t"), ("vs shift (area, energy)", "r")], {"l", "ld", "d", "t"}))
+    rows = {r["scheme"]: r for r in d["rows"]}
+    savings = [1 - r["energy"] / r["energy_unfused"] for r in d["rows"] if r.get("energy_unfused")]
+    area = p["mult"]["luts"] / base["luts"]
+    energy = p["mult"]["toggles_per_op"] / base["toggles_per_op"]
+    f8, l8 = rows.get("fixed-w8a8"), rows.get("lsq+-w8a8")
+    f4, l4 = rows.get("fixed-w4a4"), rows.get("lsq+-w4a4")
+    out.append("\nAgainst the two published claims:")
+    out.append(f"- Unified (shift-only) quantization modules, Geng et al. 2019, ~15x less area and ~9x less energy per "
+               f"quantization operation than a multiplier-based one: same direction, larger factors here, "
+               f"{area:.1f}x LUTs and {energy:.1f}x energy (a 24x16 multiplier in LUTs against their ASIC design; with "
+               f"DSPs allowed Yosys maps the multiplier to {p['mult'].get('dsp', '?')} DSP48 and "
+               f"{p['mult'].get('luts_with_dsp', '?')} LUTs). Fusing bias, batch-norm and activation into one "
+               f"requantization per output element saves {pct(min(savings))} to {pct(max(savings))} of the total "
+               f"energy across the schemes: multiplications, accumulations and weight reads dominate this 0.66 MMAC "
+               f"network.")
+    if f8 and l8 and f4 and l4:
+        out.append(f"- LSQ with scale and offset, ~0.1% more accuracy for ~3x less energy efficiency: lsq+ is "
+                   f"{100 * (l8['acc_trained'] - f8['acc_trained']):+.2f} pp (8 bit) and "
+                   f"{100 * (l4['acc_trained'] - f4['acc_trained']):+.2f} pp (4 bit) over fixed point as trained, "
+                   f"{100 * (l8['acc_deployed'] - f8['acc_deployed']):+.2f} / "
+                   f"{100 * (l4['acc_deployed'] - f4['acc_deployed']):+.2f} pp as deployed; its energy is "
+                   f"{l8['rel_energy'] / f8['rel_energy']:.2f}x (8 bit) and {l4['rel_energy'] / f4['rel_energy']:.2f}x "
+                   f"(4 bit) that of fixed point, far from 3x: in a fully unrolled dataflow the MAC array dwarfs one "
+                   f"requantizer per channel (quantization share {pct(l8['quant_share'])} and "
+                   f"{pct(l4['quant_share'])}).")
+    out.append("")
+    return "\n".join(out)
+
+
+def corpus() -> str:
+    d = load("corpus")
+    out = ["## Models users bring: what converts, and what equals Keras\n",
+           "Command: `.venv/bin/python bench/corpus.py` (the same models as `tests/test_corpus.py`, from "
+           "`approxhls/models/corpus.py`, weights seeded over each quantizer's range). Each model is converted under "
+           "io_parallel and io_stream and verified: random codes of its input type (with the all-zero and all-maximum "
+           "corners) through Keras, hls4ml's C-simulation and the emulator, every output element compared. "
+           "\"derived\" is the layer-by-layer derivation (yes: every layer exact by its types; no: a layer is not; "
+           "unknown: a layer's exactness depends on its values), \"claim\" what the project says after verification.\n"]
+    if d is None:
+        return "\n".join(out) + missing("bench/corpus.py")
+    word = {True: "yes", False: "no", None: "unknown"}
+    rows = []
+    for r in d["rows"]:
+        reasons = "; ".join(f"{k}: {v}" for k, v in {**r["not_exact"], **r["unknown"]}.items())
+        rows.append({"m": r["model"], "io": r["io_type"], "what": r["what"], "dv": word[r["derived"]],
+                     "cl": word[r["claim"]], "mm": f"{r['mismatched_samples']} / {r['samples']}",
+                     "md": f(r["max_abs_diff"], 4), "ca": f(r["class_agreement"], 3),
+                     "eq": "yes" if r["emulator_equals_csim"] else "**no**", "why": reasons})
+    out.append(table(rows, [("model", "m"), ("io type", "io"), ("layers", "what"), ("derived", "dv"), ("claim", "cl"),
+                            ("samples differing from Keras", "mm"), ("max abs diff", "md"), ("class agreement", "ca"),
+                            ("emulator == C-sim", "eq"), ("not (or not known) exact, and why", "why")],
+                     {"mm", "md", "ca"}))
+    n = len(d["rows"])
+    emu = sum(r["emulator_equals_csim"] for r in d["rows"])
+    exact = [r for r in d["rows"] if r["derived"] is True]
+    ok = sum(r["mismatched_samples"] == 0 for r in exact)
+    unknown = [r for r in d["rows"] if r["derived"] is None]
+    out.append(f"\nThe emulator equals the C-simulation in {emu} of {n} conversions. Of the {len(exact)} conversions "
+               f"derived exact, {ok} equal Keras on every verified sample (a derived-exact conversion that differed "
+               f"would claim false). {len(unknown)} conversions have layers whose exactness the types do not decide; "
+               f"they make no claim ({sum(r['mismatched_samples'] == 0 for r in unknown)} of them agreed with Keras on "
+               f"all samples).\n")
+    return "\n".join(out)
+
+
+def import_library() -> str:
+    d = load("import_library")
+    out = ["## A published multiplier library, imported in bulk\n",
+           "Command: `.venv/bin/python bench/import_library.py --library DIR...` (here the 8x8 sets of EvoApprox, "
+           "`git clone https://github.com/ehw-fit/evoapproxlib`, `--library evoapproxlib/multiplers/8x8_unsigned "
+           "evoapproxlib/multiplers/8x8_signed`). Every C model is tabulated, its Verilog simulated exhaustively with "
+           "Icarus against it and synthesized with Yosys like the built-in designs; the search compares candidate "
+           "sets on the same budget.\n"]
+    if d is None:
+        return "\n".join(out) + missing("bench/import_library.py --library DIR")
+    c = d["counts"]
+    out.append(f"{d['label']} at commit `{(d.get('commit') or '?')[:12]}`: {c['added'] + c['unchanged']} designs "
+               f"imported (every one's Verilog equal to its C model on all 65,536 operand pairs), {c['skipped']} files "
+               f"skipped (technology-mapped variants, the same circuit in several Pareto sets), {c['refused']} refused; "
+               f"import {d['import_seconds']} s, characterization {d['characterize_seconds']} s on {d['cores']} cores.\n")
+    if d["refused"]:
+        out.append("Refused: " + "; ".join(f"{r['files']}: {r['reason']}" for r in d["refused"]) + "\n")
+    out.append("![imported front](import_library.png)\n")
+    rows = sorted(d["designs"], key=lambda r: (r["signed"], r["mae_pct"]))
+    out.append(table([{"n": r["name"], "s": "signed" if r["signed"] else "unsigned", "m": f(r["mae_pct"], 4),
+                       "w": f(r["wce_pct"], 2), "l": r["luts"], "rl": f(r["rel_luts"], 2),
+                       "re": f(r["rel_energy"], 2)} for r in rows],
+                     [("design", "n"), ("kind", "s"), ("MAE %", "m"), ("WCE %", "w"), ("LUTs", "l"), ("rel. LUTs", "rl"),
+                      ("rel. energy", "re")], {"m", "w", "l", "rl", "re"}))
+    exact_like = [r for r in d["designs"] if r["mae_pct"] == 0 and not r["signed"]]
+    if exact_like:
+        out.append(f"\nThe library's exact unsigned designs ({', '.join(r['name'] for r in exact_like)}) need "
+                   f"{', '.join(f(r['rel_luts'], 2) for r in exact_like)}x the LUTs of `exact_u8`: gate-level ASIC "
+                   f"netlists map to LUTs less compactly than the `*` that Yosys maps itself.")
+    if d.get("searches"):
+        out.append("\nALWANN search (cnn, Fashion-MNIST, dataflow, weights tuned, same budget) per candidate set:\n")
+        out.append(table([{"c": s["candidates"], "n": s["designs"], "e": f(s["exact_test_acc"], 4),
+                           "b": "" if s["best_rel_energy_within_0.5pp"] is None else f(s["best_rel_energy_within_0.5pp"]),
+                           "t": f(s["test_acc"], 4), "l": s["loss_pp"], "v": s["evaluations"], "w": s["wall_s"]}
+                          for s in d["searches"]],
+                         [("candidates", "c"), ("designs", "n"), ("exact test acc.", "e"),
+                          ("best rel. energy within 0.5 pp", "b"), ("test acc.", "t"), ("loss (pp)", "l"),
+                          ("evaluations", "v"), ("wall (s)", "w")], {"n", "e", "b", "t", "l", "v", "w"}))
+        if d["searches"][0].get("protocol"):
+            out.append("\n" + d["searches"][0]["protocol"])
+    out.append("")
+    return "\n".join(out)
+
+
+def board() -> str:
+    d = load("board")
+    out = ["## The board path against a simulated board\n"]
+    if d is None:
+        return "\n".join(out) + missing("bench/board.py")
+    out.append(d["method"] + "\n")
+    out.append(table([{"f": r["fault"], "s": r["user_sees"], "r": "yes" if r["recovered"] else "**no**"}
+                      for r in d["faults"]], [("fault", "f"), ("what the user sees", "s"), ("next call works", "r")]))
+    if d.get("unverified"):
+        out.append("\nNot verified without a real board and Vivado:\n" + "\n".join(f"- {x}" for x in d["unverified"]))
+    out.append("")
+    return "\n".join(out)
+
+
+SECTIONS = [header, multipliers, emulator, alwann, quant_cost, corpus, import_library, board]
+
+
+def render() -> str:
+    return "\n".join(s() for s in SECTIONS).rstrip() + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--check", action="store_true", help="exit 1 when docs/RESULTS.md is not what the data renders")
+    args = ap.parse_args()
+    text = render()
+    if args.check:
+        if not DOC.exists() or DOC.read_text() != text:
+            print(f"{DOC} differs from what bench/results renders: run bench/render_results.py")
+            return 1
+        return 0
+    DOC.write_text(text)
+    print(f"wrote {DOC}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
