@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.approxhls-installed
 SYSDEPS := $(VENV)/.sysdeps-ok
 JOBS ?= 2
+PYNQ_SIM := pynq==4.0.0 pynqmetadata==0.2.0 pynqutils==0.1.3
+PYNQ_SIM_DEPS := pydantic ipython jsonschema nest-asyncio cffi
 
 .PHONY: demo test test-slow bench setup clean help
 
@@ -26,6 +28,11 @@ $(STAMP): pyproject.toml constraints.txt | $(SYSDEPS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[full,dev,dist]'
+	@# PYNQ's own driver code (pynq.lib.dma, DefaultIP, pmbus) for the simulated board: pynq 4.0.0 pins
+	@# grpcio/protobuf 5 (its remote-board client) against TensorFlow 2.14's protobuf 4, so it goes in without
+	@# its dependencies plus the ones its board-side code imports. A board install (.[board]) takes pynq whole.
+	$(BIN)/python -m pip install -q -c constraints.txt --no-deps $(PYNQ_SIM)
+	$(BIN)/python -m pip install -q -c constraints.txt $(PYNQ_SIM_DEPS)
 	@touch $@
 
 demo: $(STAMP)

@@ -282,21 +282,52 @@ def cmd_diff(a):
 
 def _run_args(p):
     p.add_argument("target", help="an overlay directory (overlay.json + .bit + .hwh) or a converted project")
-    p.add_argument("--dataset", default=None)
+    p.add_argument("--dataset", default=None,
+                   help="samples to run (default: the overlay's samples.npz, else the project's dataset)")
     p.add_argument("--limit", type=int, default=1000)
-    p.add_argument("--backend", choices=("auto", "board", "csim"), default="auto")
-    p.add_argument("--runs", type=int, default=10)
-    p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--power", action="store_true", help="measure idle and loaded power on the board")
+    p.add_argument("--backend", choices=("auto", "board", "simulated", "csim"), default="auto",
+                   help="board: pynq on the board; simulated: PYNQ's driver on the simulated board (g++ runs the "
+                        "wrapper); csim: the project's C-simulation; auto: board when pynq finds one")
+    p.add_argument("--self-test", action="store_true",
+                   help="first check the board bit for bit against the overlay's golden vectors (golden.npz)")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="seconds one batch may take (default: 20x the overlay's timing estimate or the slowest "
+                        "batch measured)")
+    p.add_argument("--runs", type=int, default=100, help="single samples timed for the latency percentiles")
+    p.add_argument("--batches", default="1,8,64,256,1024", help="batch sizes of the throughput sweep")
+    p.add_argument("--batch-size", type=int, default=None, help="batch size of the accuracy pass")
+    p.add_argument("--power", action="store_true", help="measure idle and loaded power on the board's rails")
     p.add_argument("--power-seconds", type=float, default=5.0)
-    p.add_argument("--rail", default=None, help="power rail (default per board, e.g. 12V on ZCU104)")
+    p.add_argument("--rail", action="append", default=None, help="rail to read (repeatable; default: PL and 12V)")
     p.add_argument("--external-power-w", type=float, default=None, help="loaded power from an external meter (W)")
     p.add_argument("--external-idle-w", type=float, default=None, help="idle power from an external meter (W)")
-    p.add_argument("--json", default=None)
+    p.add_argument("--fault", action="append", default=[], help=argparse.SUPPRESS)  # simulated board only
+    p.add_argument("--json", default=None, help="write the report here (and a latency plot beside it)")
 
 
-@command("run", "run an overlay on the board (or its C-simulation): accuracy, latency, power")(_run_args)
+def _run_samples(a, spec):
+    """(x, y, name): --dataset, else the overlay's shipped samples, else the project's dataset."""
+    import numpy as np
+
+    from approxhls.errors import ApproxHLSError
+
+    shipped = (spec.data.get("dataset") or {}) if spec.kind == "overlay" else {}
+    if a.dataset is None and shipped.get("file") and (spec.dir / shipped["file"]).exists():
+        d = np.load(spec.dir / shipped["file"])
+        return d["x"].reshape(len(d["x"]), -1)[: a.limit], d["y"][: a.limit], f"{shipped['name']} (shipped samples)"
+    name = a.dataset or (spec.data.get("dataset") if spec.kind == "project" else None) or "digits"
+    try:
+        from approxhls.models.datasets import load_dataset
+
+        ds = load_dataset(name, grid=str(spec.input.type)).limit(a.limit)
+    except ImportError as e:
+        raise ApproxHLSError(f"dataset {name!r} needs {e.name} (pip install scikit-learn, or the full install); "
+                             f"or give --dataset FILE.npz") from None
+    return ds.x_test.reshape(len(ds.x_test), -1), ds.y_test, ds.name
+
+
+@command("run", "run an overlay on the board (or the simulated board, or its C-simulation): self-test, accuracy, "
+                "latency, throughput, power")(_run_args)
 def cmd_run(a):
     import time
     from pathlib import Path
@@ -304,44 +335,79 @@ def cmd_run(a):
     import numpy as np
 
     from approxhls.host import Accelerator
-    from approxhls.host.latency import plot_latency
+    from approxhls.host.latency import (
+        pl_clock,
+        plot_latency,
+        single_sample_latency,
+        throughput_sweep,
+    )
     from approxhls.host.power import external_power
-    from approxhls.models.datasets import load_dataset
+    from approxhls.host.selftest import self_test
 
-    with Accelerator.open(a.target, a.backend) as acc:
+    with Accelerator.open(a.target, a.backend, timeout_s=a.timeout, faults=a.fault) as acc:
+        lbl = " (SIMULATION)" if acc.simulated else ""
         print(acc.describe())
-        spec = acc.spec
-        ds_name = a.dataset or spec.data.get("dataset") or "digits"
-        ds = load_dataset(ds_name, grid=str(spec.input.type)).limit(a.limit)
-        x = ds.x_test.reshape(len(ds.x_test), -1)
+        report = {"target": a.target, "backend": acc.describe(), "simulated": acc.simulated}
+        if a.self_test:
+            st = report["self_test"] = self_test(acc)
+            print(f"self-test: {st['summary']}")
+            if not st["passed"]:
+                raise SystemExit("error: the self-test failed: the board does not compute what the C-simulation does")
+        x, y_true, ds_name = _run_samples(a, acc.spec)
         t0 = time.perf_counter()
         y = acc.predict(x, a.batch_size)
-        report = {"target": a.target, "backend": acc.describe(), "simulated": acc.simulated, "dataset": ds.name,
-                  "n": int(len(x)), "accuracy": float(np.mean(np.argmax(y, axis=1) == ds.y_test)),
-                  "first_pass_s": round(time.perf_counter() - t0, 3)}
-        lat = acc.benchmark(x, a.runs, a.warmup, a.batch_size)
-        report["latency"] = {k: v for k, v in lat.items() if k != "raw_batch_seconds"}
+        report |= {"dataset": ds_name, "n": int(len(x)), "accuracy": float(np.mean(np.argmax(y, axis=1) == y_true)),
+                   "first_pass_s": round(time.perf_counter() - t0, 3)}
+        print(f"accuracy {report['accuracy']:.4f} on {report['n']} samples of {ds_name}{lbl}")
+        report["single_sample"] = single_sample_latency(acc, x, runs=a.runs)
+        ss = report["single_sample"]
+        e2e = ss["end_to_end_s"]
+        print(f"single-sample latency{lbl}, end to end: p50 {e2e['p50'] * 1e6:.1f} us  p90 {e2e['p90'] * 1e6:.1f} us  "
+              f"p99 {e2e['p99'] * 1e6:.1f} us")
+        hw = ss["hardware_s"]
+        print(f"single-sample latency{lbl}, hardware only: " + (
+            f"p50 {hw['p50'] * 1e6:.1f} us  p99 {hw['p99'] * 1e6:.1f} us" if hw.get("p50") is not None
+            else f"unavailable ({hw['reason']})"))
+        sizes = [int(b) for b in a.batches.split(",") if b.strip()]
+        report["throughput"] = throughput_sweep(acc, x, sizes)
+        for row in report["throughput"]:
+            extra = (f"; hardware {row['hardware_samples_per_s']:.0f}/s, DRAM {row['dram_mb_per_s']:.1f} MB/s"
+                     if "hardware_samples_per_s" in row else "")
+            print(f"batch {row['batch']:>5}: end to end {row['end_to_end_samples_per_s']:.0f} samples/s{extra}{lbl}")
+        report["pl_clock"] = clk = pl_clock(acc)
+        print("PL clock: " + (f"{clk['mhz']:g} MHz ({clk['source']})" if clk["available"] else f"unavailable ({clk['reason']})"))
         if a.external_power_w is not None:
             t1 = time.perf_counter()
             acc.predict(x, a.batch_size)
             report["power"] = external_power(a.external_power_w, a.external_idle_w or 0.0, len(x), time.perf_counter() - t1)
         elif a.power:
-            report["power"] = acc.measure_power(x, a.power_seconds, rail=a.rail)
-    lbl = " (SIMULATION)" if report["simulated"] else ""
-    print(f"accuracy {report['accuracy']:.4f} on {report['n']} samples{lbl}")
-    ls = report["latency"]["sample_latency_s"]
-    print(f"latency per sample{lbl}: p50 {ls['p50'] * 1e6:.1f} us  p90 {ls['p90'] * 1e6:.1f} us  "
-          f"p99 {ls['p99'] * 1e6:.1f} us; throughput {report['latency']['throughput_per_s']:.1f}/s")
+            report["power"] = acc.measure_power(x, a.power_seconds, rails=a.rail)
     if "power" in report:
-        pw = report["power"]
-        print("power: " + (f"dynamic {pw['dynamic_w']:.3f} W, {pw['energy_per_inference_j'] * 1e6:.2f} uJ/inference"
-                           if pw["available"] else f"unavailable ({pw['reason']})"))
+        _print_power(report["power"], lbl)
     if a.json:
         from approxhls.report import write_json
 
         write_json(a.json, report)
-        plot_latency(lat, Path(a.json).with_suffix(".png"))
-        print(f"wrote {a.json} and {Path(a.json).with_suffix('.png')}")
+        png = Path(a.json).with_suffix(".png")
+        why = plot_latency(report, png)
+        print(f"wrote {a.json}" + (f" and {png}" if why is None else f" ({why})"))
+
+
+def _print_power(pw: dict, lbl: str) -> None:
+    if not pw["available"]:
+        print(f"power: unavailable ({pw['reason']})")
+        return
+    for role, r in pw["rails"].items():
+        if not r.get("available"):
+            print(f"power {role}: unavailable ({r['reason']})")
+            continue
+        ci = r.get("energy_ci95_j")
+        e = r.get("energy_per_inference_j")
+        print(f"power {role} ({r['rail']}){lbl}: idle {r['idle_w']:.3f} W, dynamic {r['dynamic_w']:.3f} W, "
+              f"{e * 1e6:.3f} uJ/inference" + (f" +- {ci * 1e6:.3f} (95% CI)" if ci is not None and ci == ci else "")
+              + (f"; {r['note']}" if r.get("note") else ""))
+    for role, why in pw.get("missing", {}).items():
+        print(f"power {role}: unavailable ({why})")
 
 
 # ---- cost -----------------------------------------------------------------------------------------

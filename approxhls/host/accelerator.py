@@ -8,8 +8,16 @@ import numpy as np
 
 from approxhls.errors import ApproxHLSError
 from approxhls.host import packing
-from approxhls.host.backends import BoardBackend, CSimBackend, board_available
+from approxhls.host.backends import (
+    BoardBackend,
+    CSimBackend,
+    PynqPlatform,
+    board_available,
+    import_pynq,
+)
 from approxhls.host.spec import load_target
+
+BACKENDS = ("auto", "board", "simulated", "csim")
 
 
 class Accelerator:
@@ -21,20 +29,34 @@ class Accelerator:
         self.last_batches: list[tuple[int, float]] = []  # (samples, seconds in transfers)
 
     @classmethod
-    def open(cls, target, backend: str = "auto", pynq_module=None, timeout_s: float = 5.0) -> "Accelerator":
-        """backend "board" (pynq), "csim" (the project's C-simulation) or "auto" (board when pynq finds one)."""
+    def open(cls, target, backend: str = "auto", pynq_module=None, timeout_s: float | None = None,
+             faults=()) -> "Accelerator":
+        """backend "board" (pynq on a board), "simulated" (PYNQ's driver on the simulated board), "csim" (the
+        project's C-simulation) or "auto" (board when pynq finds one, else the C-simulation)."""
         spec = load_target(target)
-        if backend not in ("auto", "board", "csim"):
-            raise ApproxHLSError(f"backend must be auto, board or csim, got {backend!r}")
+        if backend not in BACKENDS:
+            raise ApproxHLSError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         note = ""
         if backend == "auto":
             ok, why = board_available(pynq_module) if spec.kind == "overlay" else (False, "target is a project")
             backend = "board" if ok else "csim"
             note = f"auto: {why} -> using the {'board' if ok else 'C-simulation'}"
-        if backend == "board":
+        if backend in ("board", "simulated"):
             if spec.kind != "overlay":
-                raise ApproxHLSError(f"{target} is a project, not an overlay: the board backend needs overlay.json")
-            return cls(spec, BoardBackend(spec, pynq_module, timeout_s), note)
+                raise ApproxHLSError(f"{target} is a project, not an overlay: the {backend} backend needs overlay.json "
+                                     f"(write one with approxhls overlay)")
+            if backend == "board":
+                platform = PynqPlatform(spec, pynq_module)
+            else:
+                from approxhls.host.simboard import SimulatedPlatform
+
+                import_pynq(pynq_module)  # a clear message when pynq is missing
+                platform = SimulatedPlatform(spec, tuple(faults))
+            try:
+                return cls(spec, BoardBackend(spec, platform, timeout_s), note)
+            except Exception:
+                platform.close()
+                raise
         return cls(spec, CSimBackend(spec), note)
 
     @property
@@ -43,6 +65,12 @@ class Accelerator:
 
     def describe(self) -> str:
         return self.backend.description + (f" [{self.note}]" if self.note else "")
+
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        """Real-valued samples -> the stream words the board takes."""
+        s = self.spec
+        return packing.encode(np.asarray(x, dtype=np.float64).reshape(len(x), -1), s.input.type, s.input.field_bits,
+                              s.word_bits)
 
     # ---- inference --------------------------------------------------------------------------------------
     def predict(self, x: np.ndarray, batch_size: int | None = None) -> np.ndarray:
@@ -87,11 +115,11 @@ class Accelerator:
             dec += self.last_decode_s
         return latency_report(batches, enc, dec, simulated=self.simulated, backend=self.describe())
 
-    def measure_power(self, x: np.ndarray, seconds: float = 5.0, idle_seconds: float | None = None, rail: str | None = None,
-                      pynq_module=None) -> dict:
+    def measure_power(self, x: np.ndarray, seconds: float = 5.0, idle_seconds: float | None = None, rails=None,
+                      windows: int = 5) -> dict:
         from approxhls.host.power import measure_power
 
-        return measure_power(self, x, seconds, idle_seconds, rail, pynq_module)
+        return measure_power(self, x, seconds, idle_seconds, rails, windows)
 
     # ---- resources ------------------------------------------------------------------------------------
     def close(self):

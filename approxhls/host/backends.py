@@ -18,10 +18,6 @@ from approxhls.host import packing
 from approxhls.host.spec import TargetSpec
 
 
-class DMAStallError(ApproxHLSError):
-    """A DMA transfer did not complete before its deadline."""
-
-
 class CSimBackend:
     name = "csim"
     simulated = True
@@ -71,20 +67,81 @@ def _attr_path(root, dotted: str):
     return obj
 
 
-class BoardBackend:
-    name = "board"
-    simulated = False
+class PynqPlatform:
+    """A real board: the overlay downloaded by ``pynq.Overlay``, its DMA and core drivers, sensors, clocks."""
 
-    def __init__(self, spec: TargetSpec, pynq_module=None, timeout_s: float = 5.0):
+    simulated = False
+    deadline_floor_s = 0.5
+
+    def __init__(self, spec: TargetSpec, pynq_module=None):
         self.pynq = import_pynq(pynq_module)
         self.spec = spec
-        self.timeout_s = timeout_s
         bit = spec.bitfile
         if not bit.exists() or not bit.with_suffix(".hwh").exists():
             raise ApproxHLSError(f"{bit} and {bit.with_suffix('.hwh').name} must both exist (build the overlay first)")
         self.overlay = self.pynq.Overlay(str(bit))
-        self.dma = _attr_path(self.overlay, spec.data["dma"]["name"])
-        self.ip = _attr_path(self.overlay, spec.data["ip"]["name"]) if spec.data.get("ip") else None
+        self._bind()
+        remote = os.environ.get("PYNQ_REMOTE_DEVICES")
+        self.description = f"board {spec.data.get('board', '?')}" + (f" (remote {remote})" if remote else "")
+
+    def _bind(self):
+        self.dma = _attr_path(self.overlay, self.spec.data["dma"]["name"])
+        self.ip = _attr_path(self.overlay, self.spec.data["ip"]["name"])
+
+    def allocate(self, shape, dtype):
+        return self.pynq.allocate(shape=shape, dtype=dtype)
+
+    def reload(self) -> None:
+        """Download the bitstream again: the PL (core and DMA) starts from reset."""
+        self.overlay.download()
+        self._bind()
+
+    def pl_clock_mhz(self) -> tuple[float | None, str]:
+        try:
+            return float(self.pynq.Clocks.fclk0_mhz), "read back from the PS clock registers (pynq.Clocks.fclk0_mhz)"
+        except Exception as e:  # remote boards and unknown architectures have no clock registers
+            return None, f"pynq.Clocks could not read the PL clock ({type(e).__name__}: {e})"
+
+    def rails(self) -> dict:
+        get_rails = getattr(self.pynq, "get_rails", None)
+        if get_rails is None:
+            raise ApproxHLSError("this pynq has no get_rails (PYNQ.remote does not export power sensors)")
+        return get_rails()
+
+    def close(self) -> None:
+        pass
+
+
+class BoardError(ApproxHLSError):
+    """A batch failed on the board; the message says what the hardware reported and whether it recovered."""
+
+
+DMASR_ERRORS = {  # PG021 DMASR error bits
+    0x10: "DMAIntErr (internal error: a zero length, or a packet longer than the receive buffer)",
+    0x20: "DMASlvErr (slave error: the memory port refused the access)",
+    0x40: "DMADecErr (decode error: the buffer address is not mapped)",
+}
+DMACR_RESET = 0x4
+AP_IDLE = 0x4
+
+
+def dma_errors(status: int) -> list[str]:
+    return [name for bit, name in DMASR_ERRORS.items() if status & bit]
+
+
+class BoardBackend:
+    """Runs batches through PYNQ's DMA driver and the core's control registers, and survives failures: every
+    error bit is read and named, the DMA is reset and re-armed (and the bitstream reloaded when the core is
+    stuck) so the next call works, and the bytes received are checked against what the batch must return."""
+
+    name = "board"
+
+    def __init__(self, spec: TargetSpec, platform, timeout_s: float | None = None):
+        self.spec = spec
+        self.platform = platform
+        self.simulated = platform.simulated
+        self.description = platform.description
+        self.timeout_s = timeout_s
         wb = spec.word_bits // 8
         self.in_words = packing.words_per_sample(spec.input.elements, spec.input.field_bits, spec.word_bits)
         self.out_words = packing.words_per_sample(spec.output.elements, spec.output.field_bits, spec.word_bits)
@@ -92,39 +149,147 @@ class BoardBackend:
         per_sample = max(self.in_words, self.out_words) * wb
         self.max_batch = max(1, min(int(spec.data.get("max_batch", 1 << 30)), max_bytes // per_sample))
         dtype = packing._dtype(spec.word_bits)
-        self.in_buf = self.pynq.allocate(shape=(self.max_batch * self.in_words,), dtype=dtype)
-        self.out_buf = self.pynq.allocate(shape=(self.max_batch * self.out_words,), dtype=dtype)
-        remote = os.environ.get("PYNQ_REMOTE_DEVICES")
-        self.description = f"board {spec.data.get('board', '?')}" + (f" (remote {remote})" if remote else "")
+        self.in_buf = platform.allocate((self.max_batch * self.in_words,), dtype)
+        self.out_buf = platform.allocate((self.max_batch * self.out_words,), dtype)
+        self.scratch = platform.allocate((self.max_batch * self.out_words,), dtype)
+        self.measured_s_per_sample: float | None = None
+        self.recoveries: list[str] = []
+        self._ensure_ready()
 
-    def _wait(self, channel, what: str, deadline: float) -> None:
-        while not channel.idle:
+    # ---- registers --------------------------------------------------------------------------------------
+    @property
+    def _ctrl(self) -> int:
+        return int(self.spec.data["ip"].get("control_offset", 0x00))
+
+    def _status(self, channel) -> int:
+        return int(channel._mmio.read(channel._offset + 4))
+
+    def core_idle(self) -> bool:
+        return bool(self.platform.ip.read(self._ctrl) & AP_IDLE)
+
+    def deadline_s(self, n: int) -> float:
+        """--timeout if given; else 20x the overlay's estimate (or the slowest batch measured so far) for n
+        samples, never below the platform's floor."""
+        if self.timeout_s is not None:
+            return float(self.timeout_s)
+        t = self.spec.data.get("timing") or {}
+        clock = float(self.spec.data.get("clock_mhz", 100.0)) * 1e6
+        est = (float(t.get("latency_cycles", 0)) + n * float(t.get("ii_cycles", max(self.in_words, self.out_words)))) / clock
+        est += n * (self.in_words + self.out_words) * self.spec.word_bits / 8 / 100e6  # DMA at >= 100 MB/s
+        if self.measured_s_per_sample:
+            est = max(est, n * self.measured_s_per_sample)
+        return max(self.platform.deadline_floor_s, 20 * est)
+
+    # ---- recovery ---------------------------------------------------------------------------------------
+    def _reset_dma(self) -> None:
+        dma = self.platform.dma
+        dma.sendchannel._mmio.write(0x00, DMACR_RESET)
+        deadline = time.perf_counter() + 1.0
+        while dma.sendchannel._mmio.read(0x00) & DMACR_RESET:
             if time.perf_counter() > deadline:
-                raise DMAStallError(
-                    f"DMA {what} did not complete within {self.timeout_s} s: the stream IP may not assert TLAST "
-                    f"on the last word, the batch may not match the IP's count register, or the IP is not started"
-                )
-            time.sleep(0)
+                raise BoardError("the AXI DMA did not come out of its soft reset within 1 s; reload the overlay")
+        dma.sendchannel.start()
+        dma.recvchannel.start()
+
+    def _drain(self, tries: int = 4) -> int:
+        """Take packets the core still holds (after an early TLAST) into a scratch buffer; returns how many."""
+        recv, got = self.platform.dma.recvchannel, 0
+        for _ in range(tries):
+            self._reset_dma()
+            recv.transfer(self.scratch)
+            deadline = time.perf_counter() + 0.05
+            while not recv.idle and not recv.error and time.perf_counter() < deadline:
+                pass
+            if not recv.idle:
+                break
+            got += 1
+        self._reset_dma()
+        return got
+
+    def _ensure_ready(self) -> None:
+        """DMA channels running without errors and the core idle, before a batch starts."""
+        dma = self.platform.dma
+        if any(self._status(ch) & 0x71 for ch in (dma.sendchannel, dma.recvchannel)):  # halted or an error bit
+            self._reset_dma()
+        if not self.core_idle():
+            self.recover()
+
+    def recover(self) -> str:
+        """After a failure: drain what the core still sends, reset the DMA; reload the bitstream when the core
+        stays busy. Returns what was done; raises BoardError when the core never becomes idle."""
+        done = []
+        drained = self._drain()
+        if drained:
+            done.append(f"drained {drained} stale packet(s)")
+        done.append("reset the DMA")
+        if not self.core_idle():
+            self.platform.reload()
+            self._reset_dma()
+            done.append("reloaded the bitstream (the core was stuck)")
+            if not self.core_idle():
+                raise BoardError("the core's ap_idle stays 0 even after reloading the bitstream: the design does "
+                                 "not return to idle (check the build's timing report and the PL clock); not recovered")
+        self.recoveries.append(", ".join(done))
+        return self.recoveries[-1]
+
+    def _fail(self, what: str) -> None:
+        try:
+            how = self.recover()
+        except BoardError as e:
+            raise BoardError(f"{what}; {e}") from None
+        raise BoardError(f"{what}; recovered ({how}): the next call works")
+
+    # ---- one batch --------------------------------------------------------------------------------------
+    def load(self, words: np.ndarray, n: int) -> None:
+        """Copy n samples' words into the input buffer (the DMA driver flushes it on transfer)."""
+        self.in_buf[: n * self.in_words] = words.reshape(-1)
+
+    def run_loaded(self, n: int) -> np.ndarray:
+        """One batch of n samples already in the input buffer: start, wait, check; returns the output words."""
+        dma, ip = self.platform.dma, self.platform.ip
+        ni, no = n * self.in_words, n * self.out_words
+        item = self.in_buf.itemsize
+        self._ensure_ready()
+        ip.write(int(self.spec.data["ip"].get("batch_offset", 0x10)), int(n))
+        dma.recvchannel.transfer(self.out_buf, nbytes=no * item)
+        dma.sendchannel.transfer(self.in_buf, nbytes=ni * item)
+        ip.write(self._ctrl, 1)  # ap_start
+        t0 = time.perf_counter()
+        limit = self.deadline_s(n)
+        pending = {"send (host -> core)": dma.sendchannel, "receive (core -> host)": dma.recvchannel}
+        while pending:
+            for what, ch in list(pending.items()):
+                status = self._status(ch)
+                errs = dma_errors(status)
+                if errs:
+                    self._fail(f"DMA {what} channel reported {' and '.join(errs)} (DMASR {status:#06x})")
+                if status & 0x2:
+                    del pending[what]
+            if pending and time.perf_counter() - t0 > limit:
+                core = "still busy" if not self.core_idle() else "idle"
+                self._fail(f"DMA {', '.join(pending)} did not complete within {limit:.3g} s (core {core}): the core "
+                           f"stalled, or never asserted TLAST; raise the deadline with --timeout if the batch is "
+                           f"just slow")
+        dma.sendchannel.wait()
+        dma.recvchannel.wait()  # invalidates the output buffer, reads the bytes received
+        got = int(dma.recvchannel.transferred)
+        if got != no * item:
+            self._fail(f"received {got} of {no * item} bytes ({got // max(1, self.out_words * item)} of {n} samples): "
+                       f"the core asserted TLAST early or sent a short batch")
+        elapsed = time.perf_counter() - t0
+        per = elapsed / n
+        self.measured_s_per_sample = max(self.measured_s_per_sample or 0.0, per)
+        return np.array(self.out_buf[:no]).reshape(n, self.out_words)
 
     def transfer(self, words: np.ndarray, n: int) -> np.ndarray:
         """One batch of n samples (n <= max_batch): words in, words out."""
-        ni, no = n * self.in_words, n * self.out_words
-        self.in_buf[:ni] = words.reshape(-1)
-        self.in_buf.flush()
-        if self.ip is not None:
-            self.ip.write(int(self.spec.data["ip"].get("batch_offset", 0x10)), int(n))
-            self.ip.write(int(self.spec.data["ip"].get("control_offset", 0x00)), 1)  # ap_start
-        self.dma.recvchannel.transfer(self.out_buf, nbytes=no * self.out_buf.itemsize)
-        self.dma.sendchannel.transfer(self.in_buf, nbytes=ni * self.in_buf.itemsize)
-        deadline = time.perf_counter() + self.timeout_s
-        self._wait(self.dma.sendchannel, "send (host -> IP)", deadline)
-        self._wait(self.dma.recvchannel, "receive (IP -> host)", deadline)
-        self.out_buf.invalidate()
-        return np.array(self.out_buf[:no]).reshape(n, self.out_words)
+        self.load(words, n)
+        return self.run_loaded(n)
 
     def close(self):
-        for buf in (self.in_buf, self.out_buf):
+        for buf in (self.in_buf, self.out_buf, self.scratch):
             try:
                 buf.freebuffer()
             except Exception:  # already freed
                 pass
+        self.platform.close()

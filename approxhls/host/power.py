@@ -1,83 +1,165 @@
-"""Board power: idle and loaded windows on a PYNQ power rail, the idle baseline subtracted.
+"""Board power: the PL rail (VCCINT / INT) and the board rail (12V) read by one sampler thread, an idle
+baseline, then repeated loaded windows; energy per inference with a 95% confidence interval over the windows.
 
-pynq.get_rails() names the rails; DataRecorder samples a sensor in a thread. The rail read by default
-depends on the board (ZCU104: the 12V input); boards without sensors (PYNQ-Z2, KV260) report power as
-unavailable with the reason, and an external meter's reading can be given instead
-(:func:`external_power`). Any sensor failure ends in "unavailable", never in a crash.
+pynq's rails come from libsensors; a dead sensor reads 0 W instead of failing and some rails carry only a
+voltage sensor, so every rail is checked before it is trusted and each unavailable figure says why. A failure
+of the workload itself (a DMA error, a stall) is not a sensor failure: it propagates as the board's error.
 """
 
 from __future__ import annotations
 
+import math
+import threading
 import time
 
 import numpy as np
 
-DEFAULT_RAILS = {"zcu104": "12V", "zcu102": "VCCPSINTFP", "ultra96-v2": "INT", "kv260": None, "pynq-z2": None}
+from approxhls.host.latency import unavailable
+
+# rail names per role, first match wins (PYNQ's names on ZCU104 / ZCU102 / Ultra96 / KV260 images)
+PL_RAILS = ("VCCINT", "INT", "PL_VCCINT", "VCCINT_PL")
+BOARD_RAILS = ("12V", "VCC12", "VIN", "PSU_12V")
+T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
 
 
-def unavailable(reason: str) -> dict:
-    return {"available": False, "reason": reason}
+def t95(dof: int) -> float:
+    return T95.get(dof, 1.96)
 
 
-def _column(frame, suffix: str):
-    for key in list(frame.keys()):
-        if str(key).endswith(suffix):
-            return np.asarray(frame[key], dtype=np.float64)
-    return None
+def rail_reader(rail):
+    """A function returning the rail's watts, or (None, why) when the rail cannot give power."""
+    power = getattr(rail, "power", None)
+    if power is not None:
+        return lambda: float(power.value), "power sensor"
+    v, c = getattr(rail, "voltage", None), getattr(rail, "current", None)
+    if v is not None and c is not None:
+        return lambda: float(v.value) * float(c.value), "voltage x current"
+    return None, f"rail {rail.name} has only a {'voltage' if v is not None else 'current'} sensor: no power reading"
 
 
-def measure_power(acc, x, seconds: float = 5.0, idle_seconds: float | None = None, rail: str | None = None,
-                  pynq_module=None) -> dict:
-    if acc.simulated:
+def choose_rails(rails: dict, names=None) -> tuple[dict, dict]:
+    """{role: (name, reader)} for the PL and board rails (or the named ones), and {role: why} for the missing."""
+    chosen, missing = {}, {}
+    wanted = {n: (n,) for n in names} if names else {"pl": PL_RAILS, "board": BOARD_RAILS}
+    for role, candidates in wanted.items():
+        name = next((n for n in candidates if n in rails), None)
+        if name is None:
+            missing[role] = f"no rail named {' / '.join(candidates)} (this board has: {', '.join(sorted(rails)) or 'none'})"
+            continue
+        reader, how = rail_reader(rails[name])
+        if reader is None:
+            missing[role] = how
+            continue
+        chosen[role] = (name, reader)
+    return chosen, missing
+
+
+class Sampler:
+    """Reads every chosen rail every ``interval`` seconds in one thread; marks tag the samples by window."""
+
+    def __init__(self, readers: dict, interval: float = 0.02):
+        self.readers, self.interval = readers, interval
+        self.rows: list[tuple[int, float, tuple]] = []
+        self.window = -1
+        self.error: str | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self):
+        while not self._stop.is_set():
+            try:
+                values = tuple(r() for _, r in self.readers.values())
+            except Exception as e:  # an I2C error: stop sampling, say why
+                self.error = f"{type(e).__name__}: {e}"
+                return
+            self.rows.append((self.window, time.perf_counter(), values))
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def values(self, window: int) -> np.ndarray:
+        return np.array([v for w, _, v in self.rows if w == window], dtype=np.float64).reshape(-1, len(self.readers))
+
+
+def _ci(values) -> tuple[float, float]:
+    v = np.asarray(values, dtype=np.float64)
+    if len(v) < 2:
+        return float(v.mean()), float("nan")
+    return float(v.mean()), float(t95(len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
+
+
+def measure_power(acc, x, seconds: float = 5.0, idle_seconds: float | None = None, rails=None, windows: int = 5,
+                  interval: float = 0.02) -> dict:
+    """Idle window, then ``windows`` loaded windows of seconds/windows each, on the PL and board rails."""
+    board = getattr(acc.backend, "platform", None)
+    if board is None:
         return unavailable("the C-simulation backend has no power to measure; run on the board")
-    board = acc.spec.data.get("board", "")
-    rail = rail or DEFAULT_RAILS.get(board)
-    idle_seconds = seconds if idle_seconds is None else idle_seconds
     try:
-        from approxhls.host.backends import import_pynq
-
-        pynq = import_pynq(pynq_module)
-        get_rails = getattr(pynq, "get_rails", None)
-        if get_rails is None:
-            return unavailable("this pynq has no get_rails (PYNQ.remote does not export power sensors)")
-        rails = get_rails()
-        if not rails:
-            return unavailable(f"no power sensors on this board ({board or 'unknown'}); give an external meter's "
-                               f"reading with --external-power-w")
-        if rail is None or rail not in rails:
-            return unavailable(f"rail {rail!r} not found; this board has {', '.join(sorted(rails))} (choose with --rail)")
-        rails[rail].power.value  # probe the sensor once: a dead sensor fails here, with its own error
-        recorder = pynq.DataRecorder(rails[rail].power)
-        count = 0
-        with recorder.record(0.05):
-            time.sleep(idle_seconds)
-            recorder.mark()
-            t0 = time.perf_counter()
-            while time.perf_counter() - t0 < seconds:
-                acc.predict(x)
-                count += len(x)
-            loaded_s = time.perf_counter() - t0
-        frame = recorder.frame
-        marks = _column(frame, "Mark")
-        watts = _column(frame, "_power")
-        if marks is None or watts is None or not len(watts):
-            return unavailable("the recorder returned no samples")
-        idle_w, loaded_w = watts[marks == 0], watts[marks >= 1]
-        if not len(idle_w) or not len(loaded_w):
-            return unavailable("too few power samples in the idle or loaded window; measure for longer")
-        idle, loaded = float(idle_w.mean()), float(loaded_w.mean())
-    except Exception as e:  # a failing sensor, I2C error, missing pandas: report, do not crash
-        return unavailable(f"power sensor failed: {type(e).__name__}: {e}")
-    dynamic = loaded - idle
-    return {"available": True, "rail": rail, "idle_w": idle, "loaded_w": loaded, "dynamic_w": dynamic,
-            "inferences": count, "loaded_seconds": loaded_s,
-            "energy_per_inference_j": dynamic * loaded_s / count if count else None,
-            "samples": {"idle": int(len(idle_w)), "loaded": int(len(loaded_w))}}
+        available = board.rails()
+    except Exception as e:  # no libsensors, PYNQ.remote, ...
+        return unavailable(f"the board's power rails cannot be listed ({type(e).__name__}: {e})")
+    if not available:
+        return unavailable(f"no power sensors on this board ({acc.spec.data.get('board', 'unknown')}): pynq found no "
+                           f"rails (libsensors missing, or a board without PMBus sensors such as PYNQ-Z2 / KV260); "
+                           f"give an external meter's readings with --external-power-w / --external-idle-w")
+    chosen, missing = choose_rails(available, rails)
+    if not chosen:
+        return unavailable("; ".join(missing.values()))
+    idle_seconds = seconds / windows if idle_seconds is None else idle_seconds
+    per_window = seconds / windows
+    counts, durations = [], []
+    with Sampler(chosen, interval) as s:
+        time.sleep(min(0.5, idle_seconds))  # let the rails settle after whatever ran before
+        s.window = 0
+        time.sleep(idle_seconds)
+        for w in range(1, windows + 1):
+            s.window = w
+            n, t0 = 0, time.perf_counter()
+            while time.perf_counter() - t0 < per_window:
+                acc.predict(x)  # a board error propagates as itself, not as a sensor failure
+                n += len(x)
+            durations.append(time.perf_counter() - t0)
+            counts.append(n)
+        s.window = -1
+    if s.error:
+        return unavailable(f"a power sensor failed while sampling ({s.error})")
+    idle = s.values(0)
+    result = {"available": True, "windows": windows, "window_s": per_window, "idle_s": idle_seconds,
+              "inferences": int(sum(counts)), "rails": {}, "missing": missing}
+    for i, (role, (name, _)) in enumerate(chosen.items()):
+        loaded = [s.values(w)[:, i] for w in range(1, windows + 1)]
+        if len(idle) < 2 or any(len(v) < 2 for v in loaded):
+            result["rails"][role] = unavailable(f"too few samples of {name} per window; measure for longer")
+            continue
+        if not np.any(idle[:, i]) and not any(np.any(v) for v in loaded):
+            result["rails"][role] = unavailable(f"rail {name} reads 0 W throughout: the sensor is dead or not "
+                                                f"supported by this image")
+            continue
+        idle_w, idle_noise = float(idle[:, i].mean()), float(idle[:, i].std(ddof=1))
+        dyn = [float(v.mean()) - idle_w for v in loaded]
+        energy = [d * t / n for d, t, n in zip(dyn, durations, counts)]
+        dyn_mean, dyn_ci = _ci(dyn)
+        e_mean, e_ci = _ci(energy)
+        row = {"rail": name, "idle_w": idle_w, "idle_noise_w": idle_noise, "loaded_w": idle_w + dyn_mean,
+               "dynamic_w": dyn_mean, "dynamic_ci95_w": dyn_ci,
+               "energy_per_inference_j": e_mean, "energy_ci95_j": e_ci, "available": True}
+        if not dyn_mean - (dyn_ci if dyn_ci == dyn_ci else 0.0) > 0:
+            row["note"] = (f"dynamic power on {name} is not resolved above the idle level (95% CI includes 0 W): "
+                           f"the load is below the rail's resolution; use longer windows or larger batches")
+        result["rails"][role] = row
+    return result
 
 
 def external_power(loaded_w: float, idle_w: float, inferences: int, seconds: float) -> dict:
     """Power from an external meter's readings (for boards without sensors)."""
     dynamic = loaded_w - idle_w
-    return {"available": True, "rail": "external meter", "idle_w": idle_w, "loaded_w": loaded_w, "dynamic_w": dynamic,
-            "inferences": inferences, "loaded_seconds": seconds,
-            "energy_per_inference_j": dynamic * seconds / inferences if inferences else None}
+    return {"available": True, "rails": {"external": {
+        "available": True, "rail": "external meter", "idle_w": idle_w, "loaded_w": loaded_w, "dynamic_w": dynamic,
+        "energy_per_inference_j": dynamic * seconds / inferences if inferences else None}},
+        "inferences": inferences, "loaded_seconds": seconds}

@@ -11,10 +11,13 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from approxhls.errors import ApproxHLSError, ProjectError
 from approxhls.fsutil import atomic_directory
@@ -31,8 +34,14 @@ from approxhls.overlays.wrapper import (
     top_name,
     write_wrapper,
 )
+from approxhls.sim.project import load_project
 
-TOOL_VERSION = "2022.1"      # Vitis HLS / Vivado release the scripts are written for (PYNQ 3.0's toolchain)
+# Vitis HLS / Vivado releases: hls4ml 1.3.0 states Vitis HLS 2022.2 or newer; the scripts are written for
+# 2023.2 (PYNQ 3.1's toolchain) and check the running release against this range (build_ip.tcl, build_overlay.tcl).
+TOOL_VERSION = "2023.2"
+TOOL_VERSIONS_SUPPORTED = ("2022.2", "2024.2")  # oldest, newest release the scripts were written against
+SAMPLES_NPZ, GOLDEN_NPZ = "samples.npz", "golden.npz"
+SAMPLES_KEPT = 1000
 DMA_NAME = "axi_dma_0"
 MIN_SG_WIDTH, MAX_SG_WIDTH = 14, 26   # AXI DMA 7.1 buffer length register width (c_sg_length_width)
 BATCH_OFFSET, CONTROL_OFFSET = 0x10, 0x00
@@ -101,8 +110,23 @@ def overlay_spec(kernel: Kernel, board: Board, clock_mhz: float, layout: Layout,
         "input": stream(kernel.input, layout.in_field), "output": stream(kernel.output, layout.out_field),
         "word_bits": layout.word_bits,
         "plan": kernel.plan,
-        "tools": {"vitis_hls": TOOL_VERSION, "vivado": TOOL_VERSION},
+        "tools": {"vitis_hls": TOOL_VERSION, "vivado": TOOL_VERSION, "supported": list(TOOL_VERSIONS_SUPPORTED)},
+        "timing": timing_estimate(kernel, layout),
     }
+
+
+def timing_estimate(kernel: Kernel, layout: Layout) -> dict:
+    """Cycles per sample and latency of the DATAFLOW wrapper, estimated from the project (no synthesis report
+    yet): io_parallel kernels take a sample every ReuseFactor cycles; io_stream layers take one output position
+    per ReuseFactor cycles, so the largest feature map sets the interval. The packers move one word a cycle."""
+    meta = load_project(kernel.dir)
+    reuse = int(meta.get("reuse_factor", 1))
+    positions = [math.prod(r["shape"][:-1]) if len(r.get("shape", [])) > 1 else 1 for r in meta["layers"]]
+    kernel_ii = reuse * (max(positions) if kernel.io_type == "io_stream" and positions else 1)
+    latency = sum(reuse * (p if kernel.io_type == "io_stream" else 1) + 2 for p in positions)
+    return {"ii_cycles": max(kernel_ii, layout.in_words, layout.out_words),
+            "latency_cycles": latency + layout.in_words + layout.out_words,
+            "source": "estimate from the project's layers and reuse factor (no synthesis report)"}
 
 
 def _copy_firmware(prj: Path, dest: Path) -> None:
@@ -133,5 +157,24 @@ def write_overlay(prj, out, opts: OverlayOptions | None = None, overwrite: bool 
             (tmp / name).write_text(load_template(f"{name}.tmpl", ScriptTemplate).substitute(fields))
         spec = overlay_spec(kernel, board, clock, layout, sg_width, int(opts.batch),
                             os.path.relpath(prj.resolve(), out.resolve()))
+        samples = _dataset_samples(kernel)
+        if samples is not None:
+            np.savez_compressed(tmp / SAMPLES_NPZ, **samples)
+            spec["dataset"] = {"name": str(samples["name"]), "file": SAMPLES_NPZ, "samples": int(len(samples["y"]))}
         (tmp / OVERLAY_JSON).write_text(json.dumps(spec, indent=2) + "\n")
     return spec
+
+
+def _dataset_samples(kernel: Kernel) -> dict | None:
+    """Test samples of the project's dataset, on the input grid, shipped with the overlay so that a board-only
+    install (no scikit-learn, no dataset package) can measure accuracy. None when the dataset is unknown."""
+    name = load_project(kernel.dir).get("dataset")
+    if not name:
+        return None
+    try:
+        from approxhls.models.datasets import load_dataset
+
+        ds = load_dataset(name, grid=str(kernel.input.type))
+    except Exception:  # an unknown or absent dataset: `run --dataset` still works
+        return None
+    return {"x": ds.x_test[:SAMPLES_KEPT], "y": ds.y_test[:SAMPLES_KEPT], "name": np.array(ds.name)}

@@ -105,6 +105,7 @@ def write_wrapper(kernel: Kernel, firmware: Path, layout: Layout, max_batch: int
         f"{top}.h": load_template("wrapper.h.tmpl").substitute(f),
         f"{top}.cpp": load_template("wrapper.cpp.tmpl").substitute(f | {"run_kernel": run_kernel}),
         f"tb_{top}.cpp": load_template("tb_wrapper.cpp.tmpl").substitute(f | {"run_reference": reference}),
+        f"stream_sim_{top}.cpp": load_template("stream_sim.cpp.tmpl").substitute(f),
     }
     for name, text in files.items():
         (firmware / name).write_text(text)
@@ -113,18 +114,26 @@ def write_wrapper(kernel: Kernel, firmware: Path, layout: Layout, max_batch: int
 
 # ---- C-simulation of the wrapper ----------------------------------------------------------------------------
 
-def compile_testbench(overlay_dir: Path, kernel_name: str) -> Path:
-    """Build the testbench + wrapper + kernel with the overlay's own Makefile (``make build/tb_TOP``: one
-    definition of the g++ command, rebuilt only when a firmware file changed); returns the executable."""
+def _make(overlay_dir: Path, target: str, what: str) -> Path:
+    """Build ``target`` with the overlay's own Makefile (one definition of each g++ command, rebuilt only when
+    a firmware file changed)."""
     for tool, package in (("make", "make"), ("g++", "g++")):
         if shutil.which(tool) is None:
-            raise ToolMissingError(f"{tool} not found: install it (Debian: apt-get install {package}) to C-simulate "
-                                   f"the wrapper")
-    target = f"build/tb_{kernel_name}_axis"
+            raise ToolMissingError(f"{tool} not found: install it (Debian: apt-get install {package}) to build {what}")
     r = subprocess.run(["make", "-s", "-C", str(overlay_dir), target], capture_output=True, text=True)
     if r.returncode:
-        raise ApproxHLSError(f"the wrapper testbench did not compile:\n{(r.stderr or r.stdout)[-3000:]}")
+        raise ApproxHLSError(f"{what} did not compile:\n{(r.stderr or r.stdout)[-3000:]}")
     return Path(overlay_dir) / target
+
+
+def compile_testbench(overlay_dir: Path, kernel_name: str) -> Path:
+    """The wrapper's C-simulation testbench (``make build/tb_TOP``); returns the executable."""
+    return _make(overlay_dir, f"build/tb_{kernel_name}_axis", "the wrapper testbench")
+
+
+def compile_stream_library(overlay_dir: Path, kernel_name: str) -> Path:
+    """The wrapper as a shared library for the simulated board (``make build/libstream_TOP.so``)."""
+    return _make(overlay_dir, f"build/libstream_{kernel_name}_axis.so", "the simulated board's stream library")
 
 
 def run_testbench(overlay_dir, x: np.ndarray, kernel_name: str, in_type) -> tuple[np.ndarray, str]:
@@ -170,3 +179,24 @@ def verify_wrapper(overlay_dir, x: np.ndarray | None = None, n: int = 32, seed: 
         result["mismatches_vs_csim"] = int(np.sum(y != y_csim))
         result["equal_to_csim"] = bool(np.array_equal(y, y_csim))
     return result
+
+
+def write_golden(overlay_dir, n: int = 64, seed: int = 0) -> dict:
+    """golden.npz: n input samples and the output words the wrapper's C-simulation produced for them as one batch
+    (the board must return these words bit for bit: ``approxhls run OVERLAY --self-test``). The samples are the
+    shipped dataset samples when there are any, else random codes on the input grid."""
+    from approxhls.host.spec import load_target
+
+    d = Path(overlay_dir)
+    spec = load_target(d)
+    n = min(int(n), int(spec.data["max_batch"]))
+    ds = spec.data.get("dataset")
+    if ds and (d / ds["file"]).exists():
+        x = np.load(d / ds["file"])["x"][:n].reshape(-1, *spec.input.shape)
+    else:
+        rng = np.random.default_rng(seed)
+        t = spec.input.type
+        x = t.from_codes(rng.integers(t.code_min, t.code_max + 1, (n, spec.input.elements))).reshape(n, *spec.input.shape)
+    words, report = run_testbench(d, x, spec.data["name"], spec.input.type)
+    np.savez_compressed(d / "golden.npz", x=np.asarray(x, np.float64), words=words)
+    return {"samples": int(len(x)), "testbench": report}

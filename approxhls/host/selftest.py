@@ -1,0 +1,34 @@
+"""On-board self-test: the overlay's golden vectors (golden.npz, written by ``approxhls overlay`` from the wrapper's
+C-simulation) sent through the board, every output word compared bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from approxhls.host import packing
+
+GOLDEN_NPZ = "golden.npz"
+
+
+def self_test(acc) -> dict:
+    spec = acc.spec
+    path = spec.dir / GOLDEN_NPZ
+    if spec.kind != "overlay" or not path.exists():
+        return {"passed": False, "summary": f"no {GOLDEN_NPZ} in {spec.dir}: rewrite the overlay with approxhls overlay"}
+    g = np.load(path)
+    x, want = g["x"], g["words"].astype(np.uint64)
+    y = acc.predict(x.reshape(len(x), -1), len(x))
+    got = packing.encode(y, spec.output.type, spec.output.field_bits, spec.word_bits).astype(np.uint64)
+    want = packing.encode(packing.decode(want, spec.output.type, spec.output.field_bits, spec.word_bits,
+                                         spec.output.elements), spec.output.type, spec.output.field_bits,
+                          spec.word_bits).astype(np.uint64)
+    bad = np.argwhere(got != want)
+    res = {"passed": not len(bad), "samples": int(len(x)), "words": int(want.size), "mismatched_words": int(len(bad))}
+    if len(bad):
+        s, w = (int(v) for v in bad[0])
+        res["first_mismatch"] = {"sample": s, "word": w, "got": hex(int(got[s, w])), "want": hex(int(want[s, w]))}
+        res["summary"] = (f"FAILED: {len(bad)} of {want.size} words differ; first at sample {s} word {w}: got "
+                          f"{hex(int(got[s, w]))}, want {hex(int(want[s, w]))}")
+    else:
+        res["summary"] = f"passed: {len(x)} golden samples, {want.size} words, bit for bit"
+    return res

@@ -1,0 +1,481 @@
+"""A simulated PYNQ board, driven through PYNQ's own driver code.
+
+The host talks to it exactly as to a board: ``pynq.lib.dma.DMA`` and ``pynq.DefaultIP`` built from the same
+kind of description ``pynq.Overlay`` passes them, over ``pynq.MMIO`` on a device with the REGISTER_RW
+capability, with buffers that are ``pynq.buffer.PynqBuffer`` objects (cache flush / invalidate modelled: the
+DMA sees memory only after ``flush``, the CPU sees what the DMA wrote only after ``invalidate``). Behind the
+registers:
+
+* :class:`AxiDmaModel` - the AXI DMA in direct register mode (PG021): DMACR run/stop and soft reset, DMASR
+  halted / idle / error bits (an error halts the channel until a reset), source / destination address and
+  length registers, S2MM length read back as the bytes received, idle low before the first transfer.
+* :class:`HlsCoreModel` - the wrapper's AXI-Lite control (ap_ctrl_hs: ap_start, ap_done clear-on-read,
+  ap_idle, ap_ready; batch register at 0x10); its stream side is the wrapper itself, compiled with g++
+  (``build/libstream_TOP.so``), so the words the host packs go through the C++ Vitis HLS synthesizes.
+* power rails read through ``pynq.pmbus.Rail`` / ``SysFSSensor`` from files the model keeps current: idle
+  power plus a dynamic part proportional to the time the core computes.
+
+Faults (:data:`FAULTS`) make the model misbehave the way hardware does, for the driver's tests and
+bench/board.py's fault table.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+DMA_BASE, DMA_RANGE = 0x4040_0000, 0x1_0000
+CORE_BASE, CORE_RANGE = 0x43C0_0000, 0x1_0000
+DDR_BASE = 0x1000_0000
+
+# PG021 DMACR / DMASR bits
+DMACR_RS, DMACR_RESET, DMACR_IRQ_THRESHOLD_1 = 0x1, 0x4, 0x0001_0000
+DMASR_HALTED, DMASR_IDLE = 0x1, 0x2
+DMASR_INT_ERR, DMASR_SLV_ERR, DMASR_DEC_ERR = 0x10, 0x20, 0x40
+DMASR_IOC_IRQ, DMASR_ERR_IRQ = 0x1000, 0x4000
+ERROR_BITS = DMASR_INT_ERR | DMASR_SLV_ERR | DMASR_DEC_ERR
+
+# ap_ctrl_hs (Vitis HLS s_axilite "control" bundle)
+AP_START, AP_DONE, AP_IDLE, AP_READY = 0x1, 0x2, 0x4, 0x8
+CTRL_OFFSET, BATCH_OFFSET = 0x00, 0x10
+
+FAULTS = {
+    "stall": "the core takes the input and never finishes (a hung kernel): no output, ap_idle stays 0",
+    "early_tlast": "the core asserts TLAST after the first sample's last word; the rest follows as a second packet",
+    "short_transfer": "the core drops the last sample: fewer output words, TLAST on the last one it sends",
+    "slave_error": "the memory port answers SLVERR to the DMA's reads (MM2S DMASlvErr)",
+    "core_never_idle": "the core's ap_idle never rises, even after the bitstream is reloaded (a broken design)",
+    "sensor_zero": "power sensors read 0 W (a dead sensor: pynq returns 0, not an exception)",
+    "voltage_only": "the rails have voltage sensors only: no .power, no .current",
+}
+ONE_SHOT = {"stall", "early_tlast", "short_transfer", "slave_error"}
+
+
+def _pynq():
+    from approxhls.host.backends import import_pynq
+
+    return import_pynq()
+
+
+@dataclass
+class _Region:
+    phys: int
+    ddr: np.ndarray  # uint8: what the DMA sees
+
+
+class _Memory:
+    """DDR as the DMA sees it, one region per allocated buffer; CPU copies synchronize by flush/invalidate."""
+
+    def __init__(self):
+        self.regions: dict[int, _Region] = {}
+        self.next_phys = DDR_BASE
+
+    def add(self, nbytes: int) -> tuple[int, int]:
+        bo = len(self.regions) + 1
+        phys = self.next_phys
+        self.next_phys += (nbytes + 4095) // 4096 * 4096 + 4096
+        self.regions[bo] = _Region(phys, np.zeros(nbytes, np.uint8))
+        return bo, phys
+
+    def find(self, phys: int, nbytes: int) -> tuple[np.ndarray, int] | None:
+        for r in self.regions.values():
+            if r.phys <= phys and phys + nbytes <= r.phys + len(r.ddr):
+                return r.ddr, phys - r.phys
+        return None
+
+
+class StreamLibrary:
+    """The wrapper, compiled with g++ as a shared library (the stream side of the core)."""
+
+    def __init__(self, path: Path):
+        self.lib = ctypes.CDLL(str(path))
+        f = self.lib.approxhls_stream_run
+        f.restype = ctypes.c_long
+        f.argtypes = [ctypes.c_void_p, ctypes.c_long, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_long]
+        self.word_bits = self.lib.approxhls_stream_word_bits()
+        self.in_words = self.lib.approxhls_stream_in_words()
+        self.out_words = self.lib.approxhls_stream_out_words()
+
+    def run(self, words: np.ndarray, batch: int) -> tuple[np.ndarray, np.ndarray]:
+        words = np.ascontiguousarray(words, dtype=np.uint64)
+        cap = batch * self.out_words
+        out = np.zeros(cap, np.uint64)
+        last = np.zeros(cap, np.uint8)
+        n = self.lib.approxhls_stream_run(words.ctypes.data, len(words), batch, out.ctypes.data, last.ctypes.data, cap)
+        if n < 0:
+            raise RuntimeError("the wrapper left input words unread")
+        return out[:n], last[:n].astype(bool)
+
+
+@dataclass
+class _Channel:
+    """One DMA channel's registers and the transfer in flight."""
+
+    cr: int = DMACR_IRQ_THRESHOLD_1
+    sr: int = DMASR_HALTED
+    addr: int = 0
+    length: int = 0
+    busy: bool = False
+    moved: int = 0          # bytes moved by the transfer in flight
+    words_left: int = 0     # MM2S: words handed to the stream and not yet taken by the core
+
+    @property
+    def running(self) -> bool:
+        return bool(self.cr & DMACR_RS) and not (self.sr & DMASR_HALTED)
+
+    def error(self, bit: int) -> None:
+        self.sr = (self.sr | bit | DMASR_ERR_IRQ | DMASR_HALTED) & ~DMASR_IDLE
+        self.cr &= ~DMACR_RS
+        self.busy = False
+
+    def complete(self) -> None:
+        self.busy = False
+        self.sr |= DMASR_IDLE | DMASR_IOC_IRQ
+
+
+class AxiDmaModel:
+    """Registers of an AXI DMA in direct register mode: MM2S at 0x00, S2MM at 0x30 (PG021 register map)."""
+
+    def __init__(self, board: "SimulatedBoard"):
+        self.board = board
+        self.reset()
+
+    def reset(self) -> None:
+        self.mm2s, self.s2mm = _Channel(), _Channel()
+        self.board.in_fifo.clear()  # words inside the DMA's stream FIFO are lost with a reset
+
+    def channel(self, offset: int) -> tuple[_Channel, int]:
+        return (self.mm2s, offset) if offset < 0x30 else (self.s2mm, offset - 0x30)
+
+    def read(self, offset: int) -> int:
+        ch, reg = self.channel(offset)
+        return {0x00: ch.cr, 0x04: ch.sr, 0x18: ch.addr & 0xFFFFFFFF, 0x1C: ch.addr >> 32,
+                0x28: ch.moved if ch is self.s2mm and not ch.busy else ch.length}.get(reg, 0)
+
+    def write(self, offset: int, value: int) -> None:
+        ch, reg = self.channel(offset)
+        if reg == 0x00:
+            if value & DMACR_RESET:  # soft reset: both channels, back to halted (the bit reads 0 when done)
+                self.reset()
+                return
+            ch.cr = value & ~DMACR_RESET
+            if value & DMACR_RS and not (ch.sr & ERROR_BITS):
+                ch.sr &= ~DMASR_HALTED
+            elif not value & DMACR_RS and not ch.busy:
+                ch.sr = (ch.sr | DMASR_HALTED) & ~DMASR_IDLE
+        elif reg == 0x04:
+            ch.sr &= ~(value & (DMASR_IOC_IRQ | DMASR_ERR_IRQ | 0x2000))  # interrupt bits are write-1-to-clear
+        elif reg == 0x18:
+            ch.addr = (ch.addr & ~0xFFFFFFFF) | value
+        elif reg == 0x1C:
+            ch.addr = (ch.addr & 0xFFFFFFFF) | (value << 32)
+        elif reg == 0x28 and ch.running and value:
+            ch.length, ch.moved, ch.busy = value, 0, True
+            ch.sr &= ~DMASR_IDLE
+            if ch is self.mm2s:
+                self.board.mm2s_started()
+
+
+class HlsCoreModel:
+    """ap_ctrl_hs control registers of the wrapper; the stream side runs the compiled wrapper."""
+
+    def __init__(self, board: "SimulatedBoard"):
+        self.board = board
+        self.reset()
+
+    def reset(self) -> None:
+        self.started = self.done = False
+        self.busy = False
+        self.batch = 0
+        self.hung = False
+
+    def read(self, offset: int) -> int:
+        if offset == CTRL_OFFSET:
+            idle = not (self.busy or self.hung or self.board.fault_active("core_never_idle"))
+            value = (AP_START if self.busy else 0) | (AP_DONE if self.done else 0) | (AP_IDLE if idle else 0) \
+                | (AP_READY if idle else 0)
+            self.done = False  # ap_done is clear-on-read
+            return value
+        return self.batch if offset == BATCH_OFFSET else 0
+
+    def write(self, offset: int, value: int) -> None:
+        if offset == CTRL_OFFSET and value & AP_START and not self.busy:
+            self.busy, self.done = True, False
+        elif offset == BATCH_OFFSET:
+            self.batch = int(value) & 0xFFFFFFFF
+
+
+class SimulatedBoard:
+    """The models behind the registers, advanced on every register access."""
+
+    def __init__(self, library: StreamLibrary, clock_mhz: float = 100.0, faults=(), seed: int = 0):
+        self.lib = library
+        self.clock_mhz = clock_mhz
+        self.faults = {f: True for f in faults}
+        unknown = set(self.faults) - set(FAULTS)
+        if unknown:
+            raise ValueError(f"unknown faults {sorted(unknown)}; known: {', '.join(FAULTS)}")
+        self.memory = _Memory()
+        self.in_fifo: list[int] = []     # words the MM2S channel pushed into the stream
+        self.out_fifo: list[tuple[int, bool]] = []  # (word, TLAST) the core produced, not yet taken by S2MM
+        self.dma = AxiDmaModel(self)
+        self.core = HlsCoreModel(self)
+        self.compute_log: list[tuple[float, float]] = []  # (start, end) of each core run, for the power model
+        self.lock = threading.RLock()
+        self.rng = np.random.default_rng(seed)
+
+    # ---- faults ---------------------------------------------------------------------------------------------
+    def inject(self, fault: str) -> None:
+        if fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
+        self.faults[fault] = True
+
+    def fault_active(self, fault: str) -> bool:
+        return self.faults.get(fault, False)
+
+    def _take_fault(self, fault: str) -> bool:
+        if self.faults.get(fault):
+            if fault in ONE_SHOT:
+                del self.faults[fault]
+            return True
+        return False
+
+    def reload(self) -> None:
+        """What downloading the bitstream again does: every register and FIFO back to its reset state."""
+        with self.lock:
+            self.out_fifo.clear()
+            self.dma.reset()
+            self.core.reset()
+
+    # ---- stream side ---------------------------------------------------------------------------------------
+    def mm2s_started(self) -> None:
+        ch = self.dma.mm2s
+        if self._take_fault("slave_error"):
+            ch.error(DMASR_SLV_ERR)
+            return
+        found = self.memory.find(ch.addr, ch.length)
+        if found is None:
+            ch.error(DMASR_DEC_ERR)
+            return
+        ddr, off = found
+        wbytes = self.lib.word_bits // 8
+        raw = ddr[off: off + ch.length - ch.length % wbytes]
+        words = np.frombuffer(raw.tobytes(), dtype=f"<u{wbytes}").astype(np.uint64)
+        self.in_fifo.extend(int(w) for w in words)
+        ch.moved, ch.words_left = ch.length, len(words)
+
+    def _run_core(self) -> None:
+        core = self.core
+        if not core.busy or core.hung:
+            return
+        need = core.batch * self.lib.in_words
+        if len(self.in_fifo) < need:
+            return  # waits for input, as the hardware does
+        words = np.array(self.in_fifo[:need], dtype=np.uint64)
+        del self.in_fifo[:need]
+        ch = self.dma.mm2s
+        if ch.busy:
+            ch.words_left -= need
+            if ch.words_left <= 0:
+                ch.complete()
+        if self._take_fault("stall"):
+            core.hung = True
+            return
+        t0 = time.perf_counter()
+        out, last = self.lib.run(words, core.batch) if core.batch else (np.zeros(0, np.uint64), np.zeros(0, bool))
+        self.compute_log.append((t0, time.perf_counter()))
+        del self.compute_log[:-1000]
+        if self._take_fault("early_tlast") and len(out) > self.lib.out_words:
+            last[self.lib.out_words - 1] = True
+        if self._take_fault("short_transfer") and len(out) >= self.lib.out_words:
+            out, last = out[: len(out) - self.lib.out_words], last[: len(last) - self.lib.out_words]
+            if len(last):
+                last[-1] = True
+        self.out_fifo.extend(zip((int(w) for w in out), (bool(t) for t in last)))
+        core.busy, core.done = False, True
+
+    def _run_s2mm(self) -> None:
+        ch = self.dma.s2mm
+        if not ch.busy or not self.out_fifo:
+            return
+        found = self.memory.find(ch.addr, ch.length)
+        if found is None:
+            ch.error(DMASR_DEC_ERR)
+            return
+        ddr, off = found
+        wbytes = self.lib.word_bits // 8
+        while self.out_fifo:
+            if ch.moved + wbytes > ch.length:  # the packet is longer than the buffer
+                ch.error(DMASR_INT_ERR)
+                return
+            word, tlast = self.out_fifo.pop(0)
+            ddr[off + ch.moved: off + ch.moved + wbytes] = np.frombuffer(
+                int(word).to_bytes(wbytes, "little"), np.uint8)
+            ch.moved += wbytes
+            if tlast:
+                ch.complete()
+                return
+
+    def step(self) -> None:
+        self._run_core()
+        self._run_s2mm()
+
+    # ---- power ---------------------------------------------------------------------------------------------
+    def busy_fraction(self, window_s: float) -> float:
+        now = time.perf_counter()
+        busy = sum(min(e, now) - max(s, now - window_s) for s, e in self.compute_log if e > now - window_s)
+        return min(1.0, max(0.0, busy / window_s))
+
+
+def _device_class():
+    from pynq.buffer import PynqBuffer
+    from pynq.pl_server.device import Device
+
+    class SimulatedDevice(Device):
+        """A pynq Device whose registers and memory are the board model (no ``_probe_``: pynq never lists it)."""
+
+        def __init__(self, board: SimulatedBoard):
+            super().__init__("approxhls-simulated-board")
+            self.board = board
+            self.name = "simulated board"
+            self.capabilities = {"REGISTER_RW": True}
+
+        def _target(self, addr: int):
+            if DMA_BASE <= addr < DMA_BASE + DMA_RANGE:
+                return self.board.dma, addr - DMA_BASE
+            if CORE_BASE <= addr < CORE_BASE + CORE_RANGE:
+                return self.board.core, addr - CORE_BASE
+            raise MemoryError(f"no register at {addr:#x} on the simulated board")
+
+        def read_registers(self, address, length):
+            with self.board.lock:
+                self.board.step()
+                model, off = self._target(address)
+                data = b"".join(int(model.read(off + i)).to_bytes(4, "little") for i in range(0, length, 4))
+                return data[:length]
+
+        def write_registers(self, address, data):
+            with self.board.lock:
+                model, off = self._target(address)
+                for i in range(0, len(data), 4):
+                    model.write(off + i, int.from_bytes(bytes(data[i: i + 4]), "little"))
+                self.board.step()
+
+        def allocate(self, shape, dtype, **kwargs):
+            nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+            bo, phys = self.board.memory.add(nbytes)
+            return PynqBuffer(shape, dtype, device=self, device_address=phys, bo=bo, coherent=False)
+
+        def flush(self, bo, offset, vaddr, nbytes):
+            ddr = self.board.memory.regions[bo].ddr
+            ddr[offset: offset + nbytes] = np.frombuffer(ctypes.string_at(vaddr, nbytes), np.uint8)
+
+        def invalidate(self, bo, offset, vaddr, nbytes):
+            ddr = self.board.memory.regions[bo].ddr
+            ctypes.memmove(vaddr, ddr[offset: offset + nbytes].ctypes.data, nbytes)
+
+    return SimulatedDevice
+
+
+class _SensorFiles:
+    """sysfs-like files (hwmon units: mV, mA, uW) the model rewrites every 20 ms, read by pynq's SysFSSensor."""
+
+    RAILS = {"VCCINT": (0.85, 0.35, 1.2), "12V": (12.0, 4.2, 1.5)}  # volts, idle W, extra W at a busy core
+
+    def __init__(self, board: SimulatedBoard):
+        self.board = board
+        self.dir = Path(tempfile.mkdtemp(prefix="approxhls-sensors-"))
+        self.stop = threading.Event()
+        self.update()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def update(self) -> None:
+        busy = self.board.busy_fraction(0.1)
+        zero = self.board.fault_active("sensor_zero")
+        for rail, (volts, idle_w, busy_w) in self.RAILS.items():
+            watts = 0.0 if zero else idle_w + busy_w * busy + float(self.board.rng.normal(0, 0.01))
+            for name, value in (("in", volts * 1e3), ("curr", watts / volts * 1e3), ("power", watts * 1e6)):
+                tmp = self.dir / f".{rail}_{name}"
+                tmp.write_text(f"{0 if zero else value:.0f}\n")
+                tmp.replace(self.dir / f"{rail}_{name}")
+
+    def _loop(self) -> None:
+        while not self.stop.wait(0.02):
+            self.update()
+
+    def rails(self) -> dict:
+        from pynq.pmbus import Rail, SysFSSensor
+
+        rails = {}
+        for rail in self.RAILS:
+            r = Rail(rail)
+            r.voltage = SysFSSensor(str(self.dir / f"{rail}_in"), "V", f"{rail}_voltage", 1e-3)
+            if not self.board.fault_active("voltage_only"):
+                r.current = SysFSSensor(str(self.dir / f"{rail}_curr"), "A", f"{rail}_current", 1e-3)
+                r.power = SysFSSensor(str(self.dir / f"{rail}_power"), "W", f"{rail}_power", 1e-6)
+            rails[rail] = r
+        return rails
+
+    def close(self) -> None:
+        self.stop.set()
+
+
+@dataclass
+class SimulatedPlatform:
+    """What the driver needs from a board (see backends.PynqPlatform), on the simulated board."""
+
+    spec: object
+    faults: tuple = ()
+    board: SimulatedBoard = field(init=False)
+    simulated = True
+    deadline_floor_s = 10.0  # the C-simulation behind the stream is far slower than the hardware
+
+    def __post_init__(self):
+        from approxhls.overlays.wrapper import compile_stream_library
+
+        lib = StreamLibrary(compile_stream_library(Path(self.spec.dir), self.spec.data["name"]))
+        if lib.word_bits != self.spec.word_bits:
+            raise RuntimeError(f"stream library has {lib.word_bits}-bit words, overlay.json says {self.spec.word_bits}")
+        self.board = SimulatedBoard(lib, float(self.spec.data.get("clock_mhz", 100.0)), self.faults)
+        self.device = _device_class()(self.board)
+        self.sensors = _SensorFiles(self.board)
+        self.description = f"simulated board ({self.spec.data.get('board', '?')} model; PYNQ's DMA driver; " \
+                           f"stream side = the wrapper's C-simulation)"
+        self._make_drivers()
+
+    def _make_drivers(self) -> None:
+        pynq = _pynq()
+        from pynq.lib.dma import DMA
+
+        width = str(self.spec.word_bits)
+        params = {"c_include_sg": "0", "c_sg_length_width": str(self.spec.data["dma"].get("length_width", 26)),
+                  "c_include_mm2s": "1", "c_include_s2mm": "1", "c_include_mm2s_dre": "0", "c_include_s2mm_dre": "0",
+                  "c_m_axi_mm2s_data_width": width, "c_m_axi_s2mm_data_width": width,
+                  "c_mm2s_burst_size": "16", "c_s2mm_burst_size": "16", "c_micro_dma": "0"}
+        self.dma = DMA({"device": self.device, "phys_addr": DMA_BASE, "addr_range": DMA_RANGE,
+                        "parameters": params, "interrupts": {}, "fullpath": self.spec.data["dma"]["name"]})
+        self.ip = pynq.DefaultIP({"device": self.device, "phys_addr": CORE_BASE, "addr_range": CORE_RANGE,
+                                  "interrupts": {}, "fullpath": self.spec.data["ip"]["name"]})
+
+    def allocate(self, shape, dtype):
+        return self.device.allocate(shape, dtype)
+
+    def reload(self) -> None:
+        self.board.reload()
+        self._make_drivers()
+
+    def pl_clock_mhz(self) -> tuple[float | None, str]:
+        return self.board.clock_mhz, "the simulated board's clock (overlay.json), not a measurement"
+
+    def rails(self) -> dict:
+        return self.sensors.rails()
+
+    def close(self) -> None:
+        self.sensors.close()
