@@ -137,14 +137,28 @@ def test_scripts_run_in_order_with_the_board_settings(projects, tmp_path, board)
     # Vivado: the board's part and board part, its PS (newest version in the catalog), DMA sized for the batch
     create = calls[first("create_project")]
     assert create[create.index("-part") + 1] == b.part
-    assert ["set_property", "board_part", b.board_part, create[2]] in calls
+    board_part = next(c[2] for c in calls if c[:2] == ["set_property", "board_part"])
+    assert board_part == ("xilinx.com:kv260_som:part0:1.4" if board == "kv260" else b.board_part)  # newest files
+    # hls4ml's solution settings are kept
+    assert ["config_compile", "-name_max_length", "80"] in calls
+    assert ["config_schedule", "-enable_dsp_full_reg=false"] in calls
     cells = {c[-1]: c[c.index("-vlnv") + 1] for c in calls if c[0] == "create_bd_cell"}
     assert cells[ps.cell].startswith(f"xilinx.com:ip:{ps.ip}:")
     if ps.ip == "zynq_ultra_ps_e":
-        assert cells[ps.cell].endswith(":3.4")
+        assert cells[ps.cell].endswith(":3.5")
     assert cells["axi_dma_0"] == "xilinx.com:ip:axi_dma:7.1" and cells[spec["ip"]["name"]] == spec["ip"]["vlnv"]
     props = {c[-1]: dict(zip(*[iter(c[2].split())] * 2)) for c in calls if c[0] == "set_property" and c[1] == "-dict"}
     assert props[ps.cell][ps.clock_property] == "125"
+    if ps.ip == "zynq_ultra_ps_e":  # the preset's clock is overridden, as FINN does
+        assert props[ps.cell]["CONFIG.PSU__OVERRIDE__BASIC_CLOCK"] == "0"
+    fan_ports = [c for c in calls if c[0] == "create_bd_port"]
+    if b.fan:  # KV260: the fan enable is a PL pin held on, with its constraint
+        assert fan_ports == [["create_bd_port", "-dir", "O", "fan_en_b"]]
+        xdc = (out / "vivado" / "fan.xdc").read_text()
+        assert "PACKAGE_PIN A12" in xdc and "fan_en_b" in xdc
+        assert ["connect_bd_net", "fan_on/dout", "fan_en_b"] in calls
+    else:
+        assert not fan_ports
     dma = props["axi_dma_0"]
     in_bytes = 4096 * spec["word_bits"] // 8 * packing.words_per_sample(64, 8, 64)
     assert int(dma["CONFIG.c_sg_length_width"]) == spec["dma"]["length_width"] == in_bytes.bit_length()
@@ -177,6 +191,48 @@ def test_stubs_catch_a_broken_script(projects, tmp_path):
     shutil.rmtree(out / f"{json.loads((out / 'overlay.json').read_text())['ip']['vlnv'].split(':')[2]}_prj")
     r = _run_tcl("run_vivado.tcl", "build_overlay.tcl", out, rec)
     assert r.returncode != 0 and "run build_ip.tcl with Vitis HLS first" in r.stderr
+
+
+@needs_tclsh
+@pytest.mark.parametrize("env, needle", [
+    ({"APPROXHLS_STUB_WNS": "-0.214"}, "timing not met at 100 MHz (WNS -0.214 ns"),
+    ({"APPROXHLS_STUB_WHS": "-0.01"}, "WHS -0.01 ns"),
+    ({"APPROXHLS_STUB_RELEASE": "2022.1"}, "Vivado 2022.1 is older than 2022.2"),
+])
+def test_overlay_script_refuses_failed_timing_and_old_vivado(projects, tmp_path, monkeypatch, env, needle):
+    out = tmp_path / "ov"
+    write_overlay(projects["io_parallel"], out)
+    rec = tmp_path / "record.txt"
+    assert _run_tcl("run_vitis_hls.tcl", "build_ip.tcl", out, rec).returncode == 0
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    r = _run_tcl("run_vivado.tcl", "build_overlay.tcl", out, rec)
+    assert r.returncode != 0 and needle in r.stderr, r.stderr
+    assert not (out / "approxhls_model.bit").exists() and not list(out.glob("*.bit"))  # nothing shipped
+
+
+@needs_tclsh
+def test_ip_script_refuses_an_old_vitis_hls(projects, tmp_path, monkeypatch):
+    out = tmp_path / "ov"
+    write_overlay(projects["io_parallel"], out)
+    monkeypatch.setenv("APPROXHLS_STUB_RELEASE", "2022.1")
+    r = _run_tcl("run_vitis_hls.tcl", "build_ip.tcl", out, tmp_path / "record.txt")
+    assert r.returncode != 0 and "Vitis HLS 2022.1 is older than 2022.2" in r.stderr
+
+
+@needs_tclsh
+def test_stubs_refuse_unknown_or_out_of_range_ip_parameters(projects, tmp_path):
+    out = tmp_path / "ov"
+    write_overlay(projects["io_parallel"], out)
+    rec = tmp_path / "record.txt"
+    assert _run_tcl("run_vitis_hls.tcl", "build_ip.tcl", out, rec).returncode == 0
+    script = (out / "build_overlay.tcl").read_text()
+    for bad, needle in (("CONFIG.c_sg_length_width {%d}", "outside 8..26"),
+                        ("CONFIG.c_sg_lenght_width {%d}", "has no parameter c_sg_lenght_width")):
+        width = json.loads((out / "overlay.json").read_text())["dma"]["length_width"]
+        (out / "broken.tcl").write_text(script.replace(f"CONFIG.c_sg_length_width {{{width}}}", bad % 27))
+        r = _run_tcl("run_vivado.tcl", "broken.tcl", out, rec)
+        assert r.returncode != 0 and needle in r.stderr, r.stderr
 
 
 # ---- the stream wrapper, C-simulated with g++ --------------------------------------------------------------
@@ -218,7 +274,7 @@ def test_wrapper_testbench_detects_a_packing_bug(projects, tmp_path):
 def test_build_without_tools_names_the_tool_and_version(projects, tmp_path, monkeypatch):
     write_overlay(projects["io_parallel"], tmp_path / "ov")
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    with pytest.raises(ToolMissingError, match=r"vitis_hls not found on PATH: .* Vitis HLS 2022\.1"):
+    with pytest.raises(ToolMissingError, match=r"vitis_hls not found on PATH: .* Vitis HLS 2023\.2"):
         build_overlay(tmp_path / "ov")
 
 
@@ -236,7 +292,7 @@ def test_build_with_stand_in_tools_parses_reports(projects, tmp_path, monkeypatc
     write_overlay(projects["io_stream"], out, OverlayOptions(board="zcu104"))
     summary = build_overlay(out, jobs=2)
     assert [s["tool"] for s in summary["steps"]] == ["vitis_hls", "vivado"]
-    assert all(s["returncode"] == 0 and s["version"] == "2022.1" for s in summary["steps"])
+    assert all(s["returncode"] == 0 and s["version"] == "2023.2" for s in summary["steps"])
     assert summary["hls"]["LUT"] == 8765 and summary["hls"]["latency_worst_cycles"] == 12345
     assert summary["hls"]["target_clock_ns"] == 10
     u = summary["utilization"]

@@ -25,6 +25,7 @@ class PSKind:
     clock_property: str     # CONFIG property that sets the PL clock in MHz
     enable: dict = field(default_factory=dict)  # CONFIG properties that switch the two ports on
     max_clock_mhz: float = 250.0  # the highest PL clock the PS clock generator provides
+    integer_clock: bool = False   # the clock property takes whole MHz (ZynqMP, as FINN sets it)
 
 
 PS_KINDS = {
@@ -43,9 +44,10 @@ PS_KINDS = {
         automation_rule="xilinx.com:bd_rule:zynq_ultra_ps_e", automation_config='apply_board_preset "1"',
         master="M_AXI_HPM0_FPD", memory_port="S_AXI_HP0_FPD", clock_pin="pl_clk0", reset_pin="pl_resetn0",
         clock_property="CONFIG.PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ",
-        enable={"CONFIG.PSU__USE__M_AXI_GP0": "1", "CONFIG.PSU__USE__M_AXI_GP1": "0",
-                "CONFIG.PSU__USE__M_AXI_GP2": "0", "CONFIG.PSU__USE__S_AXI_GP2": "1"},
-        max_clock_mhz=333.0,
+        # the board preset fixes the PL clock unless the basic-clock override is off (FINN's zynq_build does the same)
+        enable={"CONFIG.PSU__OVERRIDE__BASIC_CLOCK": "0", "CONFIG.PSU__USE__M_AXI_GP0": "1",
+                "CONFIG.PSU__USE__M_AXI_GP1": "0", "CONFIG.PSU__USE__M_AXI_GP2": "0", "CONFIG.PSU__USE__S_AXI_GP2": "1"},
+        max_clock_mhz=333.0, integer_clock=True,
     ),
 }
 
@@ -59,6 +61,12 @@ class Board:
     default_clock_mhz: float = 100.0
     board_files: str = ""          # where Vivado gets the board files when they are not installed
     description: str = ""
+    fan: tuple | None = None       # (port, package pin, IO standard) of a fan enable the PL must drive
+
+    @property
+    def board_glob(self) -> str:
+        """The board part with any file version (get_board_parts -latest_file_version picks the newest)."""
+        return ":".join(self.board_part.split(":")[:3] + ["*"])
 
     @property
     def ps_kind(self) -> PSKind:
@@ -75,7 +83,8 @@ BOARDS = {b.name: b for b in [
     Board("zcu104", "xczu7ev-ffvc1156-2-e", "xilinx.com:zcu104:part0:1.1", "zynqmp",
           board_files=f"shipped with Vivado; otherwise {_BOARD_STORE}", description="AMD ZCU104, Zynq UltraScale+ ZU7EV"),
     Board("kv260", "xck26-sfvc784-2LV-c", "xilinx.com:kv260_som:part0:1.3", "zynqmp",
-          board_files=_BOARD_STORE, description="AMD Kria KV260 (K26 SOM)"),
+          board_files=_BOARD_STORE, description="AMD Kria KV260 (K26 SOM)",
+          fan=("fan_en_b", "A12", "LVCMOS33")),  # carrier-card fan enable, active low (KV260 starter kit XDC)
     Board("ultra96-v2", "xczu3eg-sbva484-1-i", "avnet.com:ultra96v2:part0:1.2", "zynqmp",
           board_files=f"Avnet's bdf repository (github.com/Avnet/bdf) or {_BOARD_STORE}",
           description="Avnet Ultra96-V2, Zynq UltraScale+ ZU3EG"),

@@ -48,18 +48,30 @@ def tool_version(path: str) -> str | None:
     return m.group(1) if m else None
 
 
+def _release(v: str) -> tuple[int, int]:
+    year, minor = v.split(".")[:2]
+    return int(year), int(minor)
+
+
 def build_overlay(out, jobs: int | None = None) -> dict:
     out = Path(out)
     spec = json.loads((out / "overlay.json").read_text())
-    expected = spec.get("tools", {}).get("vivado", "2022.1")
+    from approxhls.overlays.overlay import TOOL_VERSION, TOOL_VERSIONS_SUPPORTED
+
+    expected = spec.get("tools", {}).get("vivado", TOOL_VERSION)
+    oldest, newest = spec.get("tools", {}).get("supported", TOOL_VERSIONS_SUPPORTED)
     tools = require_tools(expected)
     (out / "logs").mkdir(exist_ok=True)
     env = os.environ | ({"APPROXHLS_JOBS": str(jobs)} if jobs else {})
     summary = {"board": spec["board"], "clock_mhz": spec["clock_mhz"], "steps": [], "warnings": []}
     for i, (tool, args, what) in enumerate(STEPS, 1):
         version = tool_version(tools[tool])
+        if version and _release(version) < _release(oldest):
+            raise ApproxHLSError(f"{_PRODUCT[tool]} {version} found: hls4ml 1.3.0 needs Vitis HLS {oldest} or newer "
+                                 f"(and the IP it exports the same Vivado); the scripts are written for {expected}")
         if version and version != expected:
-            summary["warnings"].append(f"{tool} {version} found; the scripts are written for {expected}")
+            summary["warnings"].append(f"{tool} {version} found; the scripts are written for {expected} "
+                                       f"(checked range {oldest} to {newest})")
         stdout_log = out / "logs" / f"{tool}.stdout.log"
         print(f"[{i}/{len(STEPS)}] {tool} ({what}); log: {stdout_log}", flush=True)
         t0 = time.perf_counter()

@@ -80,7 +80,8 @@ def script_fields(kernel: Kernel, board: Board, clock_mhz: float, layout: Layout
     from approxhls import __version__
 
     ps = board.ps_kind
-    props = dict(ps.enable) | {ps.clock_property: f"{clock_mhz:g}"}
+    clock_value = f"{int(round(clock_mhz))}" if ps.integer_clock else f"{clock_mhz:g}"
+    props = dict(ps.enable) | {ps.clock_property: clock_value}
     return {
         "version": __version__, "board": board.name, "part": board.part, "board_part": board.board_part,
         "board_files": board.board_files, "kernel": kernel.name, "top": top_name(kernel),
@@ -89,7 +90,28 @@ def script_fields(kernel: Kernel, board: Board, clock_mhz: float, layout: Layout
         "ps": ps.cell, "ps_ip": ps.ip, "ps_rule": ps.automation_rule, "ps_rule_config": ps.automation_config,
         "ps_properties": _tcl_dict(props), "ps_master": ps.master, "ps_memory": ps.memory_port,
         "ps_clock": ps.clock_pin, "sg_width": sg_width, "word_bits": layout.word_bits,
+        "tool_oldest": TOOL_VERSIONS_SUPPORTED[0], "tool_newest": TOOL_VERSIONS_SUPPORTED[1],
+        "board_glob": board.board_glob, "fan_tcl": fan_tcl(board),
     }
+
+
+def fan_tcl(board: Board) -> str:
+    """Block-design lines that hold a board's fan enable on (a constant 0 on an active-low pin, plus its XDC)."""
+    if board.fan is None:
+        return ""
+    port, pin, iostd = board.fan
+    return (f"# {board.name}: the carrier's fan enable ({port}, active low) is a PL pin: hold it on, or the fan stops\n"
+            f"create_bd_cell -type ip -vlnv [approxhls_vlnv xlconstant] fan_on\n"
+            f"set_property -dict [list CONFIG.CONST_VAL {{0}} CONFIG.CONST_WIDTH {{1}}] [get_bd_cells fan_on]\n"
+            f"create_bd_port -dir O {port}\n"
+            f"connect_bd_net [get_bd_pins fan_on/dout] [get_bd_ports {port}]\n"
+            f"set fan_xdc [file join $here vivado fan.xdc]\n"
+            f"file mkdir [file dirname $fan_xdc]\n"
+            f"set fh [open $fan_xdc w]\n"
+            f"puts $fh \"set_property PACKAGE_PIN {pin} \\[get_ports {port}\\]\"\n"
+            f"puts $fh \"set_property IOSTANDARD {iostd} \\[get_ports {port}\\]\"\n"
+            f"close $fh\n"
+            f"add_files -fileset constrs_1 -norecurse $fan_xdc\n")
 
 
 def overlay_spec(kernel: Kernel, board: Board, clock_mhz: float, layout: Layout, sg_width: int, batch: int,

@@ -92,3 +92,17 @@ proc export_design {args} {
     stub_write [file join [dict get $::hls project] [dict get $::hls solution] impl ip component.xml] \
         "vlnv $vlnv" "interfaces $ports"
 }
+
+# hls4ml's solution settings (its build_prj.tcl) with the option names Vitis HLS accepts
+proc config_compile {args} {
+    stub_record config_compile {*}$args
+    stub_need solution config_compile
+    lassign [stub_options $args {}] o rest
+    dict for {k val} $o { if {$k ni {-name_max_length -pipeline_loops -unsafe_math_optimizations}} { stub_fail "config_compile: unknown option $k" } }
+}
+proc config_schedule {args} {
+    stub_record config_schedule {*}$args
+    stub_need solution config_schedule
+    foreach a $args { if {![regexp {^-enable_dsp_full_reg(=(true|false))?$} $a]} { stub_fail "config_schedule: unknown option $a" } }
+}
+proc version {args} { return $::stub_release }

@@ -4,28 +4,51 @@
 source [file join [file dirname [info script]] common.tcl]
 
 set ::board_parts {tul.com.tw:pynq-z2:part0:1.0 xilinx.com:zcu104:part0:1.1 xilinx.com:kv260_som:part0:1.3 avnet.com:ultra96v2:part0:1.2}
-# IP catalog of a Vivado 2022.1 install (two versions of one IP to check that the newest is taken)
+# board parts as get_board_parts lists them (two file versions of one board: -latest_file_version keeps the newest)
+lappend ::board_parts xilinx.com:kv260_som:part0:1.4
+# IP catalog of a Vivado 2023.2 install (two versions of one IP to check that the newest is taken)
 set ::catalog [dict create \
     processing_system7 {xilinx.com:ip:processing_system7:5.5} \
-    zynq_ultra_ps_e {xilinx.com:ip:zynq_ultra_ps_e:3.3 xilinx.com:ip:zynq_ultra_ps_e:3.4} \
-    axi_dma {xilinx.com:ip:axi_dma:7.1}]
+    zynq_ultra_ps_e {xilinx.com:ip:zynq_ultra_ps_e:3.4 xilinx.com:ip:zynq_ultra_ps_e:3.5} \
+    axi_dma {xilinx.com:ip:axi_dma:7.1} \
+    xlconstant {xilinx.com:ip:xlconstant:1.1}]
 set ::interfaces [dict create \
     processing_system7 {M_AXI_GP0 S_AXI_HP0 DDR FIXED_IO} \
     zynq_ultra_ps_e {M_AXI_HPM0_FPD S_AXI_HP0_FPD} \
-    axi_dma {S_AXI_LITE M_AXI_MM2S M_AXI_S2MM M_AXIS_MM2S S_AXIS_S2MM}]
+    axi_dma {S_AXI_LITE M_AXI_MM2S M_AXI_S2MM M_AXIS_MM2S S_AXIS_S2MM} \
+    xlconstant {}]
+set ::pins [dict create xlconstant {dout}]
 # PS ports and the CONFIG property that must be 1 before a design may use them
 set ::port_enable [dict create M_AXI_GP0 CONFIG.PCW_USE_M_AXI_GP0 S_AXI_HP0 CONFIG.PCW_USE_S_AXI_HP0 \
     M_AXI_HPM0_FPD CONFIG.PSU__USE__M_AXI_GP0 S_AXI_HP0_FPD CONFIG.PSU__USE__S_AXI_GP2]
 set ::v [dict create project "" dir "" part "" board_part "" ip_repo {} bd "" validated 0 top "" wrapper "" \
-    cells {} props {} nets {} automated {} bitstream 0]
+    cells {} props {} nets {} automated {} bitstream 0 ports {} pin_nets {} params {} constrs {}]
+
+proc version {args} {
+    if {$args ne "-short"} { stub_fail "version: only -short is stubbed" }
+    return $::stub_release
+}
+proc set_param {args} {
+    stub_record set_param {*}$args
+    lassign $args name value
+    if {$name ne "board.repoPaths"} { stub_fail "set_param $name is not a parameter these scripts may set" }
+    foreach d $value { if {![file isdirectory $d]} { stub_fail "board.repoPaths: $d is not a directory" } }
+    dict set ::v params $name $value
+}
 
 proc current_project {args} { return [dict get $::v project] }
 proc current_fileset {args} { return sources_1 }
 proc update_compile_order {args} { stub_record update_compile_order {*}$args }
 
 proc get_board_parts {args} {
-    lassign [stub_options $args {-quiet}] o rest
-    return [lsearch -all -inline $::board_parts [lindex $rest 0]]
+    lassign [stub_options $args {-quiet -latest_file_version}] o rest
+    set found [lsearch -all -glob -inline $::board_parts [lindex $rest 0]]
+    if {[dict exists $o -latest_file_version]} {
+        set newest [dict create]
+        foreach b [lsort -dictionary $found] { dict set newest [join [lrange [split $b :] 0 2] :] $b }
+        set found [dict values $newest]
+    }
+    return $found
 }
 proc create_project {args} {
     stub_record create_project {*}$args
@@ -46,7 +69,10 @@ proc set_property {args} {
     if {[lindex $args 0] eq "-dict"} {
         set cell [lindex $args 2]
         if {![dict exists $::v cells $cell]} { stub_fail "set_property -dict on unknown object $cell" }
-        foreach {k val} [lindex $args 1] { dict set ::v props $cell $k $val }
+        foreach {k val} [lindex $args 1] {
+            stub_check_param [dict get $::v cells $cell] $k $val
+            dict set ::v props $cell $k $val
+        }
         return
     }
     lassign $args key value obj
@@ -134,6 +160,30 @@ proc apply_bd_automation {args} {
     foreach obj $rest { dict lappend ::v automated $obj }
 }
 proc assign_bd_address {args} { stub_record assign_bd_address {*}$args }
+proc create_bd_port {args} {
+    stub_record create_bd_port {*}$args
+    lassign [stub_options $args {}] o rest
+    if {[dict get $o -dir] ni {I O IO}} { stub_fail "create_bd_port: bad -dir" }
+    dict set ::v ports [lindex $rest 0] [dict get $o -dir]
+}
+proc get_bd_ports {args} {
+    foreach p $args { if {![dict exists $::v ports $p]} { stub_fail "get_bd_ports: no port $p" } }
+    return $args
+}
+proc get_bd_pins {args} {
+    foreach p $args {
+        lassign [split $p /] cell pin
+        if {![dict exists $::v cells $cell]} { stub_fail "get_bd_pins: no cell $cell" }
+        set ip [dict get $::v cells $cell]
+        if {![dict exists $::pins $ip] || $pin ni [dict get $::pins $ip]} { stub_fail "get_bd_pins: $ip has no pin $pin" }
+    }
+    return $args
+}
+proc connect_bd_net {args} {
+    stub_record connect_bd_net {*}$args
+    if {[llength $args] < 2} { stub_fail "connect_bd_net needs two pins or ports" }
+    dict lappend ::v pin_nets $args
+}
 proc validate_bd_design {args} {
     stub_record validate_bd_design {*}$args
     # every cell's AXI interfaces must be connected (streams by nets, memory-mapped by automation)
@@ -165,6 +215,7 @@ proc add_files {args} {
     stub_record add_files {*}$args
     lassign [stub_options $args {-norecurse}] o rest
     foreach f $rest { if {![file exists $f]} { stub_fail "add_files: $f does not exist" } }
+    if {[dict exists $o -fileset] && [dict get $o -fileset] eq "constrs_1"} { dict lappend ::v constrs {*}$rest }
 }
 proc get_runs {args} { return [lindex $args 0] }
 proc launch_runs {args} {
@@ -179,8 +230,18 @@ proc launch_runs {args} {
     dict set ::v bitstream 1
 }
 proc wait_on_run {args} { stub_record wait_on_run {*}$args }
+# slack of the worst setup (max) and hold (min) path: APPROXHLS_STUB_WNS / _WHS (defaults: met)
+proc get_timing_paths {args} {
+    lassign [stub_options $args {}] o rest
+    if {![dict get $::v bitstream]} { stub_fail "get_timing_paths before implementation" }
+    return [list path [dict get $o -delay_type]]
+}
 proc get_property {args} {
     if {[lindex $args 0] eq "PROGRESS"} { return [expr {[dict get $::v bitstream] ? "100%" : "0%"}] }
+    if {[lindex $args 0] eq "SLACK"} {
+        set var [expr {[lindex $args 1 1] eq "max" ? "APPROXHLS_STUB_WNS" : "APPROXHLS_STUB_WHS"}]
+        return [expr {[info exists ::env($var)] ? $::env($var) : 0.5}]
+    }
     stub_fail "get_property [lindex $args 0] is not stubbed"
 }
 proc open_run {args} { stub_record open_run {*}$args }
