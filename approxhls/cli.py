@@ -459,6 +459,8 @@ def _overlay_args(p):
     p.add_argument("--word-bits", type=int, default=64, help="AXI-Stream word width: 8, 16, 32 or 64")
     p.add_argument("--check", type=int, default=0, metavar="N",
                    help="C-simulate the stream wrapper (g++) on N random samples and compare with the project")
+    p.add_argument("--golden", type=int, default=64, metavar="N",
+                   help="golden vectors for `run --self-test`: N samples through the wrapper's C-simulation (0: none)")
     p.add_argument("--build", action="store_true", help="run Vitis HLS and Vivado (must be on PATH)")
     p.add_argument("--jobs", type=int, default=None, help="Vivado implementation jobs with --build")
     p.add_argument("--force", action="store_true", help="replace an existing overlay directory")
@@ -481,6 +483,16 @@ def cmd_overlay(a):
            "dma_max_transfer_bytes": spec["dma"]["max_transfer_bytes"],
            "approx_layers": sum(1 for v in spec["plan"].values() if not str(v.get("multiplier", "")).startswith("exact"))}
     _emit(row, None, f"overlay scripts -> {a.out} (build_ip.tcl, build_overlay.tcl, Makefile, overlay.json)")
+    if a.golden:
+        from approxhls.errors import ToolMissingError
+        from approxhls.overlays.wrapper import write_golden
+
+        try:
+            g = write_golden(a.out, a.golden)
+            print(f"golden vectors: {g['samples']} samples through the wrapper's C-simulation -> {a.out}/golden.npz "
+                  f"({g['testbench']})")
+        except ToolMissingError as e:
+            print(f"warning: no golden.npz ({e}); `run --self-test` needs it")
     if a.check:
         res = verify_wrapper(a.out, n=a.check)
         print(f"wrapper C-simulation: {res['testbench']}; equal to the project's C-simulation: "

@@ -320,8 +320,26 @@ def board() -> str:
     if d is None:
         return "\n".join(out) + missing("bench/board.py")
     out.append(d["method"] + "\n")
-    out.append(table([{"f": r["fault"], "s": r["user_sees"], "r": "yes" if r["recovered"] else "**no**"}
-                      for r in d["faults"]], [("fault", "f"), ("what the user sees", "s"), ("next call works", "r")]))
+    out.append(table([{"f": r["fault"], "i": r["injected"], "s": r["user_sees"].replace("|", "/"),
+                       "r": "yes" if r["recovered"] else "**no**"} for r in d["faults"]],
+                     [("fault", "f"), ("injected", "i"), ("what the user sees", "s"), ("next call works", "r")]))
+    not_rec = [r["fault"] for r in d["faults"] if not r["recovered"]]
+    out.append(f"\n{len(d['faults']) - len(not_rec)} of {len(d['faults'])} faults leave the board usable for the next "
+               f"call" + (f"; not recovered: {', '.join(not_rec)} (by design: a core that never idles is broken "
+                          f"hardware, and the message says so)" if not_rec else "") + ".")
+    if d.get("self_test"):
+        out.append(f"\nSelf-test on the simulated board (golden vectors from the wrapper's C-simulation): "
+                   f"{d['self_test']['summary']}.")
+    if d.get("throughput_simulated"):
+        lat = d["single_sample_simulated"]["end_to_end_s"]
+        out.append(f"\nWhat `approxhls run` measures, here on the simulated board (SIMULATION: g++ speed, not the "
+                   f"FPGA's): single-sample latency end to end p50 {lat['p50'] * 1e6:.0f} us, p99 "
+                   f"{lat['p99'] * 1e6:.0f} us over {lat['n']} samples; throughput by batch:\n")
+        out.append(table([{"b": r["batch"], "e": f"{r['end_to_end_samples_per_s']:.0f}",
+                           "h": f"{r['hardware_samples_per_s']:.0f}", "m": f(r["dram_mb_per_s"], 2),
+                           "s": pct(r["host_share"])} for r in d["throughput_simulated"]],
+                         [("batch", "b"), ("end to end (samples/s)", "e"), ("hardware only (samples/s)", "h"),
+                          ("DRAM (MB/s)", "m"), ("host share of the time", "s")], {"b", "e", "h", "m", "s"}))
     if d.get("unverified"):
         out.append("\nNot verified without a real board and Vivado:\n" + "\n".join(f"- {x}" for x in d["unverified"]))
     out.append("")
