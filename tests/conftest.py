@@ -63,3 +63,29 @@ def digits():
 def _isolated_home(tmp_path_factory, monkeypatch):
     """User-added multipliers and catalogs go to a per-test directory, never to ~/.approxhls."""
     monkeypatch.setenv("APPROXHLS_HOME", str(tmp_path_factory.mktemp("home")))
+
+
+def needs(*tools):
+    """Tools `make test` installs (tools/sysdeps.sh): a missing one is a broken setup, so the test fails and says
+    how to install it instead of skipping silently."""
+    import functools
+    import shutil
+
+    import pytest
+
+    packages = {"tclsh": "tcl"}
+
+    def deco(fn):
+        missing = [t for t in tools if shutil.which(t) is None]
+        if not missing:
+            return fn
+
+        @functools.wraps(fn)
+        def failing(*args, **kwargs):
+            pkgs = " ".join(packages.get(t, t) for t in missing)
+            pytest.fail(f"{', '.join(missing)} not installed: `make test` installs it as root (tools/sysdeps.sh); "
+                        f"otherwise: sudo apt-get install {pkgs}")
+
+        return failing
+
+    return deco

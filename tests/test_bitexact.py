@@ -4,6 +4,8 @@ Weights are drawn uniformly over the quantizers' whole range, so accumulators ar
 quantized ReLUs saturate often; inputs are random points of the input grid plus its corners.
 """
 
+import zlib
+
 import numpy as np
 import pytest
 from conftest import on_grid_inputs, randomize_weights
@@ -28,7 +30,7 @@ CASES = [
 @pytest.mark.parametrize("model_name,io_type,scheme,fuse_bn", CASES, ids=lambda v: str(v))
 def test_csim_equals_qkeras(tmp_path, digits, model_name, io_type, scheme, fuse_bn):
     model = build_model(model_name, (8, 8, 1), 10, scheme, fuse_bn=fuse_bn, width=0.5)
-    randomize_weights(model, seed=hash((model_name, io_type, scheme)) % 1000)
+    randomize_weights(model, seed=zlib.crc32(f"{model_name}/{io_type}/{scheme}".encode()) % 1000)  # hash() of str varies per process
     convert_model(model, tmp_path / "prj", ConvertOptions(io_type=io_type))
     lib = CSimLibrary(tmp_path / "prj")
 

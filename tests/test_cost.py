@@ -2,16 +2,15 @@
 are right on hand-built models, fused models quantize less, and the command reports and plots."""
 
 import json
-import shutil
 
 import numpy as np
 import pytest
+from conftest import needs
 
 from approxhls.cost import circuits as C
 from approxhls.cost.count import count_ir
 
-needs_tools = pytest.mark.skipif(shutil.which("iverilog") is None or shutil.which("yosys") is None,
-                                 reason="iverilog and yosys (Debian packages) are needed")
+needs_tools = needs("iverilog", "yosys")
 
 
 def _vectors(c, n, seed):

@@ -4,6 +4,7 @@ import json
 import shutil
 
 import pytest
+from conftest import needs
 
 from approxhls.cli import main
 from approxhls.errors import ToolMissingError
@@ -29,7 +30,7 @@ def test_exact_8x8_cost_is_plausible_for_lut6_fabric():
     assert entry["rel_luts"] == 1.0 and entry["metrics"]["mae"] == 0
 
 
-@pytest.mark.skipif(not HAS_YOSYS, reason="yosys not installed")
+@needs("yosys")
 def test_fresh_yosys_run_reproduces_the_catalog():
     designs = [get_design(n) for n in ("exact_u8", "tam_u8_k8", "mitchell_u8_w4")]
     fresh = catalog.characterize(designs, force=True, progress=False)
@@ -82,7 +83,7 @@ def test_cli_list_show_add(tmp_path, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not HAS_YOSYS, reason="yosys not installed")
+@needs("yosys")
 def test_full_fresh_characterization_matches_catalog():
     fresh = catalog.characterize(list(builtin_designs()), force=True, progress=False)
     shipped = catalog._read(catalog.SHIPPED)

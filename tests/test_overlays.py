@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import needs
 
 from approxhls.errors import ApproxHLSError, ProjectError, ToolMissingError
 from approxhls.host import packing
@@ -23,7 +24,7 @@ from approxhls.overlays.boards import PS_KINDS
 
 STUBS = Path(__file__).parent / "tclstubs"
 TCLSH = shutil.which("tclsh")
-needs_tclsh = pytest.mark.skipif(TCLSH is None, reason="tclsh (Debian: tcl) is not installed")
+needs_tclsh = needs("tclsh")
 
 
 @pytest.fixture(scope="module")
