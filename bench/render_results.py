@@ -284,7 +284,11 @@ def import_library() -> str:
     out.append(f"{d['label']} at commit `{(d.get('commit') or '?')[:12]}`: {c['added'] + c['unchanged']} designs "
                f"imported (every one's Verilog equal to its C model on all 65,536 operand pairs), {c['skipped']} files "
                f"skipped (technology-mapped variants, the same circuit in several Pareto sets), {c['refused']} refused; "
-               f"import {d['import_seconds']} s, characterization {d['characterize_seconds']} s on {d['cores']} cores.\n")
+               f"import {d['import_seconds']} s, characterization "
+               + (f"{d['characterize_seconds']} s" if d['characterize_seconds'] >= 1 else
+                  f"{d['characterize_seconds']} s (Yosys results reused from the home directory's catalog: this run "
+                  f"did not synthesize; a fresh home re-synthesizes every design)")
+               + f" on {d['cores']} cores.\n")
     if d["refused"]:
         out.append("Refused: " + "; ".join(f"{r['files']}: {r['reason']}" for r in d["refused"]) + "\n")
     out.append("![imported front](import_library.png)\n")

@@ -7,25 +7,11 @@ import pytest
 
 
 def randomize_weights(model, seed=0, low=-1.0, high=1.0):
-    """Uniform weights over the quantizers' whole range (drives accumulators and ReLUs into saturation).
+    """Uniform weights over the quantizers' whole range (drives accumulators and ReLUs into saturation);
+    batch-norm statistics stay positive so the folded layers stay finite."""
+    from approxhls.models.corpus import randomize
 
-    Batch-norm statistics stay positive where they must (variance) so the folded layers stay finite.
-    """
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        weights = layer.get_weights()
-        if not weights:
-            continue
-        new = []
-        for w, var in zip(weights, layer.weights):
-            name = var.name.split("/")[-1]
-            if "variance" in name or "gamma" in name:
-                new.append(rng.uniform(0.5, 2.0, w.shape))
-            elif "iteration" in name:
-                new.append(w)
-            else:
-                new.append(rng.uniform(low, high, w.shape))
-        layer.set_weights(new)
+    return randomize(model, seed, low, high)
     return model
 
 

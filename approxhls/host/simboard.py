@@ -254,17 +254,23 @@ class SimulatedBoard:
             self.core.reset()
 
     # ---- stream side ---------------------------------------------------------------------------------------
+    def _memory_of(self, ch: _Channel):
+        """(DDR bytes, offset, word bytes) of a channel's buffer; None after a decode error (unmapped address)."""
+        found = self.memory.find(ch.addr, ch.length)
+        if found is None:
+            ch.error(DMASR_DEC_ERR)
+            return None
+        return found[0], found[1], self.lib.word_bits // 8
+
     def mm2s_started(self) -> None:
         ch = self.dma.mm2s
         if self._take_fault("slave_error"):
             ch.error(DMASR_SLV_ERR)
             return
-        found = self.memory.find(ch.addr, ch.length)
+        found = self._memory_of(ch)
         if found is None:
-            ch.error(DMASR_DEC_ERR)
             return
-        ddr, off = found
-        wbytes = self.lib.word_bits // 8
+        ddr, off, wbytes = found
         raw = ddr[off: off + ch.length - ch.length % wbytes]
         words = np.frombuffer(raw.tobytes(), dtype=f"<u{wbytes}").astype(np.uint64)
         self.in_fifo.extend(int(w) for w in words)
@@ -304,12 +310,10 @@ class SimulatedBoard:
         ch = self.dma.s2mm
         if not ch.busy or not self.out_fifo:
             return
-        found = self.memory.find(ch.addr, ch.length)
+        found = self._memory_of(ch)
         if found is None:
-            ch.error(DMASR_DEC_ERR)
             return
-        ddr, off = found
-        wbytes = self.lib.word_bits // 8
+        ddr, off, wbytes = found
         while self.out_fifo:
             if ch.moved + wbytes > ch.length:  # the packet is longer than the buffer
                 ch.error(DMASR_INT_ERR)

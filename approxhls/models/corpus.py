@@ -274,9 +274,9 @@ def _qbits(name):
     return QActivation("quantized_bits(8,3,alpha=1)", name=name)
 
 
-def randomize(model, seed: int = 0):
-    """Weights drawn uniformly over [-1, 1) (quantizers then use their whole range), batch-norm statistics kept
-    positive where they must be; returns the model."""
+def randomize(model, seed: int = 0, low: float = -1.0, high: float = 1.0):
+    """Weights drawn uniformly over [low, high) (by default the quantizers' whole range), batch-norm statistics
+    kept positive where they must be; returns the model."""
     rng = np.random.default_rng(seed)
     for layer in model.layers:
         weights = layer.get_weights()
@@ -290,7 +290,7 @@ def randomize(model, seed: int = 0):
             elif "iteration" in name:
                 new.append(w)
             else:
-                new.append(rng.uniform(-1.0, 1.0, w.shape))
+                new.append(rng.uniform(low, high, w.shape))
         layer.set_weights(new)
     return model
 
