@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from approxhls.host import packing
-
-GOLDEN_NPZ = "golden.npz"
+from approxhls.host.spec import GOLDEN_NPZ
 
 
 def self_test(acc) -> dict:
@@ -18,10 +17,8 @@ def self_test(acc) -> dict:
     g = np.load(path)
     x, want = g["x"], g["words"].astype(np.uint64)
     y = acc.predict(x.reshape(len(x), -1), len(x))
+    # the outputs packed again as the wrapper packs them (packing is a bijection on the fields' codes)
     got = packing.encode(y, spec.output.type, spec.output.field_bits, spec.word_bits).astype(np.uint64)
-    want = packing.encode(packing.decode(want, spec.output.type, spec.output.field_bits, spec.word_bits,
-                                         spec.output.elements), spec.output.type, spec.output.field_bits,
-                          spec.word_bits).astype(np.uint64)
     bad = np.argwhere(got != want)
     res = {"passed": not len(bad), "samples": int(len(x)), "words": int(want.size), "mismatched_words": int(len(bad))}
     if len(bad):

@@ -24,6 +24,8 @@ from approxhls.errors import ProjectError
 from approxhls.fixedpoint import FixedType
 
 OVERLAY_JSON = "overlay.json"
+GOLDEN_NPZ = "golden.npz"    # inputs and the output words of the wrapper's C-simulation (run --self-test)
+SAMPLES_NPZ = "samples.npz"  # test samples of the project's dataset (accuracy on a board-only install)
 FORMAT = "approxhls-overlay/1"
 
 

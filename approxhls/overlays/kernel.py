@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from approxhls.errors import ProjectError
@@ -47,6 +47,7 @@ class Kernel:
     part: str
     dir: Path
     plan: dict
+    meta: dict = field(default_factory=dict, repr=False)  # the project's approxhls.json
 
 
 def _prototype_args(header: Path, name: str) -> list[str]:
@@ -88,4 +89,4 @@ def read_kernel(prj) -> Kernel:
         if io_type == "io_parallel" and int(m.group(3)) != port.elements:
             raise ProjectError(f"{name}(): {arg}[{m.group(3)}] does not match the shape {shape} in approxhls.json")
         ports.append(port)
-    return Kernel(name, io_type, ports[0], ports[1], meta["part"], Path(prj), meta.get("plan") or {})
+    return Kernel(name, io_type, ports[0], ports[1], meta["part"], Path(prj), meta.get("plan") or {}, meta)

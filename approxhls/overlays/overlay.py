@@ -21,7 +21,7 @@ import numpy as np
 
 from approxhls.errors import ApproxHLSError, ProjectError
 from approxhls.fsutil import atomic_directory
-from approxhls.host.spec import FORMAT, OVERLAY_JSON
+from approxhls.host.spec import FORMAT, OVERLAY_JSON, SAMPLES_NPZ
 from approxhls.names import check_path
 from approxhls.overlays.boards import Board, check_clock, get_board
 from approxhls.overlays.kernel import Kernel, read_kernel
@@ -34,13 +34,11 @@ from approxhls.overlays.wrapper import (
     top_name,
     write_wrapper,
 )
-from approxhls.sim.project import load_project
 
 # Vitis HLS / Vivado releases: hls4ml 1.3.0 states Vitis HLS 2022.2 or newer; the scripts are written for
 # 2023.2 (PYNQ 3.1's toolchain) and check the running release against this range (build_ip.tcl, build_overlay.tcl).
 TOOL_VERSION = "2023.2"
 TOOL_VERSIONS_SUPPORTED = ("2022.2", "2024.2")  # oldest, newest release the scripts were written against
-SAMPLES_NPZ, GOLDEN_NPZ = "samples.npz", "golden.npz"
 SAMPLES_KEPT = 1000
 DMA_NAME = "axi_dma_0"
 MIN_SG_WIDTH, MAX_SG_WIDTH = 14, 26   # AXI DMA 7.1 buffer length register width (c_sg_length_width)
@@ -141,11 +139,11 @@ def timing_estimate(kernel: Kernel, layout: Layout) -> dict:
     """Cycles per sample and latency of the DATAFLOW wrapper, estimated from the project (no synthesis report
     yet): io_parallel kernels take a sample every ReuseFactor cycles; io_stream layers take one output position
     per ReuseFactor cycles, so the largest feature map sets the interval. The packers move one word a cycle."""
-    meta = load_project(kernel.dir)
-    reuse = int(meta.get("reuse_factor", 1))
-    positions = [math.prod(r["shape"][:-1]) if len(r.get("shape", [])) > 1 else 1 for r in meta["layers"]]
-    kernel_ii = reuse * (max(positions) if kernel.io_type == "io_stream" and positions else 1)
-    latency = sum(reuse * (p if kernel.io_type == "io_stream" else 1) + 2 for p in positions)
+    reuse = int(kernel.meta.get("reuse_factor", 1))
+    positions = [math.prod(r["shape"][:-1]) if len(r.get("shape", [])) > 1 else 1 for r in kernel.meta["layers"]]
+    stream = kernel.io_type == "io_stream"
+    kernel_ii = reuse * (max(positions) if stream and positions else 1)
+    latency = sum(reuse * (p if stream else 1) + 2 for p in positions)
     return {"ii_cycles": max(kernel_ii, layout.in_words, layout.out_words),
             "latency_cycles": latency + layout.in_words + layout.out_words,
             "source": "estimate from the project's layers and reuse factor (no synthesis report)"}
@@ -179,7 +177,7 @@ def write_overlay(prj, out, opts: OverlayOptions | None = None, overwrite: bool 
             (tmp / name).write_text(load_template(f"{name}.tmpl", ScriptTemplate).substitute(fields))
         spec = overlay_spec(kernel, board, clock, layout, sg_width, int(opts.batch),
                             os.path.relpath(prj.resolve(), out.resolve()))
-        samples = _dataset_samples(kernel)
+        samples = _dataset_samples(kernel.meta.get("dataset"), kernel.input.type)
         if samples is not None:
             np.savez_compressed(tmp / SAMPLES_NPZ, **samples)
             spec["dataset"] = {"name": str(samples["name"]), "file": SAMPLES_NPZ, "samples": int(len(samples["y"]))}
@@ -187,16 +185,15 @@ def write_overlay(prj, out, opts: OverlayOptions | None = None, overwrite: bool 
     return spec
 
 
-def _dataset_samples(kernel: Kernel) -> dict | None:
+def _dataset_samples(name: str | None, grid) -> dict | None:
     """Test samples of the project's dataset, on the input grid, shipped with the overlay so that a board-only
     install (no scikit-learn, no dataset package) can measure accuracy. None when the dataset is unknown."""
-    name = load_project(kernel.dir).get("dataset")
     if not name:
         return None
     try:
         from approxhls.models.datasets import load_dataset
 
-        ds = load_dataset(name, grid=str(kernel.input.type))
+        ds = load_dataset(name, grid=str(grid))
     except Exception:  # an unknown or absent dataset: `run --dataset` still works
         return None
     return {"x": ds.x_test[:SAMPLES_KEPT], "y": ds.y_test[:SAMPLES_KEPT], "name": np.array(ds.name)}

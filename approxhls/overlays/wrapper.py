@@ -166,9 +166,7 @@ def verify_wrapper(overlay_dir, x: np.ndarray | None = None, n: int = 32, seed: 
     spec = load_target(overlay_dir)
     t_in, t_out = spec.input.type, spec.output.type
     if x is None:
-        rng = np.random.default_rng(seed)
-        codes = rng.integers(t_in.code_min, t_in.code_max + 1, (n, spec.input.elements))
-        x = t_in.from_codes(codes).reshape((n, *spec.input.shape))
+        x = random_inputs(spec, n, seed)
     if len(x) > spec.data["max_batch"]:
         raise ApproxHLSError(f"{len(x)} samples exceed the wrapper's batch of {spec.data['max_batch']}")
     words, report = run_testbench(overlay_dir, x, spec.data["name"], t_in)
@@ -181,11 +179,18 @@ def verify_wrapper(overlay_dir, x: np.ndarray | None = None, n: int = 32, seed: 
     return result
 
 
+def random_inputs(spec, n: int, seed: int = 0) -> np.ndarray:
+    """n samples of uniformly random codes on the overlay's input grid, shaped as its input."""
+    t = spec.input.type
+    codes = np.random.default_rng(seed).integers(t.code_min, t.code_max + 1, (n, spec.input.elements))
+    return t.from_codes(codes).reshape((n, *spec.input.shape))
+
+
 def write_golden(overlay_dir, n: int = 64, seed: int = 0) -> dict:
     """golden.npz: n input samples and the output words the wrapper's C-simulation produced for them as one batch
     (the board must return these words bit for bit: ``approxhls run OVERLAY --self-test``). The samples are the
     shipped dataset samples when there are any, else random codes on the input grid."""
-    from approxhls.host.spec import load_target
+    from approxhls.host.spec import GOLDEN_NPZ, load_target
 
     d = Path(overlay_dir)
     spec = load_target(d)
@@ -194,9 +199,7 @@ def write_golden(overlay_dir, n: int = 64, seed: int = 0) -> dict:
     if ds and (d / ds["file"]).exists():
         x = np.load(d / ds["file"])["x"][:n].reshape(-1, *spec.input.shape)
     else:
-        rng = np.random.default_rng(seed)
-        t = spec.input.type
-        x = t.from_codes(rng.integers(t.code_min, t.code_max + 1, (n, spec.input.elements))).reshape(n, *spec.input.shape)
+        x = random_inputs(spec, n, seed)
     words, report = run_testbench(d, x, spec.data["name"], spec.input.type)
-    np.savez_compressed(d / "golden.npz", x=np.asarray(x, np.float64), words=words)
+    np.savez_compressed(d / GOLDEN_NPZ, x=np.asarray(x, np.float64), words=words)
     return {"samples": int(len(x)), "testbench": report}
