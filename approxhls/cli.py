@@ -394,6 +394,8 @@ def cmd_run(a):
 
 
 def _print_power(pw: dict, lbl: str) -> None:
+    import math
+
     if not pw["available"]:
         print(f"power: unavailable ({pw['reason']})")
         return
@@ -404,7 +406,7 @@ def _print_power(pw: dict, lbl: str) -> None:
         ci = r.get("energy_ci95_j")
         e = r.get("energy_per_inference_j")
         print(f"power {role} ({r['rail']}){lbl}: idle {r['idle_w']:.3f} W, dynamic {r['dynamic_w']:.3f} W, "
-              f"{e * 1e6:.3f} uJ/inference" + (f" +- {ci * 1e6:.3f} (95% CI)" if ci is not None and ci == ci else "")
+              f"{e * 1e6:.3f} uJ/inference" + (f" +- {ci * 1e6:.3f} (95% CI)" if ci is not None and not math.isnan(ci) else "")
               + (f"; {r['note']}" if r.get("note") else ""))
     for role, why in pw.get("missing", {}).items():
         print(f"power {role}: unavailable ({why})")

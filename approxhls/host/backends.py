@@ -121,7 +121,9 @@ DMASR_ERRORS = {  # PG021 DMASR error bits
     0x20: "DMASlvErr (slave error: the memory port refused the access)",
     0x40: "DMADecErr (decode error: the buffer address is not mapped)",
 }
+DMASR_ERROR_BITS = sum(DMASR_ERRORS)  # distinct bits: their sum is their OR
 DMACR_RESET = 0x4
+DMASR_HALTED, DMASR_IDLE = 0x1, 0x2
 AP_IDLE = 0x4
 
 
@@ -209,7 +211,7 @@ class BoardBackend:
     def _ensure_ready(self) -> None:
         """DMA channels running without errors and the core idle, before a batch starts."""
         dma = self.platform.dma
-        if any(self._status(ch) & 0x71 for ch in (dma.sendchannel, dma.recvchannel)):  # halted or an error bit
+        if any(self._status(ch) & (DMASR_HALTED | DMASR_ERROR_BITS) for ch in (dma.sendchannel, dma.recvchannel)):
             self._reset_dma()
         if not self.core_idle():
             self.recover()
@@ -263,7 +265,7 @@ class BoardBackend:
                 errs = dma_errors(status)
                 if errs:
                     self._fail(f"DMA {what} channel reported {' and '.join(errs)} (DMASR {status:#06x})")
-                if status & 0x2:
+                if status & DMASR_IDLE:
                     del pending[what]
             if pending and time.perf_counter() - t0 > limit:
                 core = "still busy" if not self.core_idle() else "idle"
@@ -276,9 +278,8 @@ class BoardBackend:
         if got != no * item:
             self._fail(f"received {got} of {no * item} bytes ({got // max(1, self.out_words * item)} of {n} samples): "
                        f"the core asserted TLAST early or sent a short batch")
-        elapsed = time.perf_counter() - t0
-        per = elapsed / n
-        self.measured_s_per_sample = max(self.measured_s_per_sample or 0.0, per)
+        per_sample = (time.perf_counter() - t0) / n
+        self.measured_s_per_sample = max(self.measured_s_per_sample or 0.0, per_sample)
         return np.array(self.out_buf[:no]).reshape(n, self.out_words)
 
     def transfer(self, words: np.ndarray, n: int) -> np.ndarray:

@@ -9,6 +9,8 @@ import time
 
 import numpy as np
 
+NO_HARDWARE = "the C-simulation backend has no hardware to time; its figures are simulation speed"
+
 
 def unavailable(reason: str) -> dict:
     return {"available": False, "reason": reason}
@@ -48,11 +50,7 @@ def single_sample_latency(acc, x: np.ndarray, runs: int = 100, warmup: int = 5) 
             if i >= warmup:
                 hw.append(time.perf_counter() - t0)
     return {"end_to_end_s": percentiles(e2e),
-            "hardware_s": percentiles(hw) if hw else unavailable(_no_hardware(acc)), "raw_end_to_end_s": e2e}
-
-
-def _no_hardware(acc) -> str:
-    return "the C-simulation backend has no hardware to time; its figures are simulation speed"
+            "hardware_s": percentiles(hw) if hw else unavailable(NO_HARDWARE), "raw_end_to_end_s": e2e}
 
 
 def throughput_sweep(acc, x: np.ndarray, batches=None, repeats: int = 3) -> list[dict]:
@@ -87,7 +85,7 @@ def throughput_sweep(acc, x: np.ndarray, batches=None, repeats: int = 3) -> list
 def pl_clock(acc) -> dict:
     board = _board(acc)
     if board is None:
-        return unavailable(_no_hardware(acc))
+        return unavailable(NO_HARDWARE)
     mhz, how = board.platform.pl_clock_mhz()
     if mhz is None:
         return unavailable(how)

@@ -149,7 +149,7 @@ def measure_power(acc, x, seconds: float = 5.0, idle_seconds: float | None = Non
         row = {"rail": name, "idle_w": idle_w, "idle_noise_w": idle_noise, "loaded_w": idle_w + dyn_mean,
                "dynamic_w": dyn_mean, "dynamic_ci95_w": dyn_ci,
                "energy_per_inference_j": e_mean, "energy_ci95_j": e_ci, "available": True}
-        if not dyn_mean - (dyn_ci if dyn_ci == dyn_ci else 0.0) > 0:
+        if not dyn_mean - (0.0 if math.isnan(dyn_ci) else dyn_ci) > 0:
             row["note"] = (f"dynamic power on {name} is not resolved above the idle level (95% CI includes 0 W): "
                            f"the load is below the rail's resolution; use longer windows or larger batches")
         result["rails"][role] = row

@@ -22,6 +22,7 @@ bench/board.py's fault table.
 from __future__ import annotations
 
 import ctypes
+import shutil
 import tempfile
 import threading
 import time
@@ -190,10 +191,8 @@ class HlsCoreModel:
         self.reset()
 
     def reset(self) -> None:
-        self.started = self.done = False
-        self.busy = False
+        self.busy = self.done = self.hung = False
         self.batch = 0
-        self.hung = False
 
     def read(self, offset: int) -> int:
         if offset == CTRL_OFFSET:
@@ -217,10 +216,9 @@ class SimulatedBoard:
     def __init__(self, library: StreamLibrary, clock_mhz: float = 100.0, faults=(), seed: int = 0):
         self.lib = library
         self.clock_mhz = clock_mhz
-        self.faults = {f: True for f in faults}
-        unknown = set(self.faults) - set(FAULTS)
-        if unknown:
-            raise ValueError(f"unknown faults {sorted(unknown)}; known: {', '.join(FAULTS)}")
+        self.faults: set[str] = set()
+        for fault in faults:
+            self.inject(fault)
         self.memory = _Memory()
         self.in_fifo: list[int] = []     # words the MM2S channel pushed into the stream
         self.out_fifo: list[tuple[int, bool]] = []  # (word, TLAST) the core produced, not yet taken by S2MM
@@ -234,17 +232,18 @@ class SimulatedBoard:
     def inject(self, fault: str) -> None:
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
-        self.faults[fault] = True
+        self.faults.add(fault)
 
     def fault_active(self, fault: str) -> bool:
-        return self.faults.get(fault, False)
+        return fault in self.faults
 
     def _take_fault(self, fault: str) -> bool:
-        if self.faults.get(fault):
-            if fault in ONE_SHOT:
-                del self.faults[fault]
-            return True
-        return False
+        """Whether the fault strikes now; a one-shot fault strikes once."""
+        if fault not in self.faults:
+            return False
+        if fault in ONE_SHOT:
+            self.faults.discard(fault)
+        return True
 
     def reload(self) -> None:
         """What downloading the bitstream again does: every register and FIFO back to its reset state."""
@@ -428,7 +427,10 @@ class _SensorFiles:
         return rails
 
     def close(self) -> None:
+        """Stop the writer and remove the directory mkdtemp made for it (nothing else)."""
         self.stop.set()
+        self.thread.join()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @dataclass
@@ -449,7 +451,7 @@ class SimulatedPlatform:
             raise RuntimeError(f"stream library has {lib.word_bits}-bit words, overlay.json says {self.spec.word_bits}")
         self.board = SimulatedBoard(lib, float(self.spec.data.get("clock_mhz", 100.0)), self.faults)
         self.device = _device_class()(self.board)
-        self.sensors = _SensorFiles(self.board)
+        self.sensors: _SensorFiles | None = None  # started by the first rails() call: only power needs them
         self.description = f"simulated board ({self.spec.data.get('board', '?')} model; PYNQ's DMA driver; " \
                            f"stream side = the wrapper's C-simulation)"
         self._make_drivers()
@@ -479,7 +481,10 @@ class SimulatedPlatform:
         return self.board.clock_mhz, "the simulated board's clock (overlay.json), not a measurement"
 
     def rails(self) -> dict:
+        if self.sensors is None:
+            self.sensors = _SensorFiles(self.board)
         return self.sensors.rails()
 
     def close(self) -> None:
-        self.sensors.close()
+        if self.sensors is not None:
+            self.sensors.close()
