@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -48,16 +49,14 @@ def main():
     import numpy as np
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from conftest import randomize_weights
+    from conftest import mlp_project
 
-    from approxhls.hls.convert import ConvertOptions, convert_model
     from approxhls.host import Accelerator
     from approxhls.host.backends import BoardError
     from approxhls.host.latency import single_sample_latency, throughput_sweep
     from approxhls.host.selftest import self_test
     from approxhls.host.simboard import FAULTS
     from approxhls.models.datasets import load_dataset
-    from approxhls.models.zoo import build_model
     from approxhls.overlays import OverlayOptions, write_overlay
     from approxhls.overlays.wrapper import write_golden
     from approxhls.report import format_table, write_json
@@ -65,9 +64,7 @@ def main():
 
     work = Path(tempfile.mkdtemp(prefix="bench-board-"))
     os.environ.setdefault("APPROXHLS_HOME", str(work / "home"))
-    m = build_model("mlp", (8, 8, 1), 10, "fixed-w8a8", width=0.5)
-    randomize_weights(m, seed=4, low=-0.5, high=0.5)
-    convert_model(m, work / "prj", ConvertOptions(), plan={"default": "drum_u8_k5"})
+    mlp_project(work / "prj", seed=4, plan={"default": "drum_u8_k5"})
     write_overlay(work / "prj", work / "ov", OverlayOptions(board="zcu104", batch=256))
     write_golden(work / "ov", 64)
     ds = load_dataset("digits", grid="ap_ufixed<8,0>")
@@ -110,6 +107,7 @@ def main():
                         for r in faults], ["fault", "user_sees", "recovered", "seconds"]))
     print(f"self-test: {st['summary']}")
     write_json(args.out, result)
+    shutil.rmtree(work, ignore_errors=True)  # the mkdtemp directory made above, nothing else
     print(f"wrote {args.out}")
 
 

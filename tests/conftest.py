@@ -51,6 +51,17 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("APPROXHLS_HOME", str(tmp_path_factory.mktemp("home")))
 
 
+def mlp_project(dest, seed=4, plan=None):
+    """A small converted project (mlp 64-32-10 on 8x8 inputs, w8a8, seeded uniform weights in [-0.5, 0.5))."""
+    from approxhls.hls.convert import ConvertOptions, convert_model
+    from approxhls.models.zoo import build_model
+
+    m = build_model("mlp", (8, 8, 1), 10, "fixed-w8a8", width=0.5)
+    randomize_weights(m, seed=seed, low=-0.5, high=0.5)
+    convert_model(m, dest, ConvertOptions(), plan=plan)
+    return dest
+
+
 def needs(*tools):
     """Tools `make test` installs (tools/sysdeps.sh): a missing one is a broken setup, so the test fails and says
     how to install it instead of skipping silently."""

@@ -27,17 +27,13 @@ def board_venv(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def overlay(tmp_path_factory):
-    from conftest import randomize_weights
+    from conftest import mlp_project
 
-    from approxhls.hls.convert import ConvertOptions, convert_model
-    from approxhls.models.zoo import build_model
     from approxhls.overlays import OverlayOptions, write_overlay
     from approxhls.overlays.wrapper import write_golden
 
     d = tmp_path_factory.mktemp("board_overlay")
-    m = build_model("mlp", (8, 8, 1), 10, "fixed-w8a8", width=0.5)
-    randomize_weights(m, seed=5, low=-0.5, high=0.5)
-    convert_model(m, d / "prj", ConvertOptions())
+    mlp_project(d / "prj", seed=5)
     meta = json.loads((d / "prj" / "approxhls.json").read_text())
     meta["dataset"] = "digits"  # as `approxhls train` records it: the overlay then ships test samples
     (d / "prj" / "approxhls.json").write_text(json.dumps(meta))

@@ -34,16 +34,9 @@ def _pack(codes, field_bits, word_bits):  # independent of approxhls.host.packin
 # ---- fixtures ----------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    from conftest import randomize_weights
+    from conftest import mlp_project
 
-    from approxhls.hls.convert import ConvertOptions, convert_model
-    from approxhls.models.zoo import build_model
-
-    d = tmp_path_factory.mktemp("host")
-    m = build_model("mlp", (8, 8, 1), 10, "fixed-w8a8", width=0.5)
-    randomize_weights(m, seed=4, low=-0.5, high=0.5)
-    convert_model(m, d / "prj", ConvertOptions(), plan={"default": "drum_u8_k5"})
-    return d / "prj"
+    return mlp_project(tmp_path_factory.mktemp("host") / "prj", seed=4, plan={"default": "drum_u8_k5"})
 
 
 @pytest.fixture(scope="module")

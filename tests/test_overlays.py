@@ -175,13 +175,18 @@ def test_scripts_run_in_order_with_the_board_settings(projects, tmp_path, board)
     assert (out / spec["bitfile"]).exists() and (out / spec["bitfile"]).with_suffix(".hwh").exists()
 
 
+def _overlay_with_ip(projects, tmp_path) -> tuple[Path, Path]:
+    """An io_parallel overlay whose IP the Vitis HLS stand-in has exported: (overlay dir, record file)."""
+    out, rec = tmp_path / "ov", tmp_path / "record.txt"
+    write_overlay(projects["io_parallel"], out)
+    assert _run_tcl("run_vitis_hls.tcl", "build_ip.tcl", out, rec).returncode == 0
+    return out, rec
+
+
 @needs_tclsh
 def test_stubs_catch_a_broken_script(projects, tmp_path):
     """Without the PS configuration line the design uses a disabled port: the stubs (like Vivado) refuse it."""
-    out = tmp_path / "ov"
-    write_overlay(projects["io_parallel"], out)
-    rec = tmp_path / "record.txt"
-    assert _run_tcl("run_vitis_hls.tcl", "build_ip.tcl", out, rec).returncode == 0
+    out, rec = _overlay_with_ip(projects, tmp_path)
     script = (out / "build_overlay.tcl").read_text()
     lines = [ln for ln in script.splitlines() if not ln.startswith("set_property -dict [list CONFIG.PCW_USE")]
     assert len(lines) == len(script.splitlines()) - 1
@@ -201,10 +206,7 @@ def test_stubs_catch_a_broken_script(projects, tmp_path):
     ({"APPROXHLS_STUB_RELEASE": "2022.1"}, "Vivado 2022.1 is older than 2022.2"),
 ])
 def test_overlay_script_refuses_failed_timing_and_old_vivado(projects, tmp_path, monkeypatch, env, needle):
-    out = tmp_path / "ov"
-    write_overlay(projects["io_parallel"], out)
-    rec = tmp_path / "record.txt"
-    assert _run_tcl("run_vitis_hls.tcl", "build_ip.tcl", out, rec).returncode == 0
+    out, rec = _overlay_with_ip(projects, tmp_path)
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     r = _run_tcl("run_vivado.tcl", "build_overlay.tcl", out, rec)
@@ -223,10 +225,7 @@ def test_ip_script_refuses_an_old_vitis_hls(projects, tmp_path, monkeypatch):
 
 @needs_tclsh
 def test_stubs_refuse_unknown_or_out_of_range_ip_parameters(projects, tmp_path):
-    out = tmp_path / "ov"
-    write_overlay(projects["io_parallel"], out)
-    rec = tmp_path / "record.txt"
-    assert _run_tcl("run_vitis_hls.tcl", "build_ip.tcl", out, rec).returncode == 0
+    out, rec = _overlay_with_ip(projects, tmp_path)
     script = (out / "build_overlay.tcl").read_text()
     for bad, needle in (("CONFIG.c_sg_length_width {%d}", "outside 8..26"),
                         ("CONFIG.c_sg_lenght_width {%d}", "has no parameter c_sg_lenght_width")):
