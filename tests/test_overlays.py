@@ -233,6 +233,10 @@ def test_stubs_refuse_unknown_or_out_of_range_ip_parameters(projects, tmp_path):
         (out / "broken.tcl").write_text(script.replace(f"CONFIG.c_sg_length_width {{{width}}}", bad % 27))
         r = _run_tcl("run_vivado.tcl", "broken.tcl", out, rec)
         assert r.returncode != 0 and needle in r.stderr, r.stderr
+    # an automation key the rule does not take
+    (out / "broken.tcl").write_text(script.replace("Clk Auto", "Clock Auto", 1))
+    r = _run_tcl("run_vivado.tcl", "broken.tcl", out, rec)
+    assert r.returncode != 0 and "has no config key Clock" in r.stderr, r.stderr
 
 
 # ---- the stream wrapper, C-simulated with g++ --------------------------------------------------------------

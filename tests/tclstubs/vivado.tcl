@@ -152,6 +152,14 @@ proc apply_bd_automation {args} {
     lassign [stub_options $args {}] o rest
     set rule [dict get $o -rule]
     set config [dict get $o -config]
+    # the -config keys each automation rule takes (Vivado rejects others)
+    set keys [dict create xilinx.com:bd_rule:axi4 {Master Slave Clk Clk_master Clk_slave Clk_xbar intc_ip master_apm} \
+        xilinx.com:bd_rule:processing_system7 {make_external apply_board_preset Master Slave} \
+        xilinx.com:bd_rule:zynq_ultra_ps_e {apply_board_preset}]
+    if {![dict exists $keys $rule]} { stub_fail "apply_bd_automation: unknown rule $rule" }
+    dict for {k -} $config {
+        if {$k ni [dict get $keys $rule]} { stub_fail "apply_bd_automation: rule $rule has no config key $k" }
+    }
     if {$rule eq "xilinx.com:bd_rule:axi4"} {
         foreach role {Master Slave} {
             if {[dict exists $config $role]} { stub_pin [dict get $config $role] }
