@@ -15,6 +15,7 @@ import numpy as np
 # Rounding modes of ap_fixed that approxhls reproduces; the rest are refused by name.
 ROUNDING_MODES = ("TRN", "RND", "RND_CONV", "RND_ZERO", "RND_INF", "RND_MIN_INF", "TRN_ZERO")
 OVERFLOW_MODES = ("WRAP", "SAT", "SAT_SYM", "SAT_ZERO")
+_FAST_MIN_SIZE = 4096  # arrays this large go to approxhls.fixedkernels when numba is importable
 
 _TYPE_RE = re.compile(
     r"^\s*(?:ap_)?(?P<u>u?)(?P<kind>fixed|int)\s*<\s*(?P<args>[^<>]*)>\s*$"
@@ -108,6 +109,16 @@ class FixedType:
         Same result as ``to_codes(codes * 2**-src_frac)`` (rounding, then overflow), without floats.
         """
         c = np.asarray(codes, dtype=np.int64)
+        if c.size >= _FAST_MIN_SIZE:  # large arrays: the same steps compiled, in one pass (where numba is installed)
+            from approxhls import fixedkernels
+
+            fast = fixedkernels.requantize(c, src_frac, self)
+            if fast is not None:
+                return fast
+        return self.requantize_numpy(c, src_frac)
+
+    def requantize_numpy(self, c: np.ndarray, src_frac: int) -> np.ndarray:
+        """The definition of :meth:`requantize` (int64 codes), one numpy pass per step."""
         shift = src_frac - self.frac
         if shift <= 0:
             return self._overflow(c << -shift)

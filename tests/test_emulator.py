@@ -92,3 +92,35 @@ def test_emulate_command_reports_methods_and_throughput(tmp_path):
     methods = {row["layer"]: row["method"] for row in r["layers"]}
     assert methods["fc1"].startswith("low-rank") and methods["logits"] == "lut"
     assert r["n"] == 450 and 0 < r["accuracy"] <= 1 and r["images_per_s"] > 0 and r["gmac_per_s"] > 0
+
+
+@pytest.mark.parametrize("mult", ["exact", "drum_u8_k4", "tam_u8_k7", "roba_u8_modeboth"])
+def test_direct_convolution_equals_reference(mult):
+    """The conv2d engine (TensorFlow's float32 convolution) against the reference evaluator, every element: padding,
+    stride, and a layer whose worst-case sum passes 2^24 so its channels are cut into exact chunks."""
+    from qkeras import QActivation, QConv2D, quantized_bits, quantized_relu
+    from tensorflow import keras
+
+    from approxhls.hls.convert import ConvertOptions, build_graph
+    from approxhls.sim.emulator import Emulator
+    from approxhls.sim.reference import evaluate
+
+    q = dict(kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 0, alpha=1))
+    inp = keras.layers.Input((10, 10, 3), name="x_in")
+    h = QConv2D(64, 3, strides=2, padding="same", name="c1", **q)(inp)
+    h = QActivation(quantized_relu(8, 2), name="r1")(h)
+    out = QConv2D(5, 3, padding="valid", name="c2", **q)(h)
+    m = keras.Model(inp, out)
+    rng = np.random.default_rng(3)
+    m.get_layer("c1").set_weights([rng.uniform(-1, 1, (3, 3, 3, 64)), rng.uniform(-0.5, 0.5, 64)])
+    m.get_layer("c2").set_weights([np.full((3, 3, 64, 5), -1.0), np.zeros(5)])  # 9*64*255*128 > 2^24
+    plan = None if mult == "exact" else {"default": mult}
+    g = build_graph(m, ConvertOptions(input_precision="ap_ufixed<8,0>"), plan=plan)
+    x = rng.integers(0, 256, (6, 10, 10, 3)) / 256
+    x[0] = 255 / 256  # full-scale input: the largest sums
+    want = evaluate(g.ir, x, g.assignments)
+    direct = Emulator(g.ir, g.assignments, engine="conv2d")
+    assert [m["engine"] for m in direct.describe()] == ["conv2d", "conv2d"]
+    assert len(direct.direct["c2"].slices) >= 2  # the bound forced chunks
+    assert np.array_equal(direct.predict(x), want)
+    assert np.array_equal(Emulator(g.ir, g.assignments, engine="im2col").predict(x), want)

@@ -293,9 +293,8 @@ def test_host_imports_no_tensorflow_or_hls4ml():
 
 
 def test_board_install_pulls_no_tensorflow():
-    from pathlib import Path
-
     import tomllib
+    from pathlib import Path
 
     meta = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
     board = meta["dependencies"] + meta["optional-dependencies"]["board"]

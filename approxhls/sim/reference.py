@@ -45,13 +45,14 @@ def reference_mac(x: np.ndarray, w: np.ndarray, bias: np.ndarray, node: Node, x_
     return cast(acc, acc_t, res_t)
 
 
-def run_graph(ir: IR, x: np.ndarray, mac, observe=None) -> np.ndarray:
+def run_graph(ir: IR, x: np.ndarray, mac, observe=None, layer=None) -> np.ndarray:
     """Evaluate every node in order on a batch; returns the output (n, outputs) as float64 values.
 
     ``mac(node, group, rows, x_type)`` computes a multiplying node's weight group (the part evaluators differ
-    in); ``observe(node, codes, type)``, if given, sees every node's output."""
+    in); ``observe(node, codes, type)``, if given, sees every node's output; ``layer`` (see Context) may compute
+    a multiplying layer whole."""
     n = len(x)
-    ctx = Context(n, x, mac)
+    ctx = Context(n, x, mac, layer)
     env: dict[str, tuple[np.ndarray, FixedType]] = {}
     for node in ir.nodes:
         ins = [env[v] for v in node.inputs]

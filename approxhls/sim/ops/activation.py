@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from approxhls import fixedkernels
 from approxhls.fixedpoint import FixedType
 from approxhls.sim.ops import register
 from approxhls.sim.ops.base import EXACT, Exactness, Op, align, cast, wide
@@ -28,7 +29,8 @@ class ReLU(Op):
 
     def evaluate(self, node, ins, ctx):
         xc, x_t = self.one(ins)
-        return np.where(xc > 0, cast(xc, x_t, node.type()), 0)
+        fast = fixedkernels.requantize(np.asarray(xc), x_t.frac, node.type(), relu=True)
+        return fast if fast is not None else np.where(xc > 0, cast(xc, x_t, node.type()), 0)
 
     def exactness(self, node, ir):
         return _cast_exactness(node, ir, "ReLU", positive=True)

@@ -43,11 +43,14 @@ def trunc_div(a: np.ndarray, b: int) -> np.ndarray:
 @dataclass
 class Context:
     """One evaluation of the graph on a batch of ``n`` samples; ``mac(node, group, rows, x_type)`` computes the
-    multiply-accumulate of a multiplying node's weight group (the part the reference and the emulator differ in)."""
+    multiply-accumulate of a multiplying node's weight group (the part the reference and the emulator differ in);
+    ``layer(node, codes, x_type)``, if given, may compute a whole multiplying layer from its input codes (a direct
+    convolution) and returns its result codes, or None to go through the weight groups."""
 
     n: int
     x: np.ndarray
     mac: Callable
+    layer: Callable | None = None
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,10 @@ class MacOp(Op):
         xc, x_t = self.one(ins)
         if node.attrs.get("binary_input"):  # ap_uint<1> codes 0/1 stand for -1/+1 (hls4ml's data_binary product)
             xc, x_t = 2 * xc - 1, FixedType(2, 2, True)
+        if ctx.layer is not None:
+            out = ctx.layer(node, xc, x_t)
+            if out is not None:
+                return out
         cols = self.columns(node, xc, ctx.n)
         return self.assemble(node, [ctx.mac(node, g, c, x_t) for g, c in enumerate(cols)], ctx.n)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from approxhls import fixedkernels
 from approxhls.sim.ops import register
 from approxhls.sim.ops.base import EXACT, Exactness, Op, align, cast, wide
 
@@ -32,8 +33,13 @@ class Merge(Op):
         n = ctx.n
         a, b = a.reshape(n, -1), b.reshape(n, -1)
         size = max(a.shape[1], b.shape[1])
-        a, b = a[:, np.arange(size) % a.shape[1]], b[:, np.arange(size) % b.shape[1]]
+        if a.shape[1] != b.shape[1]:  # broadcast the smaller input (e.g. a per-channel one) by repetition
+            a, b = a[:, np.arange(size) % a.shape[1]], b[:, np.arange(size) % b.shape[1]]
         op = node.attrs["op"]
+        if op == "add":  # the common residual add: one compiled pass where available
+            fast = fixedkernels.add(a, a_t.frac, b, b_t.frac, node.type())
+            if fast is not None:
+                return fast.reshape((n, *node.shape))
         if op == "multiply":
             v, frac = a * b, a_t.frac + b_t.frac
         else:

@@ -1,0 +1,69 @@
+"""The compiled one-pass kernels (approxhls.fixedkernels) against the numpy definitions, element by element, on
+every rounding and overflow mode: ties, negative codes, overflow on both sides, left and right shifts."""
+
+import itertools
+import zlib
+
+import numpy as np
+import pytest
+
+from approxhls import fixedkernels
+from approxhls.fixedpoint import OVERFLOW_MODES, ROUNDING_MODES, FixedType
+from approxhls.sim.ops.base import align, cast, wide
+
+pytestmark = pytest.mark.skipif(fixedkernels.kernels() is None, reason="numba is part of the laptop install")
+
+
+def codes(seed: int, n: int = 20000, span: int = 1 << 20) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    c = rng.integers(-span, span, size=n)
+    c[: 64] = np.arange(-32, 32) * 512 + 256  # exact ties for shift 9 (half = 256), both signs
+    c[64:80] = [0, 1, -1, span - 1, -span] + list(range(-5, 6))
+    return c
+
+
+@pytest.mark.parametrize("rounding,overflow", list(itertools.product(ROUNDING_MODES, OVERFLOW_MODES)))
+@pytest.mark.parametrize("signed", [True, False])
+def test_requantize_equals_numpy(rounding, overflow, signed):
+    c = codes(zlib.crc32(f"{rounding}{overflow}{signed}".encode()))
+    for width, integer, src_frac in ((8, 3, 14), (8, 3, 9), (6, 6, 0), (16, 2, 20), (12, 4, 5), (4, 1, 1)):
+        t = FixedType(width, integer, signed, rounding, overflow)
+        want = t.requantize_numpy(c, src_frac)
+        got = fixedkernels.requantize(c, src_frac, t)
+        if overflow == "SAT_SYM":
+            assert got is None  # left to numpy on purpose
+            continue
+        assert got is not None and got.dtype == np.int64
+        np.testing.assert_array_equal(got, want, err_msg=f"{t} from frac {src_frac}")
+        relu = fixedkernels.requantize(c, src_frac, t, relu=True)
+        np.testing.assert_array_equal(relu, np.where(c > 0, want, 0))
+
+
+@pytest.mark.parametrize("res", ["ap_fixed<8,3,AP_RND_CONV,AP_SAT>", "ap_ufixed<8,2,AP_RND,AP_SAT>",
+                                 "ap_fixed<10,4>", "ap_fixed<22,10>", "ap_fixed<9,2,AP_TRN_ZERO,AP_SAT_ZERO>"])
+@pytest.mark.parametrize("dtype", [np.int64, np.float32, np.float64])
+def test_finish_equals_numpy(res, dtype):
+    rng = np.random.default_rng(1)
+    sums = rng.integers(-(1 << 22), 1 << 22, size=(300, 37))
+    bias = rng.integers(-(1 << 12), 1 << 12, size=37)
+    acc_t, res_t = FixedType.parse("ap_fixed<22,8>"), FixedType.parse(res)  # 22 bits: the sums wrap
+    want = cast(acc_t.codes_from_int((sums << 1) + bias[None, :]), acc_t, res_t)
+    got = fixedkernels.finish(sums.astype(dtype), 1, bias, acc_t, res_t)
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dst", ["ap_fixed<8,3,AP_RND,AP_SAT>", "ap_fixed<9,4>", "ap_ufixed<8,3,AP_RND_CONV,AP_SAT>"])
+def test_add_equals_numpy(dst):
+    rng = np.random.default_rng(2)
+    a_t, b_t, d = FixedType.parse("ap_fixed<8,3>"), FixedType.parse("ap_fixed<10,3>"), FixedType.parse(dst)
+    a, b = rng.integers(-128, 128, size=(64, 100)), rng.integers(-512, 512, size=(64, 100))
+    frac = max(a_t.frac, b_t.frac)
+    want = cast(align(a, a_t, frac) + align(b, b_t, frac), wide(frac), d)
+    np.testing.assert_array_equal(fixedkernels.add(a, a_t.frac, b, b_t.frac, d), want)
+
+
+def test_small_or_unsupported_inputs_use_numpy():
+    t = FixedType(8, 3)
+    assert fixedkernels.requantize(np.arange(10), 6, t) is None  # too small to pay for a call
+    assert fixedkernels.requantize(np.arange(10000, dtype=np.int32), 6, t) is None
+    assert fixedkernels.requantize(np.arange(10000), 6, FixedType(64, 10)) is None  # 1 << 64 does not fit
