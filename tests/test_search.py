@@ -155,3 +155,49 @@ def test_tiled_search_runs(trained_mlp, tmp_path):
     assert r["accelerator"] == "tiled-2"
     for p in r["points"]:
         assert len(p["tiles"]) == 2 and set(p["tile_map"].values()) <= {0, 1}
+
+
+@pytest.mark.parametrize("budget", [1 << 30, 200_000])
+def test_prefix_states_give_the_emulators_outputs(budget):
+    """Candidates resumed from shared prefixes (residual network: two live tensors at some cuts) equal a full
+    emulator run element for element, in sorted and in arbitrary order, with every cut kept or only some."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from conftest import randomize_weights
+
+    from approxhls.hls.convert import ConvertOptions, build_graph
+    from approxhls.models.zoo import build_model
+    from approxhls.search.evaluator import Evaluator
+    from approxhls.search.network import SearchData
+    from approxhls.search.prefix import PrefixRunner
+    from approxhls.sim.emulator import Emulator
+
+    model = build_model("resnet8", (12, 12, 1), 4, "fixed-w8a8", width=0.25)
+    randomize_weights(model, seed=1, low=-0.5, high=0.5)
+    g = build_graph(model, ConvertOptions(input_precision="ap_ufixed<8,0>"))
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (20, 12, 12, 1)) / 256
+    ev = Evaluator(g.ir, SearchData(x, np.zeros(20, int), x, np.zeros(20, int)))
+    layers = [n.name for n in g.ir.plannable_nodes()]
+    choices = ["exact", "drum_u8_k4", "tam_u8_k7"]
+    jobs = [({layer: choices[rng.integers(3)] for layer in layers}, bool(rng.integers(2))) for _ in range(12)]
+    jobs += [(dict(jobs[0][0], **{layers[-1]: "exact"}), jobs[0][1])]  # differs in the last layer only
+    runner = PrefixRunner(g.ir, x, batch=8, budget=budget)
+    assert (len(runner.kept) < len(runner.cuts)) == (budget < 1 << 30)
+    def run(i):
+        assignment, tuned = jobs[i]
+        ir, asg = ev.network(assignment, tuned)
+        em = Emulator(ir, asg, cache=ev._emulator_cache)
+        before = runner.nodes_run
+        assert np.array_equal(runner.predict(em, runner.key(assignment), tag=tuned), em.predict(x, 8))
+        return (runner.nodes_run - before) // 3  # 3 batches of 8 (20 images)
+
+    for order in (sorted(range(len(jobs)), key=lambda i: ev.batch_key(jobs[i])), range(len(jobs))):
+        for i in order:
+            run(i)
+    assert runner.reuse > 0
+    run(0)
+    after_last_cut = len(g.ir.nodes) - runner.cuts[-1]
+    assert run(len(jobs) - 1) == (after_last_cut if budget == 1 << 30 else len(g.ir.nodes) - runner.cuts[max(runner.kept)])

@@ -1,12 +1,16 @@
 """Accuracy of candidate assignments with the emulator, in this process, local worker processes or Dask.
 
 An :class:`Evaluator` is picklable (numpy arrays and names): it is shipped once to each worker, which
-builds its own caches (product tables, decompositions, tuned weights) and reuses them across candidates.
+builds its own caches (product tables, decompositions, tuned weights, prefix states) and reuses them across
+candidates. Candidates go in batches: sorted by their per-layer multipliers and cut into contiguous chunks, so
+each worker resumes every candidate at the deepest layer it shares with the previous one
+(:mod:`approxhls.search.prefix`).
 """
 
 from __future__ import annotations
 
 import copy
+import os
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -25,12 +29,23 @@ class Evaluator:
 
     def _reset_caches(self):
         self._assignments, self._tuned, self._emulator_cache, self.tuned_maps = {}, {}, {}, {}
+        self._prefix = None
 
     def __getstate__(self):
         state = self.__dict__.copy()
         for k in ("_assignments", "_tuned", "_emulator_cache", "tuned_maps"):
             state[k] = {}
+        state["_prefix"] = None
         return state
+
+    def prefix(self):
+        """The prefix-state cache over the calibration images (built on first use, per process)."""
+        if self._prefix is None:
+            from approxhls.search.prefix import PrefixRunner
+            from approxhls.sim.emulator import Emulator
+
+            self._prefix = PrefixRunner(self.ir, self.data.x_calib, Emulator(self.ir).auto_batch())
+        return self._prefix
 
     # ---- building blocks -----------------------------------------------------------------------------
     def assignment(self, layer: str, mult: str):
@@ -80,9 +95,29 @@ class Evaluator:
         from approxhls.sim.emulator import Emulator
 
         ir, asg = self.network(assignment, tuned)
-        x, y = (self.data.x_calib, self.data.y_calib) if split == "calib" else (self.data.x_test, self.data.y_test)
-        out = Emulator(ir, asg, cache=self._emulator_cache).predict(x)
-        return float(np.mean(np.argmax(out, axis=1) == y))
+        emulator = Emulator(ir, asg, cache=self._emulator_cache)
+        if split == "calib":
+            runner = self.prefix()
+            out = runner.predict(emulator, runner.key(assignment, EXACT), tag=tuned)
+            return float(np.mean(np.argmax(out, axis=1) == self.data.y_calib))
+        x, y = self.split(split)
+        return float(np.mean(np.argmax(emulator.predict(x), axis=1) == y))
+
+    def split(self, name: str):
+        return {"calib": (self.data.x_calib, self.data.y_calib), "test": (self.data.x_test, self.data.y_test)}[name]
+
+    def batch_key(self, job) -> tuple:
+        """Sort key of a job (assignment, tuned): neighbours share the longest prefixes."""
+        assignment, tuned = job
+        return (tuned, tuple(assignment.get(node.name, EXACT) for node in self.ir.multiplying_nodes()))
+
+    def accuracies(self, jobs: list) -> list[float]:
+        """Calibration accuracy of every job, evaluated in prefix order, returned in the jobs' order."""
+        order = sorted(range(len(jobs)), key=lambda i: self.batch_key(jobs[i]))
+        out = [0.0] * len(jobs)
+        for i in order:
+            out[i] = self.accuracy(*jobs[i])
+        return out
 
 
 # ---- parallel maps ------------------------------------------------------------------------------------
@@ -93,44 +128,66 @@ def _init(ev: Evaluator):
     global _worker
     from threadpoolctl import threadpool_limits
 
+    from approxhls.sim.directconv import THREADS_ENV
+
     threadpool_limits(1)  # one BLAS thread per worker process: the processes are the parallelism
+    os.environ[THREADS_ENV] = "1"  # and one TensorFlow thread (direct convolutions)
     _worker = ev
 
 
-def _accuracy(job):
-    assignment, tuned = job
-    return _worker.accuracy(assignment, tuned)
+def _chunk(jobs):
+    return _worker.accuracies(jobs), _worker.prefix().reuse
 
 
-def _accuracy_on(ev: Evaluator, job):
-    assignment, tuned = job
-    return ev.accuracy(assignment, tuned)
+def _chunk_on(ev: Evaluator, jobs):
+    return ev.accuracies(jobs), ev.prefix().reuse
 
 
 class Pool:
-    """map(jobs) -> accuracies, in-process (jobs=1), in local processes, or on a Dask cluster."""
+    """map(jobs) -> accuracies, in-process (jobs=1), in local processes, or on a Dask cluster. Jobs are sorted by
+    their multipliers and sent as contiguous chunks (two per worker), so prefixes are shared within a chunk."""
 
     def __init__(self, evaluator: Evaluator, jobs: int = 1, scheduler: str | None = None, client=None):
         self.evaluator = evaluator
         self.kind = "dask" if (scheduler or client) else ("processes" if jobs > 1 else "in-process")
+        self.workers = max(1, jobs)
+        self.reuse = 0.0  # share of node evaluations the prefix caches saved (last batch, mean over chunks)
         self._executor = self._client = self._remote = None
         if self.kind == "dask":
             from distributed import Client
 
             self._client = client or Client(scheduler)
+            self.workers = max(1, len(self._client.scheduler_info().get("workers", {})))
             self._remote = self._client.scatter(evaluator, broadcast=True)
         elif self.kind == "processes":
-            self._executor = ProcessPoolExecutor(jobs, initializer=_init, initargs=(evaluator,))
+            import multiprocessing
+
+            # spawned, not forked: the parent has TensorFlow's thread pools running, which a fork does not survive
+            self._executor = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=_init, initargs=(evaluator,))
 
     def map(self, jobs: list) -> list[float]:
         if not jobs:
             return []
+        if self.kind == "in-process":
+            out = self.evaluator.accuracies(jobs)
+            self.reuse = self.evaluator.prefix().reuse
+            return out
+        order = sorted(range(len(jobs)), key=lambda i: self.evaluator.batch_key(jobs[i]))
+        n = min(len(order), 2 * self.workers)
+        chunks = [order[k * len(order) // n : (k + 1) * len(order) // n] for k in range(n)]
+        payload = [[jobs[i] for i in c] for c in chunks]
         if self.kind == "dask":
-            futures = self._client.map(_accuracy_on, [self._remote] * len(jobs), jobs, pure=False)
-            return self._client.gather(futures)
-        if self.kind == "processes":
-            return list(self._executor.map(_accuracy, jobs))
-        return [self.evaluator.accuracy(a, t) for a, t in jobs]
+            futures = self._client.map(_chunk_on, [self._remote] * len(payload), payload, pure=False)
+            results = self._client.gather(futures)
+        else:
+            results = list(self._executor.map(_chunk, payload))
+        out = [0.0] * len(jobs)
+        for c, (accs, _) in zip(chunks, results):
+            for i, a in zip(c, accs):
+                out[i] = a
+        self.reuse = float(np.mean([r for _, r in results]))
+        return out
 
     def close(self):
         if self._executor is not None:

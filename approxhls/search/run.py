@@ -119,7 +119,8 @@ def run_search(model_path, out_dir, opts: SearchOptions) -> dict:
         "search": {"pop": opts.pop, "gens": opts.gens, "evaluations": problem.evaluations,
                    "seconds": round(seconds, 1), "evals_per_s": round(problem.evaluations / seconds, 2),
                    "calibration_samples": int(len(data.x_calib)), "test_samples": int(len(data.x_test)),
-                   "parallel": pool.kind, "max_loss": opts.max_loss},
+                   "parallel": pool.kind, "max_loss": opts.max_loss,
+                   "prefix_reuse": round(pool.reuse, 3)},
         "points": points,
     }
     write_json(out / "pareto.json", result)

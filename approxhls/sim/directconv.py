@@ -12,9 +12,12 @@ that both give the same sums (a convolution algorithm that is not exact, e.g. Wi
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 F32_LIMIT = 2**24
+THREADS_ENV = "APPROXHLS_TF_THREADS"  # TensorFlow's thread count where set (search worker processes)
 
 
 def tensorflow():
@@ -23,6 +26,13 @@ def tensorflow():
         import tensorflow as tf
     except ImportError:
         return None
+    threads = int(os.environ.get(THREADS_ENV, "0"))
+    if threads and tf.config.threading.get_intra_op_parallelism_threads() != threads:
+        try:  # a search worker process: one thread each, the processes are the parallelism
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:  # TensorFlow already started in this process: keep its pools
+            pass
     return tf
 
 

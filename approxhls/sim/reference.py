@@ -51,17 +51,27 @@ def run_graph(ir: IR, x: np.ndarray, mac, observe=None, layer=None) -> np.ndarra
     ``mac(node, group, rows, x_type)`` computes a multiplying node's weight group (the part evaluators differ
     in); ``observe(node, codes, type)``, if given, sees every node's output; ``layer`` (see Context) may compute
     a multiplying layer whole."""
-    n = len(x)
-    ctx = Context(n, x, mac, layer)
-    env: dict[str, tuple[np.ndarray, FixedType]] = {}
-    for node in ir.nodes:
-        ins = [env[v] for v in node.inputs]
-        out = get_op(node.op).evaluate(node, ins, ctx)
+    env = run_nodes(ir, Context(len(x), x, mac, layer), {}, 0, len(ir.nodes), observe)
+    return output_values(ir, env, len(x))
+
+
+def run_nodes(ir: IR, ctx: Context, env: dict, start: int, stop: int, observe=None, at=None) -> dict:
+    """Evaluate nodes ``start:stop`` (in topological order) into ``env`` {variable: (codes, type)}, which must hold
+    every variable they read; ``at(index, env)``, if given, is called before each node (a state can be kept)."""
+    for i in range(start, stop):
+        node = ir.nodes[i]
+        if at is not None:
+            at(i, env)
+        out = get_op(node.op).evaluate(node, [env[v] for v in node.inputs], ctx)
         res_t = node.type()
         for var in node.outputs:
             env[var] = (out, res_t)
         if observe is not None:
             observe(node, out, res_t)
+    return env
+
+
+def output_values(ir: IR, env: dict, n: int) -> np.ndarray:
     codes, t = env[ir.output]
     return t.from_codes(codes).reshape(n, -1)
 
