@@ -200,6 +200,8 @@ def _search_args(p):
     p.add_argument("--dataset", default=None, help="default: the dataset it was trained on")
     p.add_argument("--tiles", type=int, default=None, help="ALWANN's tiled accelerator with N tiles "
                    "(default: hls4ml's dataflow, a multiplier per layer)")
+    p.add_argument("--tile-size", type=int, default=None, help="multipliers per tile (default: as many as the "
+                   "largest layer mapped onto the tiles instantiates)")
     p.add_argument("--pop", type=int, default=24)
     p.add_argument("--gens", type=int, default=12)
     p.add_argument("--tune", action="store_true", help="weight tuning without retraining")
@@ -221,7 +223,7 @@ def cmd_search(a):
     from approxhls.report import format_table
     from approxhls.search.run import SearchOptions, run_search
 
-    opts = SearchOptions(dataset=a.dataset, tiles=a.tiles, pop=a.pop, gens=a.gens, tune=a.tune,
+    opts = SearchOptions(dataset=a.dataset, tiles=a.tiles, tile_size=a.tile_size, pop=a.pop, gens=a.gens, tune=a.tune,
                          uniform_tuning=a.uniform_tuning, calib=a.calib, max_loss=a.max_loss, with_luts=a.luts,
                          jobs=a.jobs, scheduler=a.scheduler, seed=a.seed, test_limit=a.test_limit,
                          candidates=a.candidates, weights=a.weights)

@@ -9,19 +9,38 @@ from approxhls.pareto import pareto_mask
 from approxhls.search.accelerators import DataflowAccelerator, TiledAccelerator
 from approxhls.search.costmodel import CostModel, LayerCost
 
-CATALOG = {"exact_u8": {"toggles_per_op": 40.0, "luts": 114}, "cheap": {"toggles_per_op": 10.0, "luts": 50},
-           "mid": {"toggles_per_op": 20.0, "luts": 80}}
+CATALOG = {"exact_u8": {"toggles_per_op": 40.0, "luts": 114}, "exact_s8": {"toggles_per_op": 50.0, "luts": 120},
+           "cheap": {"toggles_per_op": 10.0, "luts": 57}, "mid": {"toggles_per_op": 20.0, "luts": 80},
+           "signed_cheap": {"toggles_per_op": 25.0, "luts": 60, "signed": True}}
 
 
 def test_energy_and_lut_arithmetic():
-    cost = CostModel([LayerCost("a", 1000), LayerCost("b", 3000)], CATALOG, reuse_factor=4, tile_size=8)
+    # a: dense, 1000 weights used once; b: conv, 30 weights used 100 times (3000 MACs)
+    cost = CostModel([LayerCost("a", 1000, 1000), LayerCost("b", 3000, 30, signed=True)], CATALOG, reuse_factor=4,
+                     tile_size=8)
     assert cost.relative_energy({}) == 1.0
-    # (1000*10 + 3000*40) / (4000*40)
-    assert cost.relative_energy({"a": "cheap"}) == pytest.approx((1000 * 10 + 3000 * 40) / (4000 * 40))
-    assert cost.relative_energy({"a": "cheap", "b": "cheap"}) == pytest.approx(0.25)
-    # dataflow: ceil(1000/4)*50 + ceil(3000/4)*114
-    assert cost.dataflow_luts({"a": "cheap"}) == 250 * 50 + 750 * 114
-    assert cost.tiled_luts(["cheap", "mid"]) == 8 * 50 + 8 * 80
+    # energies relative to the exact design of the same signedness: cheap 10/40, signed_cheap 25/50
+    assert cost.relative_energy({"a": "cheap"}) == pytest.approx((1000 * 0.25 + 3000) / 4000)
+    assert cost.relative_energy({"a": "cheap", "b": "signed_cheap"}) == pytest.approx((250 + 1500) / 4000)
+    # multipliers: ceil(weights / reuse) as `approxhls cost` counts them, not MACs: a 250, b ceil(30/4) = 8
+    assert cost.instances == {"a": 250, "b": 8}
+    # LUTs: a on unsigned inputs (cheap = 0.5 x exact_u8), b signed (exact_s8)
+    assert cost.dataflow_luts({"a": "cheap"}) == 250 * 57 + 8 * 120
+    assert cost.tiled_luts(["cheap", "mid"]) == 8 * 57 + 8 * 80
+    assert CostModel([LayerCost("a", 1000, 1000), LayerCost("b", 3000, 30)], CATALOG).tile_size == 1000
+
+
+def test_search_and_cost_command_count_the_same_multipliers(prepared):
+    """One counter: the search's multipliers per layer are the cost report's (``approxhls cost``)."""
+    from approxhls.cost.count import count_ir
+    from approxhls.cost.estimate import multiplier_instances
+
+    ir, layers, *_ = prepared
+    cost = CostModel(layers, CATALOG, reuse_factor=3)
+    counts = {c.name: c for c in count_ir(ir)}
+    for layer in layers:
+        assert layer.macs == counts[layer.name].macs and layer.weights == counts[layer.name].weights
+        assert cost.instances[layer.name] == multiplier_instances(counts[layer.name].weights, 3)
 
 
 def test_tile_mapping():

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from approxhls.cost import circuits
 from approxhls.cost.count import SCALE_BITS, SHIFT_BITS, LayerCount
 from approxhls.errors import ApproxHLSError
+from approxhls.multipliers.registry import exact_reference
 
 CATEGORIES = ("multipliers", "adders", "quantization", "memory")
 ROM_BITS_PER_LUT = 64
@@ -29,6 +30,12 @@ QUANT_CIRCUITS = {
     "mult": lambda q: circuits.requant_mult(q.in_bits, q.out_bits, SCALE_BITS, q.shift, q.relu),
     "zero_point": lambda q: circuits.zero_point(q.in_bits, q.out_bits),
 }
+
+
+def multiplier_instances(weights: int, reuse_factor: int) -> int:
+    """Multipliers hls4ml's dataflow architecture instantiates for a layer: each of the layer's weights gets a
+    multiplier, shared by ``reuse_factor`` products in turn (the search counts the same way)."""
+    return math.ceil(weights / max(1, int(reuse_factor))) if weights else 0
 
 
 @dataclass
@@ -65,7 +72,7 @@ class Estimator:
 
             self.catalog = {e["name"]: e for e in load_entries().values()}
         entry = self.catalog.get(layer.multiplier) or {}
-        ref = self.catalog.get("exact_s8" if entry.get("signed") else "exact_u8") or {}
+        ref = self.catalog.get(exact_reference(bool(entry.get("signed")))) or {}
         if not entry.get("cost") or not ref.get("cost"):
             raise ApproxHLSError(f"multiplier {layer.multiplier} has no characterization in the catalog: run "
                                  f"`approxhls multipliers characterize --only {layer.multiplier}`")
@@ -80,7 +87,7 @@ class Estimator:
     def price(self, layer: LayerCount) -> dict:
         """One layer's row; ``energy_quantization_unfused`` is the quantization energy without unified modules
         (the chain's other steps charged at the cost of its requantization)."""
-        inst = math.ceil(layer.weights / self.reuse_factor) if layer.weights else 0
+        inst = multiplier_instances(layer.weights, self.reuse_factor)
         row = {"layer": layer.name, "op": layer.op, "macs": layer.macs, "multiplier": layer.multiplier}
         lut = dict.fromkeys(CATEGORIES, 0)
         energy = dict.fromkeys(CATEGORIES, 0.0)

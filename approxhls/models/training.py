@@ -106,6 +106,8 @@ def train(opts: TrainOptions, out_dir, ds: Dataset | None = None) -> dict:
         "batch_size": opts.batch_size,
         "learning_rate": opts.learning_rate,
         "train_samples": int(len(xtr)),
+        # Keras' validation_split holds out the tail: x_train[fit_samples:] never updated the weights
+        "fit_samples": int(len(xtr) * (1.0 - opts.validation_split)),
         "input_grid": str(ds.grid),
         "input_shape": [int(d) for d in model.input_shape[1:]],
         "n_classes": ds.n_classes,

@@ -46,6 +46,12 @@ BUILTIN_SPECS: list[tuple[type, dict]] = (
 # Costs are reported relative to the exact 8x8 multiplier of the same signedness.
 EXACT_REFERENCE = "exact_u8"
 EXACT_REFERENCE_SIGNED = "exact_s8"
+EXACT_REFERENCES = (EXACT_REFERENCE, EXACT_REFERENCE_SIGNED)
+
+
+def exact_reference(signed: bool) -> str:
+    """The exact 8x8 design a design of that signedness is priced against (search and cost alike)."""
+    return EXACT_REFERENCE_SIGNED if signed else EXACT_REFERENCE
 
 
 @lru_cache(maxsize=None)

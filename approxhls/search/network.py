@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from approxhls.search.costmodel import EXACT, EXACT_DESIGN, LayerCost
+from approxhls.search.costmodel import EXACT, LayerCost
 
 
 @dataclass
@@ -24,10 +24,11 @@ def candidate_catalog(selection: str = "builtin") -> tuple[dict[str, dict], list
     """The 8x8 designs a search may use, with their characterized cost: name -> {"toggles_per_op", "luts",
     "mae_pct", "signed"}, and notes on designs left out. ``selection``: builtin, user, all, or NAME,NAME,...
     Unsigned designs serve any 8-bit layer by sign-magnitude; signed ones where the operands fit (signed
-    activations). Exact designs are not candidates (every layer can stay exact); exact_u8 prices that choice."""
+    activations). Exact designs are not candidates (every layer can stay exact); the exact references (exact_u8,
+    exact_s8) are in the catalog to price that choice and to scale the others."""
     from approxhls.errors import ApproxHLSError
     from approxhls.multipliers.catalog import characterize
-    from approxhls.multipliers.registry import all_designs, builtin_designs, get_design
+    from approxhls.multipliers.registry import all_designs, builtin_designs, exact_reference, get_design
 
     builtin = list(builtin_designs())
     if selection in CANDIDATE_SETS:
@@ -39,9 +40,9 @@ def candidate_catalog(selection: str = "builtin") -> tuple[dict[str, dict], list
         if not named:
             raise ApproxHLSError(f"--candidates takes {', '.join(CANDIDATE_SETS)} or a list of multiplier names")
         pool = [get_design(n) for n in named]
-    reference = get_design(EXACT_DESIGN)
+    references = [get_design(exact_reference(signed)) for signed in (False, True)]
     pool = [d for d in pool if d.bits == 8 and d.family != "exact"]
-    entries = characterize(pool + [reference], progress=False, with_synthesis=False)
+    entries = characterize(pool + references, progress=False, with_synthesis=False)
     out, notes = {}, []
     for e in entries:
         if not e.get("cost"):
@@ -53,9 +54,11 @@ def candidate_catalog(selection: str = "builtin") -> tuple[dict[str, dict], list
             continue
         out[e["name"]] = {"toggles_per_op": e["cost"]["toggles_per_op"], "luts": e["cost"]["luts"],
                           "mae_pct": e["metrics"]["mae_pct"], "signed": e["signed"]}
-    if EXACT_DESIGN not in out:
-        raise RuntimeError("the multiplier catalog has no cost for exact_u8; run `approxhls multipliers characterize`")
-    if len(out) == 1:
+    missing = [r.name for r in references if r.name not in out]
+    if missing:
+        raise RuntimeError(f"the multiplier catalog has no cost for {', '.join(missing)}; "
+                           f"run `approxhls multipliers characterize`")
+    if len(out) == len(references):
         raise ApproxHLSError(f"no candidate multipliers with a known cost in {selection!r}" +
                              (f" ({notes[0]})" if notes else ""))
     return out, notes
@@ -64,19 +67,20 @@ def candidate_catalog(selection: str = "builtin") -> tuple[dict[str, dict], list
 def prepare(model, ds, calib: int = 1000, seed: int = 0, reuse_factor: int = 1, io_type: str = "io_parallel",
             input_precision: str | None = None, candidates: str = "builtin"):
     """(IR, layer costs, per-layer candidates, cost catalog, data splits, notes on left-out designs)."""
+    from approxhls.cost.count import count_ir
     from approxhls.hls.convert import ConvertOptions, build_graph
     from approxhls.hls.plan import fits
-    from approxhls.multipliers.registry import get_design
-    from approxhls.sim.emulator import Emulator
+    from approxhls.multipliers.registry import EXACT_REFERENCES, get_design
 
     g = build_graph(model, ConvertOptions(io_type=io_type, reuse_factor=reuse_factor,
                                           input_precision=input_precision or str(ds.grid)))
     ir = g.ir
-    em = Emulator(ir)
     plannable = {n.name for n in ir.plannable_nodes()}  # shift/select products have no multiplier to trade
-    layers = [LayerCost(m.layer, m.macs_per_sample) for m in em.methods if m.layer in plannable]
+    counts = {c.name: c for c in count_ir(ir) if c.macs}  # the cost package's counter: MACs and weights
+    layers = [LayerCost.from_count(counts[n.name], ir.input_type_of(n).signed)
+              for n in ir.multiplying_nodes() if n.name in plannable]
     catalog, notes = candidate_catalog(candidates)
-    names = sorted((n for n in catalog if n != EXACT_DESIGN), key=lambda n: catalog[n]["mae_pct"])
+    names = sorted((n for n in catalog if n not in EXACT_REFERENCES), key=lambda n: catalog[n]["mae_pct"])
     per_layer = {}
     for node in ir.plannable_nodes():
         x_t, w_t = ir.input_type_of(node), node.type("weight")

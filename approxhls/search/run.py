@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from approxhls.hls.plan import Plan
+from approxhls.multipliers.registry import EXACT_REFERENCES
 from approxhls.report import write_json
 from approxhls.search.accelerators import DataflowAccelerator, TiledAccelerator
 from approxhls.search.costmodel import EXACT, CostModel
@@ -27,7 +28,7 @@ class SearchOptions:
     scheduler: str | None = None
     seed: int = 0
     reuse_factor: int = 1
-    tile_size: int = 64
+    tile_size: int | None = None  # multipliers per tile; None: the largest mapped layer's instances
     test_limit: int | None = None
     candidates: str = "builtin"  # builtin, user, all, or NAME,NAME,...
     weights: str | None = None   # weights file of a model given as JSON
@@ -61,6 +62,8 @@ def run_search(model_path, out_dir, opts: SearchOptions) -> dict:
     names = [layer.name for layer in layers]
     cost = CostModel(layers, catalog, opts.reuse_factor, opts.tile_size)
     accel = _accelerator(opts, candidates, names)
+    if opts.tiles and not opts.tile_size:  # a tile runs any layer mapped onto it at the same reuse factor
+        cost.tile_size = max(cost.instances[layer] for layer in accel.layers)
 
     from approxhls.sim.emulator import Emulator
 
@@ -112,9 +115,11 @@ def run_search(model_path, out_dir, opts: SearchOptions) -> dict:
         "tuned": opts.tune,
         "tuning_distribution": ("uniform" if opts.uniform_tuning else "calibration") if opts.tune else None,
         "exact": {"calib_accuracy": exact_calib, "test_accuracy": exact_test, "luts": int(exact_luts)},
-        "layers": [{"name": layer.name, "macs": layer.macs, "candidates": len(candidates[layer.name]) - 1}
-                   for layer in layers],
-        "candidates": {"selection": opts.candidates, "designs": sorted(n for n in catalog if n != "exact_u8"),
+        "layers": [{"name": layer.name, "macs": layer.macs, "multipliers": cost.instances[layer.name],
+                    "candidates": len(candidates[layer.name]) - 1} for layer in layers],
+        "cost_model": {"instances": "ceil(weights / reuse factor) per layer (approxhls.cost)",
+                       "reuse_factor": cost.reuse_factor, "tile_size": cost.tile_size if opts.tiles else None},
+        "candidates": {"selection": opts.candidates, "designs": sorted(n for n in catalog if n not in EXACT_REFERENCES),
                        "left_out": notes},
         "search": {"pop": opts.pop, "gens": opts.gens, "evaluations": problem.evaluations,
                    "seconds": round(seconds, 1), "evals_per_s": round(problem.evaluations / seconds, 2),
