@@ -207,6 +207,10 @@ def _search_args(p):
     p.add_argument("--tune", action="store_true", help="weight tuning without retraining")
     p.add_argument("--uniform-tuning", action="store_true", help="tune against uniform inputs (original ALWANN)")
     p.add_argument("--calib", type=int, default=1000, help="calibration samples (from the training split)")
+    p.add_argument("--val", type=int, default=2000, help="validation samples for choosing points (held out from "
+                   "training where train.json says which samples were)")
+    p.add_argument("--compensate", action="store_true", help="bias compensation of each layer's expected "
+                   "multiplier error (on top of --tune)")
     p.add_argument("--max-loss", type=float, default=None, help="constraint: accuracy loss, e.g. 0.005 = 0.5 pp")
     p.add_argument("--luts", action="store_true", help="third objective: multiplier LUTs")
     p.add_argument("--candidates", default="builtin",
@@ -223,17 +227,22 @@ def cmd_search(a):
     from approxhls.report import format_table
     from approxhls.search.run import SearchOptions, run_search
 
-    opts = SearchOptions(dataset=a.dataset, tiles=a.tiles, tile_size=a.tile_size, pop=a.pop, gens=a.gens, tune=a.tune,
-                         uniform_tuning=a.uniform_tuning, calib=a.calib, max_loss=a.max_loss, with_luts=a.luts,
-                         jobs=a.jobs, scheduler=a.scheduler, seed=a.seed, test_limit=a.test_limit,
-                         candidates=a.candidates, weights=a.weights)
+    opts = SearchOptions(dataset=a.dataset, tiles=a.tiles, tile_size=a.tile_size, pop=a.pop, gens=a.gens,
+                         tune=a.tune, uniform_tuning=a.uniform_tuning, calib=a.calib, val=a.val,
+                         compensate=a.compensate, max_loss=a.max_loss, with_luts=a.luts, jobs=a.jobs,
+                         scheduler=a.scheduler, seed=a.seed, test_limit=a.test_limit, candidates=a.candidates,
+                         weights=a.weights)
     r = run_search(a.model, a.out, opts)
     ex = r["exact"]["test_accuracy"]
-    rows = [{"point": p["plan_file"], "test_acc": p["test_accuracy"], "loss_pp": 100 * (ex - p["test_accuracy"]),
+    rows = [{"point": p["plan_file"], "val_acc": p["val_accuracy"], "test_acc": p["test_accuracy"],
+             "loss_pp": 100 * (ex - p["test_accuracy"]),
+             "loss_ci95_pp": "{:+.2f}..{:+.2f}".format(*(100 * v for v in p["test_loss_ci95"])),
              "rel_energy": p["relative_energy"], "rel_luts": p["relative_luts"]} for p in r["points"]]
     print(format_table(rows))
+    pr = r["protocol"]
     print(f"\nexact test accuracy {ex:.4f}; {r['search']['evaluations']} evaluations in {r['search']['seconds']} s; "
-          f"wrote {a.out}/pareto.json, pareto.png, plans/")
+          f"calibration {pr['calibration']} / validation {pr['validation']} / test {pr['test']} samples "
+          f"(choose points on validation, report test); wrote {a.out}/pareto.json, pareto.png, plans/")
 
 
 # ---- diff -------------------------------------------------------------------------------------------

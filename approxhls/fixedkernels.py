@@ -78,11 +78,19 @@ def _compile():
         for i in range(a.size):
             out[i] = one((a[i] << sa) + (b[i] << sb), shift, rmode, omode, lo, hi, span)
 
-    return requantize, finish, add
+    @numba.njit(cache=True, nogil=True)
+    def features(codes, x_min, table, out):
+        m = table.shape[1]
+        for i in range(codes.size):
+            row = codes[i] - x_min
+            for r in range(m):
+                out[i * m + r] = table[row, r]
+
+    return requantize, finish, add, features
 
 
 def kernels():
-    """(requantize, finish, add) compiled, or None without numba."""
+    """(requantize, finish, add, features) compiled, or None without numba."""
     global _kernels
     if _kernels is None:
         try:
@@ -139,3 +147,14 @@ def finish(sums: np.ndarray, lshift: int, bias_acc: np.ndarray, acc_t, res_t) ->
     k[1](s, out, lshift, np.ascontiguousarray(bias_acc, dtype=np.int64), acc_t.code_min, acc_t.code_max,
          1 << acc_t.width, shift, rmode, omode, lo, hi, span)
     return out
+
+
+def features(codes: np.ndarray, x_min: int, table: np.ndarray) -> np.ndarray:
+    """table[codes - x_min] (float32 rows of m features per code) as (*codes.shape, m), in one pass."""
+    k = kernels()
+    if k is None or codes.size < MIN_SIZE:
+        return table[np.asarray(codes) - x_min]
+    c = np.ascontiguousarray(codes, dtype=np.int64)
+    out = np.empty(c.size * table.shape[1], dtype=table.dtype)
+    k[3](c.reshape(-1), x_min, np.ascontiguousarray(table), out)
+    return out.reshape(*c.shape, table.shape[1])

@@ -47,17 +47,6 @@ def missing(cmd: str) -> str:
     return f"(no data yet: run `{cmd}`)\n"
 
 
-def binomial_ci(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval of a proportion k/n."""
-    if n == 0:
-        return (math.nan, math.nan)
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return c - h, c + h
-
-
 # ---- sections --------------------------------------------------------------------------------------------------
 
 def header() -> str:

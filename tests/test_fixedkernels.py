@@ -67,3 +67,10 @@ def test_small_or_unsupported_inputs_use_numpy():
     assert fixedkernels.requantize(np.arange(10), 6, t) is None  # too small to pay for a call
     assert fixedkernels.requantize(np.arange(10000, dtype=np.int32), 6, t) is None
     assert fixedkernels.requantize(np.arange(10000), 6, FixedType(64, 10)) is None  # 1 << 64 does not fit
+
+
+def test_feature_gather_equals_numpy_indexing():
+    rng = np.random.default_rng(4)
+    table = rng.integers(-300, 300, size=(256, 5)).astype(np.float32)
+    x = rng.integers(-128, 128, size=(7, 11, 13))
+    np.testing.assert_array_equal(fixedkernels.features(x, -128, table), table[x + 128])

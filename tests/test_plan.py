@@ -159,6 +159,9 @@ def test_accumulator_is_widened_for_products_beyond_exact(tmp_path):
         ({"layers": {"fc2": "tam_s8_k5"}}, "operands"),  # 8-bit unsigned activations do not fit signed 8-bit
         ({"layers": {"fc1": "exact_u4"}}, "operands"),
         ({"layer": {}}, "got keys"),
+        ({"bias_offsets": {"relu1": [1]}}, "not a layer with multiplications"),
+        ({"bias_offsets": {"fc1": [1, 2]}}, "output channels"),
+        ({"bias_offsets": {"fc1": "x"}}, "list of integers"),
     ],
 )
 def test_bad_plans_are_refused_with_the_reason(tmp_path, plan, needle):

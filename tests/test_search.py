@@ -146,15 +146,25 @@ def test_search_end_to_end_and_front_point_converts_bit_exact(trained_mlp, tmp_p
     from approxhls.sim.emulator import Emulator
     from approxhls.sim.ir import IR
 
-    r = run_search(trained_mlp, tmp_path / "s", SearchOptions(pop=8, gens=2, tune=True, calib=200, progress=False))
+    r = run_search(trained_mlp, tmp_path / "s", SearchOptions(pop=8, gens=2, tune=True, compensate=True, calib=200,
+                                                              val=300, progress=False))
     assert (tmp_path / "s" / "pareto.png").read_bytes()[:4] == b"\x89PNG"
     saved = json.loads((tmp_path / "s" / "pareto.json").read_text())
     assert saved["points"] and saved["exact"]["test_accuracy"] > 0.8
+    proto = saved["protocol"]
+    assert proto["calibration"] == 200 and 0 < proto["validation"] <= 300  # digits holds out only 135
+    assert "never used" in proto["validation_source"]
     for p in saved["points"]:
-        assert {"plan", "test_accuracy", "test_accuracy_untuned", "relative_energy", "luts", "plan_file"} <= set(p)
+        assert {"plan", "val_accuracy", "test_accuracy", "test_accuracy_untuned", "test_accuracy_uncompensated",
+                "relative_energy", "luts", "plan_file"} <= set(p)
+        lo, hi = p["test_loss_ci95"]
+        loss = saved["exact"]["test_accuracy"] - p["test_accuracy"]
+        assert lo <= loss + 1e-12 and loss <= hi + 1e-12
     approx = [p for p in r["points"] if any(m != "exact" for m in p["plan"].values())]
     point = approx[0] if approx else r["points"][0]
     plan_file = tmp_path / "s" / point["plan_file"]
+    if approx:
+        assert json.loads(plan_file.read_text()).get("bias_offsets"), "a compensated plan carries its bias offsets"
     convert(trained_mlp, tmp_path / "prj", ConvertOptions(), plan=plan_file)
     ds = load_dataset("digits")
     x = ds.x_test[:200].reshape(200, -1)
@@ -164,7 +174,35 @@ def test_search_end_to_end_and_front_point_converts_bit_exact(trained_mlp, tmp_p
     full = ds.x_test.reshape(len(ds.x_test), -1)
     acc = np.mean(np.argmax(Emulator(IR.load(tmp_path / "prj"), project_assignments(tmp_path / "prj")).predict(full), 1)
                   == ds.y_test)
-    assert acc == pytest.approx(point["test_accuracy"])  # the tuned weights went into the project
+    assert acc == pytest.approx(point["test_accuracy"])  # the tuned weights and bias offsets went into the project
+
+
+def test_bias_compensation_cancels_the_expected_error():
+    """Offsets subtract each channel's expected error of a biased (truncating) multiplier, to within the rounding
+    to a bias code, on the input distribution they were computed for."""
+    from approxhls.fixedpoint import FixedType
+    from approxhls.multipliers.registry import get_design
+    from approxhls.search.tuning import bias_offsets
+    from approxhls.sim.assignment import Assignment
+
+    x_t, w_t = FixedType.parse("ap_ufixed<8,0>"), FixedType.parse("ap_fixed<8,0>")
+    a = Assignment("l", "lsbt_u8_ka2_kb2", "test", x_t, w_t, get_design("lsbt_u8_ka2_kb2"))
+    x, w = a.codes()
+    table = a.table()
+    rng = np.random.default_rng(5)
+    p = rng.random(len(x)) ** 4  # a skewed input distribution
+    W = rng.integers(-128, 128, size=(200, 6))
+    shift = 7 - 15  # bias ap_fixed<16,9>: 7 fractional bits; products 8 + 7
+    bias = rng.integers(-100, 100, size=6)
+    off = bias_offsets(table, x, w, p, W, W, shift, bias, -(1 << 15), (1 << 15) - 1)
+    pn = p / p.sum()
+    err = np.array([sum(pn @ (table[:, W[k, o] - w[0]] - x * W[k, o]) for k in range(200)) for o in range(6)])
+    big = np.abs(err) > 2.0 ** -shift / 2  # errors of at least half a bias code get an offset of opposite sign
+    assert big.sum() >= 3 and np.all(np.sign(off[big]) == -np.sign(err[big])) and np.all(off[~big] == 0)
+    residual = err + np.ldexp(off.astype(float), -shift)
+    assert np.all(np.abs(residual) <= 2.0 ** -shift / 2 + 1e-6)  # within half a bias LSB (in product units)
+    clipped = bias_offsets(table, x, w, p, W, W, shift, bias, -128, 127)
+    assert (bias + clipped).max() <= 127  # never leaves the bias type
 
 
 def test_tiled_search_runs(trained_mlp, tmp_path):

@@ -228,6 +228,8 @@ def build_graph(model, opts: ConvertOptions, train_info: dict | None = None, pla
     hls_model = _to_hls(model, cfg, out, opts, log, caught)
     if plan is not None and plan.tuned_weights:
         apply_tuned_weights(hls_model, plan.tuned_weights)
+    if plan is not None and plan.bias_offsets:
+        apply_bias_offsets(hls_model, plan.bias_offsets)
     ir = extract_ir(hls_model)
     for a in assignments.values():
         node = ir.node(a.layer)
@@ -260,6 +262,21 @@ def apply_tuned_weights(hls_model, tuned: dict) -> None:
         new = np.vectorize(lambda c: lut.get(int(c), int(c)), otypes=[np.int64])(codes)
         if new.min() < t.code_min or new.max() > t.code_max:
             raise ModelError(f"tuned weights of {layer.name!r} leave the weight type {t}")
+        var.data = np.ldexp(new.astype(np.float64), -t.frac).reshape(np.shape(var.data))
+
+
+def apply_bias_offsets(hls_model, offsets: dict) -> None:
+    """Add per-channel offsets to the bias codes (bias compensation of a multiplier's expected error)."""
+    for layer in hls_model.get_layers():
+        delta = offsets.get(layer.name)
+        if delta is None:
+            continue
+        var = layer.weights["bias"]
+        t = FixedType.parse(str(layer.types["bias_t"].precision))
+        codes = np.ldexp(np.asarray(var.data, dtype=np.float64), t.frac).astype(np.int64).reshape(-1)
+        new = codes + np.asarray(delta, dtype=np.int64)
+        if new.min() < t.code_min or new.max() > t.code_max:
+            raise ModelError(f"bias offsets of {layer.name!r} leave the bias type {t}")
         var.data = np.ldexp(new.astype(np.float64), -t.frac).reshape(np.shape(var.data))
 
 

@@ -139,7 +139,7 @@ def run_diff(target, dataset: str | None = None, limit: int = 100, weights=None,
 def json_plan(prj: Path):
     import json
 
-    from approxhls.hls.plan import load_plan
+    from approxhls.hls.plan import PLAN_KEYS, load_plan
 
     data = json.loads((prj / "plan.json").read_text())
-    return load_plan({k: v for k, v in data.items() if k in ("default", "layers", "tuned_weights")})
+    return load_plan({k: v for k, v in data.items() if k in PLAN_KEYS})

@@ -30,6 +30,9 @@ from approxhls.sim.assignment import (  # noqa: F401
 )
 
 
+PLAN_KEYS = ("default", "layers", "tuned_weights", "bias_offsets")
+
+
 class PlanError(ApproxHLSError):
     """A plan that names something wrong or does not fit the network."""
 
@@ -40,11 +43,15 @@ class Plan:
     layers: dict[str, str] = field(default_factory=dict)
     # weight tuning without retraining: per layer, weight code -> replacement code
     tuned_weights: dict[str, dict[int, int]] = field(default_factory=dict)
+    # bias compensation: per layer, one offset per output channel added to the bias codes
+    bias_offsets: dict[str, list[int]] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         d = {"default": self.default, "layers": dict(self.layers)}
         if self.tuned_weights:
             d["tuned_weights"] = {k: {str(a): int(b) for a, b in m.items()} for k, m in self.tuned_weights.items()}
+        if self.bias_offsets:
+            d["bias_offsets"] = {k: [int(v) for v in m] for k, m in self.bias_offsets.items()}
         return d
 
     def save(self, path) -> Path:
@@ -73,7 +80,7 @@ def load_plan(source) -> Plan:
                 data = json.loads(text)
         except Exception as e:  # json/yaml parse errors
             raise PlanError(f"cannot parse plan {p}: {e}") from None
-    if not isinstance(data, dict) or not set(data) <= {"default", "layers", "tuned_weights"}:
+    if not isinstance(data, dict) or not set(data) <= set(PLAN_KEYS):
         raise PlanError('a plan is {"default": MULTIPLIER, "layers": {LAYER: MULTIPLIER}}; '
                         f"got keys {sorted(data) if isinstance(data, dict) else type(data).__name__}")
     layers = data.get("layers") or {}
@@ -83,7 +90,13 @@ def load_plan(source) -> Plan:
         tuned = {str(k): {int(a): int(b) for a, b in m.items()} for k, m in (data.get("tuned_weights") or {}).items()}
     except (AttributeError, TypeError, ValueError):
         raise PlanError("plan 'tuned_weights' must map layer names to {weight code: replacement code}") from None
-    return Plan(default=str(data.get("default") or EXACT), layers=dict(layers), tuned_weights=tuned)
+    try:
+        offsets = {str(k): [int(v) for v in m] for k, m in (data.get("bias_offsets") or {}).items()}
+    except (AttributeError, TypeError, ValueError):
+        raise PlanError("plan 'bias_offsets' must map layer names to a list of integers (one per output channel)") \
+            from None
+    return Plan(default=str(data.get("default") or EXACT), layers=dict(layers), tuned_weights=tuned,
+                bias_offsets=offsets)
 
 
 def fits(design, x_type: FixedType, w_type: FixedType) -> str | None:
@@ -131,6 +144,13 @@ def resolve_plan(plan, ir) -> dict[str, Assignment]:
     for layer in plan.tuned_weights:
         if layer not in mult_nodes:
             raise PlanError(f"the plan tunes the weights of {layer!r}, which is not a layer with multiplications")
+    for layer, offsets in plan.bias_offsets.items():
+        node = mult_nodes.get(layer)
+        if node is None:
+            raise PlanError(f"the plan offsets the biases of {layer!r}, which is not a layer with multiplications")
+        if len(offsets) != node.weights["bias"].size:
+            raise PlanError(f"the plan gives {len(offsets)} bias offsets for {layer!r}, which has "
+                            f"{node.weights['bias'].size} output channels")
     default = design_of(plan.default)
     out = {}
     for name, node in mult_nodes.items():

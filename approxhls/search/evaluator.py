@@ -20,20 +20,22 @@ from approxhls.search.network import SearchData
 
 
 class Evaluator:
-    def __init__(self, ir, data: SearchData, histograms: dict | None = None, uniform_tuning: bool = False):
+    def __init__(self, ir, data: SearchData, histograms: dict | None = None, uniform_tuning: bool = False,
+                 compensate: bool = False):
         self.ir = ir
         self.data = data
         self.histograms = histograms or {}
         self.uniform_tuning = uniform_tuning
+        self.compensate = compensate  # bias compensation of each approximate layer's expected error
         self._reset_caches()
 
     def _reset_caches(self):
-        self._assignments, self._tuned, self._emulator_cache, self.tuned_maps = {}, {}, {}, {}
+        self._assignments, self._tuned, self._emulator_cache, self.tuned_maps, self._offsets = {}, {}, {}, {}, {}
         self._prefix = None
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        for k in ("_assignments", "_tuned", "_emulator_cache", "tuned_maps"):
+        for k in ("_assignments", "_tuned", "_emulator_cache", "tuned_maps", "_offsets"):
             state[k] = {}
         state["_prefix"] = None
         return state
@@ -77,34 +79,74 @@ class Evaluator:
             self._tuned[key] = (lut[W - w.min()], mapping)
         return self._tuned[key]
 
-    def network(self, assignment: dict[str, str], tuned: bool):
-        """The IR (weights tuned where asked) and Assignments for an assignment {layer: multiplier}."""
+    def bias_offsets(self, layer: str, mult: str, tuned: bool) -> np.ndarray | None:
+        """Per output channel, the bias-code offset that cancels the layer's expected multiplier error (cached);
+        None where the layer has several weight groups (depthwise) or no bias."""
+        from approxhls.search.tuning import bias_offsets
+        from approxhls.sim.ops import get_op
+        from approxhls.sim.reference import product_frac
+
+        key = (layer, mult, tuned)
+        if key not in self._offsets:
+            node = self.ir.node(layer)
+            groups = get_op(node.op).groups(node)
+            if len(groups) != 1 or "bias" not in node.weights:
+                self._offsets[key] = None
+                return None
+            a = self.assignment(layer, mult)
+            x, w = a.codes()
+            W = groups[0][0]
+            used = self.tuned_weights(layer, mult)[0].reshape(W.shape) if tuned else W
+            b_t = node.type("bias")
+            shift = b_t.frac - product_frac(node, self.ir.input_type_of(node))
+            bias = node.weights["bias"]
+            self._offsets[key] = bias_offsets(a.table(), x, w, self.histograms.get(layer), W, used, shift,
+                                              bias.reshape(-1), b_t.code_min, b_t.code_max)
+        return self._offsets[key]
+
+    def network(self, assignment: dict[str, str], tuned: bool, compensate: bool | None = None):
+        """The IR (weights tuned, biases compensated where asked) and Assignments for {layer: multiplier}."""
+        compensate = self.compensate if compensate is None else compensate
         ir = self.ir
-        if tuned:
+        if tuned or compensate:
             ir = copy.copy(self.ir)
             ir.nodes = []
             for node in self.ir.nodes:
                 mult = assignment.get(node.name, EXACT)
                 if node.multiplies and mult != EXACT:
                     node = copy.copy(node)
-                    node.weights = dict(node.weights, weight=self.tuned_weights(node.name, mult)[0])
+                    if tuned:
+                        node.weights = dict(node.weights, weight=self.tuned_weights(node.name, mult)[0])
+                    offsets = self.bias_offsets(node.name, mult, tuned) if compensate else None
+                    if offsets is not None:
+                        bias = node.weights["bias"]
+                        node.weights = dict(node.weights, bias=(bias.reshape(-1) + offsets).reshape(bias.shape))
                 ir.nodes.append(node)
         return ir, {layer: self.assignment(layer, m) for layer, m in assignment.items()}
 
-    def accuracy(self, assignment: dict[str, str], tuned: bool = False, split: str = "calib") -> float:
+    def accuracy(self, assignment: dict[str, str], tuned: bool = False, split: str = "calib",
+                 compensate: bool | None = None) -> float:
+        return float(np.mean(self.correct(assignment, tuned, split, compensate)))
+
+    def correct(self, assignment: dict[str, str], tuned: bool = False, split: str = "calib",
+                compensate: bool | None = None) -> np.ndarray:
+        """Per sample of the split, whether the candidate classifies it correctly."""
         from approxhls.sim.emulator import Emulator
 
-        ir, asg = self.network(assignment, tuned)
+        compensate = self.compensate if compensate is None else compensate
+        ir, asg = self.network(assignment, tuned, compensate)
         emulator = Emulator(ir, asg, cache=self._emulator_cache)
+        x, y = self.split(split)
         if split == "calib":
             runner = self.prefix()
-            out = runner.predict(emulator, runner.key(assignment, EXACT), tag=tuned)
-            return float(np.mean(np.argmax(out, axis=1) == self.data.y_calib))
-        x, y = self.split(split)
-        return float(np.mean(np.argmax(emulator.predict(x), axis=1) == y))
+            out = runner.predict(emulator, runner.key(assignment, EXACT), tag=(tuned, compensate))
+        else:
+            out = emulator.predict(x)
+        return np.argmax(out, axis=1) == y
 
     def split(self, name: str):
-        return {"calib": (self.data.x_calib, self.data.y_calib), "test": (self.data.x_test, self.data.y_test)}[name]
+        d = self.data
+        return {"calib": (d.x_calib, d.y_calib), "val": (d.x_val, d.y_val), "test": (d.x_test, d.y_test)}[name]
 
     def batch_key(self, job) -> tuple:
         """Sort key of a job (assignment, tuned): neighbours share the longest prefixes."""

@@ -11,10 +11,31 @@ from approxhls.search.costmodel import EXACT, LayerCost
 
 @dataclass
 class SearchData:
+    """calib: fitness during the search; val: choosing points (held out from training where train.json says which
+    samples were); test: reporting only."""
+
     x_calib: np.ndarray
     y_calib: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    x_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
+    val_source: str = ""
+
+
+def split_indices(n_train: int, calib: int, val: int, fit_samples: int | None, seed: int):
+    """(calibration indices, validation indices, where validation comes from) into the training split.
+
+    With ``fit_samples`` (train.json: Keras held out x_train[fit_samples:]), validation is drawn from the held-out
+    tail and calibration from the fitted part; otherwise both from the training split, disjoint."""
+    rng = np.random.default_rng(seed)
+    if fit_samples and 0 < fit_samples < n_train:
+        cal = rng.permutation(fit_samples)[:calib]
+        val_idx = fit_samples + rng.permutation(n_train - fit_samples)[:val]
+        return cal, val_idx, f"training samples {fit_samples}..{n_train - 1} (never used for weight updates)"
+    perm = rng.permutation(n_train)
+    return (perm[:calib], perm[calib : calib + val],
+            "training split, disjoint from calibration (train.json does not say what training held out)")
 
 
 CANDIDATE_SETS = ("builtin", "user", "all")
@@ -65,7 +86,8 @@ def candidate_catalog(selection: str = "builtin") -> tuple[dict[str, dict], list
 
 
 def prepare(model, ds, calib: int = 1000, seed: int = 0, reuse_factor: int = 1, io_type: str = "io_parallel",
-            input_precision: str | None = None, candidates: str = "builtin"):
+            input_precision: str | None = None, candidates: str = "builtin", val: int = 0,
+            fit_samples: int | None = None):
     """(IR, layer costs, per-layer candidates, cost catalog, data splits, notes on left-out designs)."""
     from approxhls.cost.count import count_ir
     from approxhls.hls.convert import ConvertOptions, build_graph
@@ -85,9 +107,9 @@ def prepare(model, ds, calib: int = 1000, seed: int = 0, reuse_factor: int = 1, 
     for node in ir.plannable_nodes():
         x_t, w_t = ir.input_type_of(node), node.type("weight")
         per_layer[node.name] = [EXACT] + [n for n in names if fits(get_design(n), x_t, w_t) is None]
-    rng = np.random.default_rng(seed)
-    idx = rng.permutation(len(ds.x_train))[:calib]
+    idx, val_idx, val_source = split_indices(len(ds.x_train), calib, val, fit_samples, seed)
     shape = [int(d) for d in model.input_shape[1:]]
     data = SearchData(ds.for_input(ds.x_train[idx], shape), ds.y_train[idx],
-                      ds.for_input(ds.x_test, shape), ds.y_test)
+                      ds.for_input(ds.x_test, shape), ds.y_test,
+                      ds.for_input(ds.x_train[val_idx], shape), ds.y_train[val_idx], val_source)
     return ir, layers, per_layer, catalog, data, notes

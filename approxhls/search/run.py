@@ -11,6 +11,7 @@ from approxhls.report import write_json
 from approxhls.search.accelerators import DataflowAccelerator, TiledAccelerator
 from approxhls.search.costmodel import EXACT, CostModel
 from approxhls.search.evaluator import Evaluator, Pool
+from approxhls.stats import paired_difference_interval, wilson_interval
 
 
 @dataclass
@@ -22,6 +23,8 @@ class SearchOptions:
     tune: bool = False
     uniform_tuning: bool = False
     calib: int = 1000
+    val: int = 2000  # validation samples (choosing points), held out from training where train.json says
+    compensate: bool = False  # bias compensation of each approximate layer's expected error
     max_loss: float | None = None  # accuracy loss allowed, as a fraction (0.005 = 0.5 pp)
     with_luts: bool = False
     jobs: int = 1
@@ -58,7 +61,8 @@ def run_search(model_path, out_dir, opts: SearchOptions) -> dict:
     ds = load_dataset(opts.dataset or info.get("dataset_spec") or info.get("dataset") or "digits",
                       grid=info.get("input_grid", "ap_ufixed<8,0>")).limit(opts.test_limit)
     ir, layers, candidates, catalog, data, notes = prepare(model, ds, opts.calib, opts.seed, opts.reuse_factor,
-                                                           candidates=opts.candidates)
+                                                           candidates=opts.candidates, val=opts.val,
+                                                           fit_samples=info.get("fit_samples"))
     names = [layer.name for layer in layers]
     cost = CostModel(layers, catalog, opts.reuse_factor, opts.tile_size)
     accel = _accelerator(opts, candidates, names)
@@ -67,10 +71,13 @@ def run_search(model_path, out_dir, opts: SearchOptions) -> dict:
 
     from approxhls.sim.emulator import Emulator
 
-    hist = Emulator(ir).input_histograms(data.x_calib) if opts.tune else {}
-    evaluator = Evaluator(ir, data, hist, opts.uniform_tuning)
+    hist = Emulator(ir).input_histograms(data.x_calib) if (opts.tune or opts.compensate) else {}
+    evaluator = Evaluator(ir, data, hist, opts.uniform_tuning, opts.compensate)
     exact = {layer: EXACT for layer in names}
-    exact_calib, exact_test = evaluator.accuracy(exact), evaluator.accuracy(exact, split="test")
+    exact_calib = evaluator.accuracy(exact)
+    exact_val = evaluator.accuracy(exact, split="val") if len(data.x_val) else None
+    exact_correct = evaluator.correct(exact, split="test")
+    exact_test = float(exact_correct.mean())
 
     from approxhls.search.nsga import run_nsga2
 
@@ -89,32 +96,53 @@ def run_search(model_path, out_dir, opts: SearchOptions) -> dict:
         if key in seen:
             continue
         seen.add(key)
+        correct = evaluator.correct(d.assignment, opts.tune, split="test")
+        loss, lo, hi = paired_difference_interval(exact_correct, correct)
         p = {
             "plan": d.assignment,
             "tiles": d.tiles,
             "tile_map": d.tile_map,
             "calib_accuracy": problem.seen.get(key),
-            "test_accuracy": evaluator.accuracy(d.assignment, opts.tune, split="test"),
+            "val_accuracy": evaluator.accuracy(d.assignment, opts.tune, split="val") if exact_val is not None else None,
+            "test_accuracy": float(correct.mean()),
+            "test_accuracy_ci95": list(wilson_interval(int(correct.sum()), len(correct))),
+            "test_loss_ci95": [lo, hi],  # exact minus this point, paired over the same test images
             "relative_energy": cost.relative_energy(d.assignment),
             "luts": int(accel.luts(cost, d)),
         }
         p["relative_luts"] = p["luts"] / exact_luts if exact_luts else None
         if opts.tune:
-            p["test_accuracy_untuned"] = evaluator.accuracy(d.assignment, False, split="test")
+            p["test_accuracy_untuned"] = evaluator.accuracy(d.assignment, False, split="test", compensate=False)
+        if opts.compensate:
+            p["test_accuracy_uncompensated"] = evaluator.accuracy(d.assignment, opts.tune, split="test",
+                                                                  compensate=False)
         points.append(p)
     points.sort(key=lambda p: p["relative_energy"])
     for i, p in enumerate(points):
         tuned = {layer: {a: b for a, b in evaluator.tuned_weights(layer, m)[1].items() if a != b}
                  for layer, m in p["plan"].items() if m != EXACT} if opts.tune else {}
+        offsets = {}
+        if opts.compensate:
+            for layer, m in p["plan"].items():
+                o = evaluator.bias_offsets(layer, m, opts.tune) if m != EXACT else None
+                if o is not None and o.any():
+                    offsets[layer] = [int(v) for v in o]
         p["plan_file"] = f"plans/point_{i:02d}.json"
-        Plan(EXACT, {k: v for k, v in p["plan"].items() if v != EXACT}, tuned).save(out / p["plan_file"])
+        Plan(EXACT, {k: v for k, v in p["plan"].items() if v != EXACT}, tuned, offsets).save(out / p["plan_file"])
     result = {
         "model": str(model_path),
         "dataset": ds.name,
         "accelerator": accel.name,
         "tuned": opts.tune,
         "tuning_distribution": ("uniform" if opts.uniform_tuning else "calibration") if opts.tune else None,
-        "exact": {"calib_accuracy": exact_calib, "test_accuracy": exact_test, "luts": int(exact_luts)},
+        "compensated": opts.compensate,
+        "exact": {"calib_accuracy": exact_calib, "val_accuracy": exact_val, "test_accuracy": exact_test,
+                  "test_accuracy_ci95": list(wilson_interval(int(exact_correct.sum()), len(exact_correct))),
+                  "luts": int(exact_luts)},
+        "protocol": {"calibration": int(len(data.x_calib)), "validation": int(len(data.x_val)),
+                     "validation_source": data.val_source, "test": int(len(data.x_test)),
+                     "fitness": "calibration accuracy", "choice": "validation accuracy",
+                     "reported": "test accuracy, Wilson 95% interval; loss: paired 95% interval"},
         "layers": [{"name": layer.name, "macs": layer.macs, "multipliers": cost.instances[layer.name],
                     "candidates": len(candidates[layer.name]) - 1} for layer in layers],
         "cost_model": {"instances": "ceil(weights / reuse factor) per layer (approxhls.cost)",
@@ -133,8 +161,13 @@ def run_search(model_path, out_dir, opts: SearchOptions) -> dict:
     return result
 
 
-def best_within(result: dict, max_loss: float) -> dict | None:
-    """The lowest-energy front point whose test accuracy is within ``max_loss`` of the exact network."""
-    ok = [p for p in result["points"] if result["exact"]["test_accuracy"] - p["test_accuracy"] <= max_loss + 1e-12]
+def best_within(result: dict, max_loss: float, split: str = "val") -> dict | None:
+    """The lowest-energy front point whose accuracy on ``split`` (validation: the test set only reports) is within
+    ``max_loss`` of the exact network's; results without a validation split fall back to calibration."""
+    key = f"{split}_accuracy"
+    if result["exact"].get(key) is None:
+        key = "calib_accuracy"
+    ok = [p for p in result["points"]
+          if p.get(key) is not None and result["exact"][key] - p[key] <= max_loss + 1e-12]
     return min(ok, key=lambda p: p["relative_energy"]) if ok else None
 

@@ -37,3 +37,19 @@ def mean_abs_error(table, x_codes, w_codes, p_x, weights: np.ndarray, mapping: d
     prods = table[:, wp - w_codes[0]]
     exact = x_codes[:, None] * w[None, :]
     return float(p @ np.abs(prods - exact).mean(axis=1))
+
+
+def bias_offsets(table: np.ndarray, x_codes: np.ndarray, w_codes: np.ndarray, p_x: np.ndarray | None,
+                 W: np.ndarray, W_used: np.ndarray, shift: int, bias: np.ndarray, bias_min: int, bias_max: int) -> np.ndarray:
+    """Bias compensation (a control variate for the multiplier's error): per output channel, the expected error of
+    its sum, sum over k of E_x[M(x, w'_k) - x * w_k] (w' the weights actually multiplied, w the trained ones; x
+    distributed as ``p_x``), subtracted from the bias. ``W``/``W_used`` (k, out) codes; the offsets are in bias codes,
+    ``shift`` = bias fractional bits - product fractional bits, rounded to nearest and kept inside the bias type."""
+    p = np.full(len(x_codes), 1.0 / len(x_codes)) if p_x is None else np.asarray(p_x, dtype=np.float64)
+    p = p / p.sum() if p.sum() > 0 else np.full(len(x_codes), 1.0 / len(x_codes))
+    mean_x = float(p @ x_codes)
+    mean_product = p @ table.astype(np.float64)  # E_x[M(x, w')] for every weight code w'
+    err = mean_product[W_used - w_codes[0]] - mean_x * W  # (k, out): E_x[M(x, w'_k)] - E[x] w_k
+    expected = err.sum(axis=0)  # per output channel, in product units
+    offsets = -np.rint(np.ldexp(expected, shift)).astype(np.int64)
+    return np.clip(bias.astype(np.int64) + offsets, bias_min, bias_max) - bias.astype(np.int64)

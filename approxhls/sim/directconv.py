@@ -16,6 +16,8 @@ import os
 
 import numpy as np
 
+from approxhls import fixedkernels
+
 F32_LIMIT = 2**24
 THREADS_ENV = "APPROXHLS_TF_THREADS"  # TensorFlow's thread count where set (search worker processes)
 
@@ -90,7 +92,7 @@ class DirectConv:
         if self.lookup is None:
             feats = x.astype(np.float32)
         else:
-            feats = self.lookup[x - self.x_min].reshape(*x.shape[:3], -1)
+            feats = fixedkernels.features(x, self.x_min, self.lookup).reshape(*x.shape[:3], -1)
         total = None
         for s, k in zip(self.slices, self.kernels):
             part = feats if len(self.slices) == 1 else feats[..., s]
