@@ -141,23 +141,29 @@ def plot_import_front(imported: list[dict], builtin: list[dict], path: Path, tit
 
 
 def plot_pareto(result: dict, path: Path) -> Path:
-    """Test error vs relative multiplication energy of the front, with and without weight tuning."""
+    """Error vs relative multiplication energy of the front on the split points are chosen on (validation where the
+    search held one out), with the same plans without bias compensation / weight tuning where those were used."""
     plt = _pyplot()
     pts = result["points"]
+    split = "val" if result["exact"].get("val_accuracy") is not None else "test"
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
     ex = result["exact"]
-    ax.scatter([1.0], [100 * (1 - ex["test_accuracy"])], marker="*", s=180, color="k", label="exact network", zorder=4)
+    ax.scatter([1.0], [100 * (1 - ex[f"{split}_accuracy"])], marker="*", s=180, color="k", label="exact network",
+               zorder=4)
     e = [p["relative_energy"] for p in pts]
-    if result.get("tuned"):
-        ax.scatter(e, [100 * (1 - p["test_accuracy"]) for p in pts], color="C0", label="front, weights tuned", zorder=3)
-        ax.scatter(e, [100 * (1 - p["test_accuracy_untuned"]) for p in pts], color="C1", marker="x",
-                   label="same plans, not tuned", zorder=3)
-    else:
-        ax.scatter(e, [100 * (1 - p["test_accuracy"]) for p in pts], color="C0", label="front", zorder=3)
-    ax.set(xlabel="multiplication energy relative to exact", ylabel="test error (%)",
+    method = " + ".join(w for w, on in (("weights tuned", result.get("tuned")), ("bias compensated",
+                                                                                result.get("compensated"))) if on)
+    ax.scatter(e, [100 * (1 - p[f"{split}_accuracy"]) for p in pts], color="C0",
+               label=f"front{', ' + method if method else ''}", zorder=3)
+    for key, label, color in ((f"{split}_accuracy_uncompensated", "same plans, no bias compensation", "C2"),
+                              (f"{split}_accuracy_untuned", "same plans, not tuned (nor compensated)", "C1")):
+        if pts and pts[0].get(key) is not None:
+            ax.scatter(e, [100 * (1 - p[key]) for p in pts], color=color, marker="x", label=label, zorder=3)
+    ax.set(xlabel="multiplication energy relative to exact",
+           ylabel=f"{'validation' if split == 'val' else 'test'} error (%)",
            title=f"ALWANN search ({result['accelerator']}) on {result['dataset']}")
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -85,6 +85,7 @@ def main():
                 rows.append({
                     "model": model_name, "io_type": io_type, "multiplier": mult, "kind": kind,
                     "methods": ",".join(sorted({m["method"] for m in em.describe()})),
+                    "engines": ",".join(sorted({m["engine"] for m in em.describe()})),
                     "keras_img_s": round(ips["keras"], 1), "csim_img_s": round(ips["csim"], 1),
                     "reference_img_s": round(ips["reference"], 2), "emulator_img_s": round(ips["emulator"], 1),
                     "emu_vs_csim": round(ips["emulator"] / ips["csim"], 1),
@@ -98,10 +99,14 @@ def main():
                 shutil.rmtree(prj, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    cols = ["model", "multiplier", "methods", "keras_img_s", "csim_img_s", "reference_img_s", "emulator_img_s",
+    cols = ["model", "multiplier", "methods", "engines", "keras_img_s", "csim_img_s", "reference_img_s", "emulator_img_s",
             "emu_vs_csim", "emu_vs_keras", "emu_gmac_s", "emulator_equals_csim"]
     print("\n" + format_table(rows, cols))
-    meta = {"machine": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+    goals = {"emu_vs_keras": {"exact": 1.0, "separable": 1.0, "low-rank": 1.0, "table": 0.5}, "emu_vs_csim": 100}
+    for r in rows:
+        r["meets_goal"] = bool(r["emu_vs_keras"] >= goals["emu_vs_keras"][r["kind"]] and r["emu_vs_csim"] >= 100)
+    print("\n" + format_table(rows, ["model", "kind", "emu_vs_keras", "emu_vs_csim", "meets_goal"]))
+    meta = {"machine": platform.processor() or platform.machine(), "cores": os.cpu_count(), "goals": goals,
             "images": {"keras_emulator": n_fast, "csim": n_csim, "reference": n_ref}, "dataset": "fashion-mnist"}
     write_json(args.out, {"meta": meta, "rows": rows})
     print(f"wrote {args.out}")

@@ -109,18 +109,29 @@ def emulator() -> str:
     out.append(f"Images: Keras and emulator {m['images']['keras_emulator']}, C-simulation {m['images']['csim']}, "
                f"reference {m['images']['reference']}; {m['cores']} cores.\n")
     rows = [{"model": f"{r['model']} ({r['io_type']})", "mult": r["multiplier"], "method": r["methods"],
+             "engine": r.get("engines", ""),
              "keras": f(r["keras_img_s"], 0), "csim": f(r["csim_img_s"], 1), "ref": f(r["reference_img_s"], 1),
              "emu": f(r["emulator_img_s"], 0), "vc": f"{r['emu_vs_csim']:.0f}x", "vk": f(r["emu_vs_keras"], 2),
              "gmac": f(r["emu_gmac_s"], 2), "eq": r["emulator_equals_csim"]} for r in d["rows"]]
-    out.append(table(rows, [("model", "model"), ("multiplier", "mult"), ("method", "method"), ("Keras img/s", "keras"),
+    out.append(table(rows, [("model", "model"), ("multiplier", "mult"), ("method", "method"), ("engine", "engine"),
+                            ("Keras img/s", "keras"),
                             ("C-sim img/s", "csim"), ("reference img/s", "ref"), ("emulator img/s", "emu"),
                             ("emulator / C-sim", "vc"), ("emulator / Keras", "vk"), ("emulator GMAC/s", "gmac"),
                             ("emulator == C-sim", "eq")], {"keras", "csim", "ref", "emu", "vc", "vk", "gmac"}))
-    goals = d.get("goals")
+    goals = m.get("goals")
     if goals:
-        out.append("\nAgainst the goals:")
-        for g in goals:
-            out.append(f"- {g['goal']}: {'met' if g['met'] else '**not met**'} ({g['measured']}).")
+        vk = goals["emu_vs_keras"]
+        out.append(f"\nGoals: emulator / Keras >= {vk['exact']:g} for exact, separable and low-rank multipliers, "
+                   f">= {vk['table']:g} for arbitrary tables; emulator / C-sim >= {goals['emu_vs_csim']}x in every row. "
+                   f"The engine column says how convolutions ran: `conv2d` (TensorFlow's float32 convolution on "
+                   f"integer codes, exact below 2^24 per channel chunk) or `im2col` (numpy GEMM), chosen per layer by "
+                   f"a timed probe.")
+        for r in d["rows"]:
+            if not r.get("meets_goal", True):
+                out.append(f"- {r['model']} / {r['multiplier']} ({r['kind']}): **not met** (emulator / Keras "
+                           f"{r['emu_vs_keras']:.2f}, emulator / C-sim {r['emu_vs_csim']:.0f}x).")
+        met = sum(1 for r in d["rows"] if r.get("meets_goal"))
+        out.append(f"- {met} of {len(d['rows'])} rows meet both goals.")
     out.append("")
     return "\n".join(out)
 
@@ -140,18 +151,25 @@ def alwann() -> str:
                "comp": "yes" if r.get("compensated") else "no", "exact": f(r["exact_test_acc"], 4),
                "save": "" if r.get("energy_saving_%") is None else f"{r['energy_saving_%']:.1f}%",
                "test": f(r.get("test_acc"), 4), "loss": "" if r.get("loss_pp") is None else f"{r['loss_pp']:.2f}",
+               "vloss": "" if r.get("val_loss_pp") is None else f"{r['val_loss_pp']:.2f}",
                "ci": r.get("loss_ci_pp", ""), "evals": r["evaluations"], "wall": f(r["wall_s"], 1),
-               "sizes": r.get("sizes", "")}
+               "rate": f(r.get("evals_per_s"), 2), "reuse": pct(r.get("prefix_reuse"), 0),
+               "sizes": r.get("sizes", ""), "search": f"{r['pop']} x {r['gens']}" if r.get("pop") else ""}
         rows.append(row)
     cols = [("model", "model"), ("accelerator", "acc"), ("weights tuned", "tuned"), ("bias compensated", "comp"),
-            ("exact test acc.", "exact"), ("energy saving", "save"), ("test acc.", "test"), ("loss (pp)", "loss"),
-            ("loss 95% CI (pp)", "ci"), ("evaluations", "evals"), ("wall time (s)", "wall"),
-            ("calib / val / test", "sizes")]
+            ("exact test acc.", "exact"), ("energy saving", "save"), ("val. loss (pp)", "vloss"),
+            ("test acc.", "test"), ("test loss (pp)", "loss"), ("test loss 95% CI (pp)", "ci"),
+            ("pop x gens", "search"), ("evaluations", "evals"), ("eval/s", "rate"), ("prefix reuse", "reuse"),
+            ("wall time (s)", "wall"), ("calib / val / test", "sizes")]
+    for key, field in (("vloss", "val_loss_pp"), ("search", "pop"), ("rate", "evals_per_s"),
+                       ("reuse", "prefix_reuse")):
+        if not any(r.get(field) is not None for r in d["rows"]):
+            cols = [c for c in cols if c[1] != key]
     if not any(r.get("compensated") for r in d["rows"]):
         cols = [c for c in cols if c[1] != "comp"]
     if not any(r.get("sizes") for r in d["rows"]):
         cols = [c for c in cols if c[1] not in ("sizes", "ci")]
-    out.append(table(rows, cols, {"exact", "save", "test", "loss", "evals", "wall"}))
+    out.append(table(rows, cols, {"exact", "save", "test", "loss", "vloss", "evals", "wall", "rate", "reuse"}))
     findings = d.get("findings")
     if findings:
         out.append("\n" + "\n".join(f"- {x}" for x in findings))

@@ -155,7 +155,7 @@ def test_search_end_to_end_and_front_point_converts_bit_exact(trained_mlp, tmp_p
     assert proto["calibration"] == 200 and 0 < proto["validation"] <= 300  # digits holds out only 135
     assert "never used" in proto["validation_source"]
     for p in saved["points"]:
-        assert {"plan", "val_accuracy", "test_accuracy", "test_accuracy_untuned", "test_accuracy_uncompensated",
+        assert {"plan", "val_accuracy", "test_accuracy", "val_accuracy_untuned", "val_accuracy_uncompensated",
                 "relative_energy", "luts", "plan_file"} <= set(p)
         lo, hi = p["test_loss_ci95"]
         loss = saved["exact"]["test_accuracy"] - p["test_accuracy"]

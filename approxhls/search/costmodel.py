@@ -57,7 +57,8 @@ class CostModel:
         return float(entry[key]) / float(self._reference(bool(entry.get("signed")))[key])
 
     def relative_energy(self, assignment: dict[str, str]) -> float:
-        e = sum(layer.macs * self._relative(assignment.get(layer.name, EXACT), "toggles_per_op") for layer in self.layers)
+        e = sum(layer.macs * self._relative(assignment.get(layer.name, EXACT), "toggles_per_op")
+                for layer in self.layers)
         return e / self.total_macs
 
     def luts(self, mult: str, signed: bool = False) -> float:

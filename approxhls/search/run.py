@@ -111,11 +111,14 @@ def run_search(model_path, out_dir, opts: SearchOptions) -> dict:
             "luts": int(accel.luts(cost, d)),
         }
         p["relative_luts"] = p["luts"] / exact_luts if exact_luts else None
+        # the effect of tuning / compensation on the same plans, on the split points are chosen on (cheaper than
+        # the test set, and it keeps the test set for reporting chosen points)
+        effect = "val" if exact_val is not None else "test"
         if opts.tune:
-            p["test_accuracy_untuned"] = evaluator.accuracy(d.assignment, False, split="test", compensate=False)
+            p[f"{effect}_accuracy_untuned"] = evaluator.accuracy(d.assignment, False, split=effect, compensate=False)
         if opts.compensate:
-            p["test_accuracy_uncompensated"] = evaluator.accuracy(d.assignment, opts.tune, split="test",
-                                                                  compensate=False)
+            p[f"{effect}_accuracy_uncompensated"] = evaluator.accuracy(d.assignment, opts.tune, split=effect,
+                                                                       compensate=False)
         points.append(p)
     points.sort(key=lambda p: p["relative_energy"])
     for i, p in enumerate(points):

@@ -40,7 +40,8 @@ def mean_abs_error(table, x_codes, w_codes, p_x, weights: np.ndarray, mapping: d
 
 
 def bias_offsets(table: np.ndarray, x_codes: np.ndarray, w_codes: np.ndarray, p_x: np.ndarray | None,
-                 W: np.ndarray, W_used: np.ndarray, shift: int, bias: np.ndarray, bias_min: int, bias_max: int) -> np.ndarray:
+                 W: np.ndarray, W_used: np.ndarray, shift: int, bias: np.ndarray, bias_min: int,
+                 bias_max: int) -> np.ndarray:
     """Bias compensation (a control variate for the multiplier's error): per output channel, the expected error of
     its sum, sum over k of E_x[M(x, w'_k) - x * w_k] (w' the weights actually multiplied, w the trained ones; x
     distributed as ``p_x``), subtracted from the bias. ``W``/``W_used`` (k, out) codes; the offsets are in bias codes,

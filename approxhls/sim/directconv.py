@@ -54,9 +54,10 @@ def chunks(contrib: np.ndarray, limit: int = F32_LIMIT) -> list[slice] | None:
 
 
 class DirectConv:
-    """One conv layer's sums (rows = pixels, out; float arrays holding exact integers) from its input codes, for the weight rows of the emulator's GEMM
-    (``W`` (fh*fw*C*m, out): m features per input code, in kernel order) and the features of each input code
-    (``lookup`` (n_codes, m) indexed by code - x_min; None: the code itself, m = 1)."""
+    """One conv layer's sums (rows = pixels, out; float arrays holding exact integers) from its input codes, for
+    the weight rows of the emulator's GEMM (``W`` (fh*fw*C*m, out): m features per input code, in kernel order)
+    and the features of each input code (``lookup`` (n_codes, m) indexed by code - x_min; None: the code itself,
+    m = 1)."""
 
     def __init__(self, node, W: np.ndarray, lookup: np.ndarray | None, x_min: int, x_max: int):
         tf = tensorflow()

@@ -72,9 +72,26 @@ class MaxPool(_Pool):
 
     def evaluate(self, node, ins, ctx):
         xc, x_t = self.one(ins)
-        win, _ = pool_windows(node, xc, ctx.n, x_t.code_min)
         acc_t = node.type("accum") if "accum" in node.types else x_t
-        return cast(cast(win.max(axis=-1), x_t, acc_t), acc_t, node.type()).reshape((ctx.n, *node.shape))
+        return cast(cast(window_max(node, xc, ctx.n, x_t.code_min), x_t, acc_t), acc_t,
+                    node.type()).reshape((ctx.n, *node.shape))
+
+
+def window_max(node, xc: np.ndarray, n: int, fill: int) -> np.ndarray:
+    """(n, oh, ow, c) maxima of the windows: one element-wise maximum per window position over strided slices of
+    the padded input (the same values as reducing pool_windows, without a pass over a windowed view per element)."""
+    a = node.attrs
+    x = xc.reshape(n, a["in_height"], a["in_width"], a["n_filt"])
+    if a["pad_top"] or a["pad_bottom"] or a["pad_left"] or a["pad_right"]:
+        x = np.pad(x, ((0, 0), (a["pad_top"], a["pad_bottom"]), (a["pad_left"], a["pad_right"]), (0, 0)),
+                   constant_values=fill)
+    sh, sw, oh, ow = a["stride_height"], a["stride_width"], a["out_height"], a["out_width"]
+    out = None
+    for i in range(a["pool_height"]):
+        for j in range(a["pool_width"]):
+            part = x[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
+            out = part.copy() if out is None else np.maximum(out, part, out=out)
+    return out
 
 
 @register
