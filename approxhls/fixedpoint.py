@@ -8,6 +8,7 @@ for signed types), quantization mode Q and overflow mode O. Values are held as i
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,7 +43,11 @@ class FixedType:
     @classmethod
     def parse(cls, text: str) -> "FixedType":
         """Parse ``ap_fixed<8,1,AP_RND_CONV,AP_SAT>``, ``ufixed<8,0>``, ``ap_int<4>`` and friends."""
-        m = _TYPE_RE.match(str(text))
+        return _parse_cached(cls, str(text))  # types are immutable: evaluators parse the same strings per batch
+
+    @classmethod
+    def _parse(cls, text: str) -> "FixedType":
+        m = _TYPE_RE.match(text)
         if not m:
             raise ValueError(f"not a fixed-point type: {text!r} (expected e.g. ap_fixed<8,1> or ap_ufixed<8,0>)")
         args = [a.strip() for a in m.group("args").split(",") if a.strip()]
@@ -189,3 +194,8 @@ def _round(v: np.ndarray, mode: str) -> np.ndarray:
     else:  # RND_CONV: half to even
         r = np.round(v)
     return r.astype(np.int64)
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(cls, text: str) -> FixedType:
+    return cls._parse(text)

@@ -258,3 +258,48 @@ def test_prefix_states_give_the_emulators_outputs(budget):
     run(0)
     after_last_cut = len(g.ir.nodes) - runner.cuts[-1]
     assert run(len(jobs) - 1) == (after_last_cut if budget == 1 << 30 else len(g.ir.nodes) - runner.cuts[max(runner.kept)])
+
+
+def test_a_dead_worker_is_named_with_the_likely_cause(prepared):
+    """A spawned worker that dies (e.g. an unguarded script re-running itself) is reported with the fix."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from approxhls.errors import ApproxHLSError
+    from approxhls.search.evaluator import Evaluator, Pool
+
+    ir, layers, _, _, data, _ = prepared
+    pool = Pool(Evaluator(ir, data))
+    pool.kind = "processes"
+
+    class Dead:
+        def map(self, *a):
+            raise BrokenProcessPool("A process in the process pool was terminated abruptly")
+
+        def shutdown(self):
+            pass
+
+    pool._executor = Dead()
+    with pytest.raises(ApproxHLSError, match="__name__"):
+        pool.map([({layers[0].name: "exact"}, False)])
+
+
+def test_bias_compensation_per_position_distribution():
+    """Positions that see different inputs (image borders, channels) get their own expected error; one distribution
+    repeated at every position gives the offsets of that distribution."""
+    from approxhls.fixedpoint import FixedType
+    from approxhls.multipliers.registry import get_design
+    from approxhls.search.tuning import bias_offsets
+    from approxhls.sim.assignment import Assignment
+
+    x_t, w_t = FixedType.parse("ap_ufixed<8,0>"), FixedType.parse("ap_fixed<8,0>")
+    a = Assignment("l", "tam_u8_k7", "test", x_t, w_t, get_design("tam_u8_k7"))
+    x, w = a.codes()
+    rng = np.random.default_rng(6)
+    W = rng.integers(-128, 128, size=(50, 4))
+    args = (W, W, -8, np.zeros(4, int), -(1 << 15), (1 << 15) - 1)
+    p = rng.random(len(x))
+    same = bias_offsets(a.table(), x, w, np.tile(p, (50, 1)), *args)
+    assert np.array_equal(same, bias_offsets(a.table(), x, w, p, *args))
+    P = np.zeros((50, len(x)))
+    P[:, 0] = 1  # every position sees code 0 only (padding): tam's product of 0 is exact, nothing to compensate
+    assert not bias_offsets(a.table(), x, w, P, *args).any()

@@ -15,6 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+from approxhls.errors import ApproxHLSError
 from approxhls.search.costmodel import EXACT
 from approxhls.search.network import SearchData
 
@@ -71,7 +72,8 @@ class Evaluator:
             a = self.assignment(layer, mult)
             W = self.ir.node(layer).weights["weight"]
             x, w = a.codes()
-            p = None if self.uniform_tuning else self.histograms.get(layer)
+            h = self.histograms.get(layer)
+            p = None if (self.uniform_tuning or h is None) else h.sum(axis=0)  # the layer's input distribution
             mapping = tuned_codes(a.table(), x, w, p, W)
             lut = np.arange(w.min(), w.max() + 1)
             for k, v in mapping.items():
@@ -223,7 +225,15 @@ class Pool:
             futures = self._client.map(_chunk_on, [self._remote] * len(payload), payload, pure=False)
             results = self._client.gather(futures)
         else:
-            results = list(self._executor.map(_chunk, payload))
+            from concurrent.futures.process import BrokenProcessPool
+
+            try:
+                results = list(self._executor.map(_chunk, payload))
+            except BrokenProcessPool as e:
+                raise ApproxHLSError(
+                    "a search worker process died. Workers are spawned: a script that runs the search with jobs > 1 "
+                    "must call it under `if __name__ == \"__main__\":` (else every worker re-runs the script); "
+                    "otherwise the worker ran out of memory (try fewer --jobs or a smaller --calib)") from e
         out = [0.0] * len(jobs)
         for c, (accs, _) in zip(chunks, results):
             for i, a in zip(c, accs):

@@ -43,14 +43,18 @@ def bias_offsets(table: np.ndarray, x_codes: np.ndarray, w_codes: np.ndarray, p_
                  W: np.ndarray, W_used: np.ndarray, shift: int, bias: np.ndarray, bias_min: int,
                  bias_max: int) -> np.ndarray:
     """Bias compensation (a control variate for the multiplier's error): per output channel, the expected error of
-    its sum, sum over k of E_x[M(x, w'_k) - x * w_k] (w' the weights actually multiplied, w the trained ones; x
-    distributed as ``p_x``), subtracted from the bias. ``W``/``W_used`` (k, out) codes; the offsets are in bias codes,
-    ``shift`` = bias fractional bits - product fractional bits, rounded to nearest and kept inside the bias type."""
-    p = np.full(len(x_codes), 1.0 / len(x_codes)) if p_x is None else np.asarray(p_x, dtype=np.float64)
-    p = p / p.sum() if p.sum() > 0 else np.full(len(x_codes), 1.0 / len(x_codes))
-    mean_x = float(p @ x_codes)
-    mean_product = p @ table.astype(np.float64)  # E_x[M(x, w')] for every weight code w'
-    err = mean_product[W_used - w_codes[0]] - mean_x * W  # (k, out): E_x[M(x, w'_k)] - E[x] w_k
-    expected = err.sum(axis=0)  # per output channel, in product units
-    offsets = -np.rint(np.ldexp(expected, shift)).astype(np.int64)
+    its sum, sum over k of E[M(x_k, w'_k) - x_k * w_k] (w' the weights actually multiplied, w the trained ones),
+    subtracted from the bias. ``p_x``: the input codes' distribution, (k, codes) per position k of the products'
+    rows (each position sees its own inputs: image borders, channels), or (codes,) for all, or None (uniform).
+    ``W``/``W_used`` (k, out) codes; the offsets are in bias codes (``shift`` = bias fractional bits - product
+    fractional bits), rounded to nearest and kept inside the bias type."""
+    k = W.shape[0]
+    p = np.ones(len(x_codes)) if p_x is None else np.asarray(p_x, dtype=np.float64)
+    p = np.broadcast_to(p.reshape(-1, len(x_codes)), (k, len(x_codes)))  # (codes,) or (1, codes): every k alike
+    total = p.sum(axis=1, keepdims=True)
+    p = np.where(total > 0, p / np.where(total > 0, total, 1), 1.0 / len(x_codes))
+    mean_x = p @ x_codes.astype(np.float64)  # (k,)
+    mean_product = p @ table.astype(np.float64)  # (k, n_w): E[M(x_k, w')] for every weight code w'
+    err = np.take_along_axis(mean_product, W_used - w_codes[0], axis=1) - mean_x[:, None] * W  # (k, out)
+    offsets = -np.rint(np.ldexp(err.sum(axis=0), shift)).astype(np.int64)
     return np.clip(bias.astype(np.int64) + offsets, bias_min, bias_max) - bias.astype(np.int64)

@@ -32,6 +32,7 @@ from approxhls.sim.reference import product_frac, reference_mac, run_graph
 F32_LIMIT = 2**24
 F64_LIMIT = 2**53
 MAX_TABLE_BITS = 16  # widest input type whose product table the emulator builds
+MAX_HISTOGRAM_BINS = 1 << 22  # per-position input histograms above this are kept as one distribution
 
 
 @dataclass
@@ -233,11 +234,18 @@ class Emulator:
         return np.concatenate(outs) if outs else np.zeros((0,))
 
     def input_histograms(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        """Per multiplying layer, how often each input code occurs (index = code - code_min)."""
+        """Per multiplying layer, how often each input code occurs at each position k of its products' rows:
+        (k, codes) counts (index = code - code_min); summed over k, the layer's input distribution."""
         hist: dict[str, np.ndarray] = {}
 
         def observe(node, xc, x_t):
-            h = np.bincount((xc - x_t.code_min).ravel(), minlength=x_t.code_max - x_t.code_min + 1)
+            n_codes = x_t.code_max - x_t.code_min + 1
+            rows = xc.reshape(len(xc), -1)
+            k = rows.shape[1]
+            if k * n_codes > MAX_HISTOGRAM_BINS:  # wide inputs: one distribution for all positions, (1, codes)
+                rows, k = rows.reshape(-1, 1), 1
+            flat = (rows - x_t.code_min) + np.arange(k)[None, :] * n_codes  # one bin per (position, code)
+            h = np.bincount(flat.ravel(), minlength=k * n_codes).reshape(k, n_codes)
             hist[node.name] = hist.get(node.name, 0) + h
 
         self._observe = observe
