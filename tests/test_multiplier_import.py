@@ -124,7 +124,7 @@ def test_verilog_circuit_is_proven_priced_and_searchable(tmp_path):
     from approxhls.search.network import candidate_catalog
 
     cands, _ = candidate_catalog("user")
-    assert set(cands) == {"exact_u8", "mul8u_dropa0"}
+    assert set(cands) == {"exact_u8", "exact_s8", "mul8u_dropa0"}  # the exact references price the others
     assert cands["mul8u_dropa0"]["luts"] == cost["luts"]
 
 

@@ -172,10 +172,11 @@ def _init(ev: Evaluator):
     global _worker
     from threadpoolctl import threadpool_limits
 
-    from approxhls.sim.directconv import THREADS_ENV
+    from approxhls.sim.directconv import THREADS_ENV, tensorflow
 
     threadpool_limits(1)  # one BLAS thread per worker process: the processes are the parallelism
-    os.environ[THREADS_ENV] = "1"  # and one TensorFlow thread (direct convolutions)
+    os.environ[THREADS_ENV] = "1"  # and one TensorFlow thread
+    tensorflow(load=True)  # the emulator's direct convolutions use TensorFlow where it is loaded
     _worker = ev
 
 

@@ -7,12 +7,14 @@ channels are cut into chunks that each keep that bound (from the layer's actual 
 added in int64. No im2col copy is made, which is where the GEMM path spends its time on larger layers.
 
 Whether this beats the im2col GEMM for a layer is measured by the emulator on a probe batch, which also checks
-that both give the same sums (a convolution algorithm that is not exact, e.g. Winograd, is then refused).
+that both give the same sums (a convolution algorithm that is not exact, e.g. Winograd, is then refused). It is
+used where TensorFlow is already loaded (or asked for): importing it is not the emulator's business.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 
@@ -22,11 +24,16 @@ F32_LIMIT = 2**24
 THREADS_ENV = "APPROXHLS_TF_THREADS"  # TensorFlow's thread count where set (search worker processes)
 
 
-def tensorflow():
-    """The tensorflow module, or None where it is not installed (a board-only install)."""
-    try:
-        import tensorflow as tf
-    except ImportError:
+def tensorflow(load: bool = False):
+    """The tensorflow module where this process has loaded it (the laptop toolchain: Keras, search workers), else
+    None: the emulator itself stays numpy-only (a saved project is evaluated without TensorFlow) unless ``load``."""
+    tf = sys.modules.get("tensorflow")
+    if tf is None and load:
+        try:
+            import tensorflow as tf
+        except ImportError:
+            return None
+    if tf is None:
         return None
     threads = int(os.environ.get(THREADS_ENV, "0"))
     if threads and tf.config.threading.get_intra_op_parallelism_threads() != threads:

@@ -153,7 +153,7 @@ class Emulator:
 
         kind, impl = self.macs[node.name][0]
         if (node.op != "conv" or kind != "gemm" or node.attrs.get("binary_input") or self.engine == "im2col"
-                or tensorflow() is None):
+                or tensorflow(load=self.engine == "conv2d") is None):
             return
         x_t = self.ir.input_type_of(node)
         if isinstance(impl, _GemmMAC):
