@@ -8,8 +8,8 @@ for signed types), quantization mode Q and overflow mode O. Values are held as i
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 

@@ -29,7 +29,6 @@ from approxhls.sim.assignment import (  # noqa: F401
     product_table,
 )
 
-
 PLAN_KEYS = ("default", "layers", "tuned_weights", "bias_offsets")
 
 
