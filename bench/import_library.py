@@ -117,6 +117,8 @@ def run_searches(args) -> list[dict]:
             "front": [{"rel_energy": round(p["relative_energy"], 4), "test_acc": p["test_accuracy"]} for p in r["points"]],
             "evaluations": r["search"]["evaluations"], "wall_s": round(time.perf_counter() - t0, 1),
             "budget": budget,
+            "protocol": (f"Each point chosen within 0.5 pp on {r['protocol']['validation']} validation images "
+                         f"({r['protocol']['validation_source']}), reported on {r['protocol']['test']} test images."),
         })
     print("\n" + format_table([{k: v for k, v in r.items() if k not in ("plan", "front", "budget")} for r in rows]))
     return rows
