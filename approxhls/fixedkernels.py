@@ -142,10 +142,10 @@ def finish(sums: np.ndarray, lshift: int, bias_acc: np.ndarray, acc_t, res_t) ->
         return None
     s = np.ascontiguousarray(sums)
     out = np.empty(s.shape, dtype=np.int64)
-    shift = acc_t.frac - res_t.frac if acc_t != res_t else 0
-    rmode, omode, lo, hi, span = res if acc_t != res_t else (0, 0, acc_t.code_min, acc_t.code_max, 1 << acc_t.width)
+    # cast() leaves equal types alone: then the second step is the accumulator's own (identity) wrap
+    shift, modes = (acc_t.frac - res_t.frac, res) if acc_t != res_t else (0, acc)
     k[1](s, out, lshift, np.ascontiguousarray(bias_acc, dtype=np.int64), acc_t.code_min, acc_t.code_max,
-         1 << acc_t.width, shift, rmode, omode, lo, hi, span)
+         1 << acc_t.width, shift, *modes)
     return out
 
 

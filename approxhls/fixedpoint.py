@@ -2,7 +2,8 @@
 
 A :class:`FixedType` is ``ap_fixed<W,I,Q,O>`` (or ``ap_ufixed``): W bits, I of them integer (sign included
 for signed types), quantization mode Q and overflow mode O. Values are held as integer codes
-``code * 2**-F`` with ``F = W - I``. Only numpy is imported here: the board-side host library uses it.
+``code * 2**-F`` with ``F = W - I``. Only numpy is imported here (fixedkernels loads numba lazily, where
+installed): the board-side host library uses it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from functools import lru_cache
 
 import numpy as np
 
+from approxhls import fixedkernels  # numpy only at import; numba is loaded on first use
+
 # Rounding modes of ap_fixed that approxhls reproduces; the rest are refused by name.
 ROUNDING_MODES = ("TRN", "RND", "RND_CONV", "RND_ZERO", "RND_INF", "RND_MIN_INF", "TRN_ZERO")
 OVERFLOW_MODES = ("WRAP", "SAT", "SAT_SYM", "SAT_ZERO")
-_FAST_MIN_SIZE = 4096  # arrays this large go to approxhls.fixedkernels when numba is importable
 
 _TYPE_RE = re.compile(
     r"^\s*(?:ap_)?(?P<u>u?)(?P<kind>fixed|int)\s*<\s*(?P<args>[^<>]*)>\s*$"
@@ -114,13 +116,8 @@ class FixedType:
         Same result as ``to_codes(codes * 2**-src_frac)`` (rounding, then overflow), without floats.
         """
         c = np.asarray(codes, dtype=np.int64)
-        if c.size >= _FAST_MIN_SIZE:  # large arrays: the same steps compiled, in one pass (where numba is installed)
-            from approxhls import fixedkernels
-
-            fast = fixedkernels.requantize(c, src_frac, self)
-            if fast is not None:
-                return fast
-        return self.requantize_numpy(c, src_frac)
+        fast = fixedkernels.requantize(c, src_frac, self)  # large arrays, where numba is installed: one pass
+        return fast if fast is not None else self.requantize_numpy(c, src_frac)
 
     def requantize_numpy(self, c: np.ndarray, src_frac: int) -> np.ndarray:
         """The definition of :meth:`requantize` (int64 codes), one numpy pass per step."""

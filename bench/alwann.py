@@ -31,7 +31,7 @@ CONFIGS = {"cnn": [(None, True, False), (None, True, True), (2, True, True)],
            "resnet8": [(None, True, True), (2, True, True)]}
 
 
-def row_of(name: str, r: dict, tiles, tune: bool, comp: bool, wall: float) -> dict:
+def row_of(name: str, r: dict, tune: bool, comp: bool, wall: float) -> dict:
     from approxhls.search.run import best_within
 
     best = best_within(r, GOAL_LOSS, split="val")
@@ -79,7 +79,8 @@ def findings(rows: list[dict]) -> list[str]:
         if met and r["loss_ci95"][1] > GOAL_LOSS:
             at += f"; met by the point estimate only: the interval reaches {100 * r['loss_ci95'][1]:.2f} pp"
         out.append(f"Goal (resnet8 {r['accelerator']}: >= {100 * GOAL_SAVING:.0f}% saved at "
-                   f"<= {100 * GOAL_LOSS:.1f} pp test loss): {'met' if met else 'not met'}: {at or 'no point within 0.5 pp on validation'}.")
+                   f"<= {100 * GOAL_LOSS:.1f} pp test loss): {'met' if met else 'not met'}: "
+                   f"{at or 'no point within 0.5 pp on validation'}.")
         minutes = FULL_SCALE / r["evals_per_s"] / 60 if r["evals_per_s"] else None
         out.append(f"Search at scale (resnet8 {r['accelerator']}, {r['calibration']} calibration images, "
                    f"{r['evaluations']} evaluations measured at {r['evals_per_s']} evaluations/s, prefix reuse "
@@ -117,7 +118,7 @@ def main():
             t0 = time.perf_counter()
             r = run_search(mdir, root / "search" / label, SearchOptions(tiles=tiles, tune=tune, compensate=comp,
                                                                         jobs=args.jobs, progress=False, **budget[name]))
-            rows.append(row_of(name, r, tiles, tune, comp, time.perf_counter() - t0))
+            rows.append(row_of(name, r, tune, comp, time.perf_counter() - t0))
             png = (out_path.parent if args.quick else Path("docs")) / f"alwann_{label}.png"  # beside RESULTS.md
             png.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(root / "search" / label / "pareto.png", png)

@@ -228,7 +228,7 @@ def test_prefix_states_give_the_emulators_outputs(budget):
     from approxhls.models.zoo import build_model
     from approxhls.search.evaluator import Evaluator
     from approxhls.search.network import SearchData
-    from approxhls.search.prefix import PrefixRunner
+    from approxhls.search.prefix import PrefixRunner, multiplier_key
     from approxhls.sim.emulator import Emulator
 
     model = build_model("resnet8", (12, 12, 1), 4, "fixed-w8a8", width=0.25)
@@ -248,16 +248,16 @@ def test_prefix_states_give_the_emulators_outputs(budget):
         ir, asg = ev.network(assignment, tuned)
         em = Emulator(ir, asg, cache=ev._emulator_cache)
         before = runner.nodes_run
-        assert np.array_equal(runner.predict(em, runner.key(assignment), tag=tuned), em.predict(x, 8))
+        assert np.array_equal(runner.predict(em, multiplier_key(g.ir, assignment), tag=tuned), em.predict(x, 8))
         return (runner.nodes_run - before) // 3  # 3 batches of 8 (20 images)
 
-    for order in (sorted(range(len(jobs)), key=lambda i: ev.batch_key(jobs[i])), range(len(jobs))):
+    for order in (ev.prefix_order(jobs), range(len(jobs))):
         for i in order:
             run(i)
     assert runner.reuse > 0
     run(0)
-    after_last_cut = len(g.ir.nodes) - runner.cuts[-1]
-    assert run(len(jobs) - 1) == (after_last_cut if budget == 1 << 30 else len(g.ir.nodes) - runner.cuts[max(runner.kept)])
+    resumed_at = runner.cuts[-1] if budget == 1 << 30 else runner.cuts[max(runner.kept)]
+    assert run(len(jobs) - 1) == len(g.ir.nodes) - resumed_at
 
 
 def test_a_dead_worker_is_named_with_the_likely_cause(prepared):

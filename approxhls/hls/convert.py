@@ -249,35 +249,35 @@ def build_graph(model, opts: ConvertOptions, train_info: dict | None = None, pla
                  precision.repairs(hls_model))
 
 
-def apply_tuned_weights(hls_model, tuned: dict) -> None:
-    """Replace weight codes per layer (weight tuning without retraining), in the graph that gets written."""
+def _rewrite_codes(hls_model, changes: dict, var_name: str, what: str, change) -> None:
+    """For each layer named in ``changes``: the integer codes of its ``var_name`` weights (in their type) go through
+    ``change(codes, changes[layer])``; the result must stay inside that type. Edits the graph that gets written."""
     for layer in hls_model.get_layers():
-        mapping = tuned.get(layer.name)
-        if not mapping:
+        spec = changes.get(layer.name)
+        if not spec:
             continue
-        var = layer.weights["weight"]
-        t = FixedType.parse(str(layer.types["weight_t"].precision))
+        var = layer.weights[var_name]
+        t = FixedType.parse(str(layer.types[f"{var_name}_t"].precision))
         codes = np.ldexp(np.asarray(var.data, dtype=np.float64), t.frac).astype(np.int64)
-        lut = {int(k): int(v) for k, v in mapping.items()}
-        new = np.vectorize(lambda c: lut.get(int(c), int(c)), otypes=[np.int64])(codes)
+        new = change(codes, spec)
         if new.min() < t.code_min or new.max() > t.code_max:
-            raise ModelError(f"tuned weights of {layer.name!r} leave the weight type {t}")
+            raise ModelError(f"{what} of {layer.name!r} leave the {var_name} type {t}")
         var.data = np.ldexp(new.astype(np.float64), -t.frac).reshape(np.shape(var.data))
+
+
+def apply_tuned_weights(hls_model, tuned: dict) -> None:
+    """Replace weight codes per layer (weight tuning without retraining)."""
+    def replace(codes, mapping):
+        lut = {int(k): int(v) for k, v in mapping.items()}
+        return np.vectorize(lambda c: lut.get(int(c), int(c)), otypes=[np.int64])(codes)
+
+    _rewrite_codes(hls_model, tuned, "weight", "tuned weights", replace)
 
 
 def apply_bias_offsets(hls_model, offsets: dict) -> None:
     """Add per-channel offsets to the bias codes (bias compensation of a multiplier's expected error)."""
-    for layer in hls_model.get_layers():
-        delta = offsets.get(layer.name)
-        if delta is None:
-            continue
-        var = layer.weights["bias"]
-        t = FixedType.parse(str(layer.types["bias_t"].precision))
-        codes = np.ldexp(np.asarray(var.data, dtype=np.float64), t.frac).astype(np.int64).reshape(-1)
-        new = codes + np.asarray(delta, dtype=np.int64)
-        if new.min() < t.code_min or new.max() > t.code_max:
-            raise ModelError(f"bias offsets of {layer.name!r} leave the bias type {t}")
-        var.data = np.ldexp(new.astype(np.float64), -t.frac).reshape(np.shape(var.data))
+    _rewrite_codes(hls_model, offsets, "bias", "bias offsets",
+                   lambda codes, delta: codes.reshape(-1) + np.asarray(delta, dtype=np.int64))
 
 
 # ---- writing a project ---------------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ each worker resumes every candidate at the deepest layer it shares with the prev
 from __future__ import annotations
 
 import copy
-import os
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -18,6 +17,7 @@ import numpy as np
 from approxhls.errors import ApproxHLSError
 from approxhls.search.costmodel import EXACT
 from approxhls.search.network import SearchData
+from approxhls.search.prefix import multiplier_key
 
 
 class Evaluator:
@@ -45,9 +45,9 @@ class Evaluator:
         """The prefix-state cache over the calibration images (built on first use, per process)."""
         if self._prefix is None:
             from approxhls.search.prefix import PrefixRunner
-            from approxhls.sim.emulator import Emulator
+            from approxhls.sim.emulator import auto_batch
 
-            self._prefix = PrefixRunner(self.ir, self.data.x_calib, Emulator(self.ir).auto_batch())
+            self._prefix = PrefixRunner(self.ir, self.data.x_calib, auto_batch(self.ir))
         return self._prefix
 
     # ---- building blocks -----------------------------------------------------------------------------
@@ -140,8 +140,7 @@ class Evaluator:
         emulator = Emulator(ir, asg, cache=self._emulator_cache)
         x, y = self.split(split)
         if split == "calib":
-            runner = self.prefix()
-            out = runner.predict(emulator, runner.key(assignment, EXACT), tag=(tuned, compensate))
+            out = self.prefix().predict(emulator, multiplier_key(self.ir, assignment, EXACT), tag=(tuned, compensate))
         else:
             out = emulator.predict(x)
         return np.argmax(out, axis=1) == y
@@ -150,18 +149,23 @@ class Evaluator:
         d = self.data
         return {"calib": (d.x_calib, d.y_calib), "val": (d.x_val, d.y_val), "test": (d.x_test, d.y_test)}[name]
 
-    def batch_key(self, job) -> tuple:
-        """Sort key of a job (assignment, tuned): neighbours share the longest prefixes."""
-        assignment, tuned = job
-        return (tuned, tuple(assignment.get(node.name, EXACT) for node in self.ir.multiplying_nodes()))
+    def prefix_order(self, jobs: list) -> list[int]:
+        """Indices of jobs (assignment, tuned) sorted so that neighbours share the longest prefixes."""
+        return sorted(range(len(jobs)), key=lambda i: (jobs[i][1], multiplier_key(self.ir, jobs[i][0], EXACT)))
 
     def accuracies(self, jobs: list) -> list[float]:
         """Calibration accuracy of every job, evaluated in prefix order, returned in the jobs' order."""
-        order = sorted(range(len(jobs)), key=lambda i: self.batch_key(jobs[i]))
-        out = [0.0] * len(jobs)
-        for i in order:
-            out[i] = self.accuracy(*jobs[i])
-        return out
+        order = self.prefix_order(jobs)
+        return _in_job_order([order], [[self.accuracy(*jobs[i]) for i in order]], len(jobs))
+
+
+def _in_job_order(chunks: list[list[int]], results: list[list[float]], n: int) -> list[float]:
+    """Results computed in chunks of job indices, back in the jobs' order."""
+    out = [0.0] * n
+    for chunk, accs in zip(chunks, results):
+        for i, a in zip(chunk, accs):
+            out[i] = a
+    return out
 
 
 # ---- parallel maps ------------------------------------------------------------------------------------
@@ -172,11 +176,16 @@ def _init(ev: Evaluator):
     global _worker
     from threadpoolctl import threadpool_limits
 
-    from approxhls.sim.directconv import THREADS_ENV, tensorflow
+    from approxhls.sim.directconv import tensorflow
 
     threadpool_limits(1)  # one BLAS thread per worker process: the processes are the parallelism
-    os.environ[THREADS_ENV] = "1"  # and one TensorFlow thread
-    tensorflow(load=True)  # the emulator's direct convolutions use TensorFlow where it is loaded
+    tf = tensorflow(load=True)  # the emulator's direct convolutions use TensorFlow where it is loaded
+    try:  # one TensorFlow thread too; a spawned process has not started its pools unless the user's module ran ops
+        if tf is not None:
+            tf.config.threading.set_intra_op_parallelism_threads(1)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        pass
     _worker = ev
 
 
@@ -196,7 +205,7 @@ class Pool:
         self.evaluator = evaluator
         self.kind = "dask" if (scheduler or client) else ("processes" if jobs > 1 else "in-process")
         self.workers = max(1, jobs)
-        self.reuse = 0.0  # share of node evaluations the prefix caches saved (last batch, mean over chunks)
+        self.reuse = 0.0  # share of node evaluations the prefix caches saved so far (mean over the last chunks)
         self._executor = self._client = self._remote = None
         if self.kind == "dask":
             from distributed import Client
@@ -218,7 +227,7 @@ class Pool:
             out = self.evaluator.accuracies(jobs)
             self.reuse = self.evaluator.prefix().reuse
             return out
-        order = sorted(range(len(jobs)), key=lambda i: self.evaluator.batch_key(jobs[i]))
+        order = self.evaluator.prefix_order(jobs)
         n = min(len(order), 2 * self.workers)
         chunks = [order[k * len(order) // n : (k + 1) * len(order) // n] for k in range(n)]
         payload = [[jobs[i] for i in c] for c in chunks]
@@ -235,12 +244,8 @@ class Pool:
                     "a search worker process died. Workers are spawned: a script that runs the search with jobs > 1 "
                     "must call it under `if __name__ == \"__main__\":` (else every worker re-runs the script); "
                     "otherwise the worker ran out of memory (try fewer --jobs or a smaller --calib)") from e
-        out = [0.0] * len(jobs)
-        for c, (accs, _) in zip(chunks, results):
-            for i, a in zip(c, accs):
-                out[i] = a
         self.reuse = float(np.mean([r for _, r in results]))
-        return out
+        return _in_job_order(chunks, [accs for accs, _ in results], len(jobs))
 
     def close(self):
         if self._executor is not None:

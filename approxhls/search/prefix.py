@@ -26,14 +26,19 @@ def _narrow(t) -> np.dtype:
     return np.dtype(np.int64)
 
 
+def multiplier_key(ir, assignment: dict[str, str], exact: str = "exact") -> tuple:
+    """A candidate's multiplier per multiplying node, in topological order: candidates sorted by it share prefixes
+    with their neighbours."""
+    return tuple(assignment.get(node.name, exact) for node in ir.multiplying_nodes())
+
+
 class PrefixRunner:
     """Evaluates candidates of one network on fixed inputs ``x``, resuming each at the deepest cut it shares with
-    the previous one. ``key`` of a candidate: its multiplier per multiplying node, in ``order``."""
+    the previous one; a candidate is named by its :func:`multiplier_key`."""
 
     def __init__(self, ir, x: np.ndarray, batch: int, budget: int = DEFAULT_BUDGET):
         self.ir, self.x, self.batch = ir, np.asarray(x, dtype=np.float64), batch
-        self.cuts = [i for i, n in enumerate(ir.nodes) if n.multiplies]
-        self.order = [ir.nodes[i].name for i in self.cuts]
+        self.cuts = [i for i, n in enumerate(ir.nodes) if n.multiplies]  # the nodes multiplier_key lists
         producer = {v: n for n in ir.nodes for v in n.outputs}
         self.live = []  # per cut: variables produced before it and read at or after it (or the output)
         for i in self.cuts:
@@ -49,9 +54,6 @@ class PrefixRunner:
         self.kept_bytes = used
         self.stack: list[tuple[tuple, list | None]] = []  # depth d: (key prefix of d layers, states per batch)
         self.nodes_run = self.nodes_total = 0
-
-    def key(self, assignment: dict[str, str], exact: str = "exact") -> tuple:
-        return tuple(assignment.get(name, exact) for name in self.order)
 
     def predict(self, emulator, key: tuple, tag=None) -> np.ndarray:
         """The emulator's outputs on ``x`` for a candidate of that key (``tag`` separates e.g. tuned weights)."""

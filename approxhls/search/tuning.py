@@ -11,11 +11,17 @@ from __future__ import annotations
 import numpy as np
 
 
+def distribution(p_x: np.ndarray | None, n_codes: int) -> np.ndarray:
+    """Counts (..., codes) as probabilities along the last axis; None or all-zero rows: uniform."""
+    p = np.ones(n_codes) if p_x is None else np.asarray(p_x, dtype=np.float64)
+    total = p.sum(axis=-1, keepdims=True)
+    return np.where(total > 0, p / np.where(total > 0, total, 1), 1.0 / n_codes)
+
+
 def tuned_codes(table: np.ndarray, x_codes: np.ndarray, w_codes: np.ndarray, p_x: np.ndarray | None,
                 used: np.ndarray) -> dict[int, int]:
     """{w: w'} for every weight code in ``used``; ``table`` rows are x codes, columns w codes."""
-    p = np.full(len(x_codes), 1.0 / len(x_codes)) if p_x is None else np.asarray(p_x, dtype=np.float64)
-    p = p / p.sum() if p.sum() > 0 else np.full(len(x_codes), 1.0 / len(x_codes))
+    p = distribution(p_x, len(x_codes))
     t = table.astype(np.float64)
     mapping = {}
     w0 = int(w_codes[0])
@@ -49,10 +55,8 @@ def bias_offsets(table: np.ndarray, x_codes: np.ndarray, w_codes: np.ndarray, p_
     ``W``/``W_used`` (k, out) codes; the offsets are in bias codes (``shift`` = bias fractional bits - product
     fractional bits), rounded to nearest and kept inside the bias type."""
     k = W.shape[0]
-    p = np.ones(len(x_codes)) if p_x is None else np.asarray(p_x, dtype=np.float64)
-    p = np.broadcast_to(p.reshape(-1, len(x_codes)), (k, len(x_codes)))  # (codes,) or (1, codes): every k alike
-    total = p.sum(axis=1, keepdims=True)
-    p = np.where(total > 0, p / np.where(total > 0, total, 1), 1.0 / len(x_codes))
+    p = distribution(p_x, len(x_codes)).reshape(-1, len(x_codes))
+    p = np.broadcast_to(p, (k, len(x_codes)))  # (codes,) or (1, codes): every position alike
     mean_x = p @ x_codes.astype(np.float64)  # (k,)
     mean_product = p @ table.astype(np.float64)  # (k, n_w): E[M(x_k, w')] for every weight code w'
     err = np.take_along_axis(mean_product, W_used - w_codes[0], axis=1) - mean_x[:, None] * W  # (k, out)

@@ -13,15 +13,14 @@ used where TensorFlow is already loaded (or asked for): importing it is not the 
 
 from __future__ import annotations
 
-import os
 import sys
 
 import numpy as np
 
 from approxhls import fixedkernels
+from approxhls.sim.ops.mac import image
 
 F32_LIMIT = 2**24
-THREADS_ENV = "APPROXHLS_TF_THREADS"  # TensorFlow's thread count where set (search worker processes)
 
 
 def tensorflow(load: bool = False):
@@ -33,15 +32,6 @@ def tensorflow(load: bool = False):
             import tensorflow as tf
         except ImportError:
             return None
-    if tf is None:
-        return None
-    threads = int(os.environ.get(THREADS_ENV, "0"))
-    if threads and tf.config.threading.get_intra_op_parallelism_threads() != threads:
-        try:  # a search worker process: one thread each, the processes are the parallelism
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(threads)
-        except RuntimeError:  # TensorFlow already started in this process: keep its pools
-            pass
     return tf
 
 
@@ -79,6 +69,7 @@ class DirectConv:
         self.ok = self.slices is not None
         if not self.ok:
             return
+        self.conv2d = tf.nn.conv2d
         self.lookup = None if lookup is None else lookup.astype(np.float32)
         self.kernels = [tf.constant(w4[:, :, s].astype(np.float32)) for s in self.slices]
         # zero padding may be applied to features only where code 0 has all-zero features
@@ -89,9 +80,6 @@ class DirectConv:
         self.oh, self.ow = a["out_height"], a["out_width"]
 
     def __call__(self, xc: np.ndarray, n: int) -> np.ndarray:
-        from approxhls.sim.ops.mac import image
-
-        tf = tensorflow()
         a = self.node.attrs
         if self.pad_features:
             x = np.asarray(xc).reshape(n, a["in_height"], a["in_width"], a["n_chan"])
@@ -104,6 +92,6 @@ class DirectConv:
         total = None
         for s, k in zip(self.slices, self.kernels):
             part = feats if len(self.slices) == 1 else feats[..., s]
-            y = tf.nn.conv2d(part, k, self.strides, self.padding).numpy()[:, : self.oh, : self.ow]
+            y = self.conv2d(part, k, self.strides, self.padding).numpy()[:, : self.oh, : self.ow]
             total = y if total is None else total + y.astype(np.float64)  # chunks < 2^24 each: exact in float64
         return total.reshape(n * self.oh * self.ow, -1)  # float values that are exact integers

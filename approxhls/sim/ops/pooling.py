@@ -38,12 +38,21 @@ def pool_attrs(layer, ex) -> dict:
     return a
 
 
+def padded_input(node, xc: np.ndarray, n: int, fill: int) -> np.ndarray:
+    """The input as (n, H, W, C), padded with ``fill`` as the layer pads it."""
+    a = node.attrs
+    x = xc.reshape(n, a["in_height"], a["in_width"], a["n_filt"])
+    if a["pad_top"] or a["pad_bottom"] or a["pad_left"] or a["pad_right"]:
+        x = np.pad(x, ((0, 0), (a["pad_top"], a["pad_bottom"]), (a["pad_left"], a["pad_right"]), (0, 0)),
+                   constant_values=fill)
+    return x
+
+
 def pool_windows(node, xc: np.ndarray, n: int, fill: int) -> tuple[np.ndarray, np.ndarray]:
     """(n, oh, ow, c, window) windows of the padded input, and how many image elements each window covers."""
     a = node.attrs
-    x = xc.reshape(n, a["in_height"], a["in_width"], a["n_filt"])
+    x = padded_input(node, xc, n, fill)
     pads = ((a["pad_top"], a["pad_bottom"]), (a["pad_left"], a["pad_right"]))
-    x = np.pad(x, ((0, 0), *pads, (0, 0)), constant_values=fill)
     geo = (a["pool_height"], a["pool_width"], a["stride_height"], a["stride_width"], a["out_height"], a["out_width"])
     w = patches(x, *geo)
     valid = patches(np.pad(np.ones((1, a["in_height"], a["in_width"], 1), np.int64), ((0, 0), *pads, (0, 0))), *geo)
@@ -81,10 +90,7 @@ def window_max(node, xc: np.ndarray, n: int, fill: int) -> np.ndarray:
     """(n, oh, ow, c) maxima of the windows: one element-wise maximum per window position over strided slices of
     the padded input (the same values as reducing pool_windows, without a pass over a windowed view per element)."""
     a = node.attrs
-    x = xc.reshape(n, a["in_height"], a["in_width"], a["n_filt"])
-    if a["pad_top"] or a["pad_bottom"] or a["pad_left"] or a["pad_right"]:
-        x = np.pad(x, ((0, 0), (a["pad_top"], a["pad_bottom"]), (a["pad_left"], a["pad_right"]), (0, 0)),
-                   constant_values=fill)
+    x = padded_input(node, xc, n, fill)
     sh, sw, oh, ow = a["stride_height"], a["stride_width"], a["out_height"], a["out_width"]
     out = None
     for i in range(a["pool_height"]):
