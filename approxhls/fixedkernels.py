@@ -1,5 +1,7 @@
 """Compiled (numba) one-pass versions of :meth:`approxhls.fixedpoint.FixedType.requantize` and of a MAC layer's
-finish (align, bias, accumulator wrap, cast to the result type), for large arrays.
+finish (align, bias, accumulator wrap, cast to the result type), for large arrays. The finish and the residual
+add can also apply the ReLU that follows them (requantize to the ReLU's type, 0 where the input code <= 0) in the
+same pass: the emulator fuses a ReLU into its producer where nothing else reads the producer's output.
 
 The numpy code in fixedpoint.py is the definition; these kernels do the same integer steps element by element in
 one pass instead of one numpy pass (and one int64 temporary) per step. tests/test_fixedkernels.py compares the
@@ -16,10 +18,14 @@ OVERFLOW_IDS = {"WRAP": 0, "SAT": 1, "SAT_ZERO": 3}
 MIN_SIZE = 4096  # below this the call overhead outweighs the passes saved
 MAX_WIDTH = 62   # 1 << width must fit an int64
 
-_kernels = None
+_one = None  # the element step (one requantization), compiled once per process
+_special: dict = {}  # (kernel, modes) -> compiled kernel
 
 
-def _compile():
+def _element():
+    global _one
+    if _one is not None:
+        return _one
     import numba
 
     @numba.njit(inline="always")
@@ -53,57 +59,106 @@ def _compile():
             q = 0
         return q
 
-    @numba.njit(cache=True, nogil=True)
-    def requantize(c, out, relu, shift, rmode, omode, lo, hi, span):
-        if relu:  # two loops: no per-element test of the flag, and a select the compiler can vectorize
-            for i in range(c.size):
-                v = c[i]
-                q = one(v, shift, rmode, omode, lo, hi, span)
-                out[i] = q if v > 0 else 0
-        else:
-            for i in range(c.size):
-                out[i] = one(c[i], shift, rmode, omode, lo, hi, span)
+    _one = one
+    return _one
 
-    @numba.njit(cache=True, nogil=True)
-    def finish(sums, out, lshift, bias, acc_lo, acc_hi, acc_span, shift, rmode, omode, lo, hi, span):
+
+# Kernels are compiled per combination of modes (rounding, overflow, a fused ReLU and its modes), which the closures
+# hold as compile-time constants: the branches on the modes go away and the loops vectorize (measured: a fused
+# ReLU stage 5x faster than with the modes as arguments). Each combination compiles once per process (~0.5 s).
+def _build_requantize(rmode, omode, relu):
+    import numba
+
+    one = _element()
+
+    @numba.njit(nogil=True)
+    def kernel(c, out, shift, lo, hi, span):
+        for i in range(c.size):
+            v = c[i]
+            q = one(v, shift, rmode, omode, lo, hi, span)
+            out[i] = (q if v > 0 else 0) if relu else q
+
+    return kernel
+
+
+def _build_finish(rmode, omode, relu, prmode, pomode):
+    import numba
+
+    one = _element()
+
+    @numba.njit(nogil=True)
+    def kernel(sums, out, lshift, bias, acc_lo, acc_hi, acc_span, shift, lo, hi, span, pshift, plo, phi, pspan):
         rows, cols = sums.shape
         for i in range(rows):
             for j in range(cols):
                 s = np.int64(sums[i, j])  # float sums hold exact integers (the bound was checked)
                 a = one((s << lshift) + bias[j], 0, 0, 0, acc_lo, acc_hi, acc_span)
-                out[i, j] = one(a, shift, rmode, omode, lo, hi, span)
+                v = one(a, shift, rmode, omode, lo, hi, span)
+                if relu:
+                    q = one(v, pshift, prmode, pomode, plo, phi, pspan)
+                    out[i, j] = q if v > 0 else 0
+                else:
+                    out[i, j] = v
 
-    @numba.njit(cache=True, nogil=True)
-    def add(a, b, sa, sb, out, shift, rmode, omode, lo, hi, span):
+    return kernel
+
+
+def _build_add(rmode, omode, relu, prmode, pomode):
+    import numba
+
+    one = _element()
+
+    @numba.njit(nogil=True)
+    def kernel(a, b, sa, sb, out, shift, lo, hi, span, pshift, plo, phi, pspan):
         for i in range(a.size):
-            out[i] = one((a[i] << sa) + (b[i] << sb), shift, rmode, omode, lo, hi, span)
+            v = one((a[i] << sa) + (b[i] << sb), shift, rmode, omode, lo, hi, span)
+            if relu:
+                q = one(v, pshift, prmode, pomode, plo, phi, pspan)
+                out[i] = q if v > 0 else 0
+            else:
+                out[i] = v
+
+    return kernel
+
+
+def _build_features():
+    import numba
 
     @numba.njit(cache=True, nogil=True)
-    def features(codes, x_min, table, out):
+    def kernel(codes, x_min, table, out):
         m = table.shape[1]
         for i in range(codes.size):
             row = codes[i] - x_min
             for r in range(m):
                 out[i * m + r] = table[row, r]
 
-    return requantize, finish, add, features
+    return kernel
+
+
+_BUILDERS = {"requantize": _build_requantize, "finish": _build_finish, "add": _build_add, "features": _build_features}
 
 
 def kernels():
-    """(requantize, finish, add, features) compiled, or None without numba."""
-    global _kernels
-    if _kernels is None:
-        try:
-            _kernels = _compile()
-        except ImportError:
-            _kernels = False
-    return _kernels or None
+    """``get(kernel, *modes)`` -> the compiled kernel, or None without numba (a board-only install)."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return None
+    return _kernel
+
+
+def _kernel(name: str, *modes):
+    key = (name, *modes)
+    if key not in _special:
+        _special[key] = _BUILDERS[name](*modes)
+    return _special[key]
 
 
 def _modes(t):
+    """((rounding, overflow) ids, (code_min, code_max, 2^width)) of a type the kernels can cast to, or None."""
     if t.width > MAX_WIDTH or t.overflow not in OVERFLOW_IDS:
         return None
-    return ROUNDING_IDS[t.rounding], OVERFLOW_IDS[t.overflow], t.code_min, t.code_max, 1 << t.width
+    return (ROUNDING_IDS[t.rounding], OVERFLOW_IDS[t.overflow]), (t.code_min, t.code_max, 1 << t.width)
 
 
 def requantize(codes: np.ndarray, src_frac: int, dst, relu: bool = False) -> np.ndarray | None:
@@ -116,36 +171,49 @@ def requantize(codes: np.ndarray, src_frac: int, dst, relu: bool = False) -> np.
         return None
     c = np.ascontiguousarray(codes)
     out = np.empty_like(c)
-    k[0](c.reshape(-1), out.reshape(-1), relu, src_frac - dst.frac, *modes)
+    k("requantize", *modes[0], bool(relu))(c.reshape(-1), out.reshape(-1), src_frac - dst.frac, *modes[1])
     return out
 
 
-def add(a: np.ndarray, a_frac: int, b: np.ndarray, b_frac: int, dst) -> np.ndarray | None:
-    """a + b (codes of equal shape, aligned to the finer of their fractions) cast to ``dst``, or None."""
+def _post(src, relu_t):
+    """The fused ReLU stage from ``src`` codes to ``relu_t``: ((relu, rounding, overflow), (shift, min, max, span)),
+    or None where the kernel cannot do that cast (then nothing is fused)."""
+    if relu_t is None:
+        return (False, 0, 0), (0, 0, 0, 1)
+    modes = _modes(relu_t)
+    return None if modes is None else ((True, *modes[0]), (src.frac - relu_t.frac, *modes[1]))
+
+
+def add(a: np.ndarray, a_frac: int, b: np.ndarray, b_frac: int, dst, relu_t=None) -> np.ndarray | None:
+    """a + b (codes of equal shape, aligned to the finer of their fractions) cast to ``dst`` (then, with ``relu_t``,
+    the ReLU to that type), or None."""
     frac = max(a_frac, b_frac)
     if a.size < MIN_SIZE or a.shape != b.shape or a.dtype != np.int64 or b.dtype != np.int64:
         return None
-    modes, k = _modes(dst), kernels()
-    if modes is None or k is None:
+    modes, post, k = _modes(dst), _post(dst, relu_t), kernels()
+    if modes is None or post is None or k is None:
         return None
     a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
     out = np.empty_like(a)
-    k[2](a.reshape(-1), b.reshape(-1), frac - a_frac, frac - b_frac, out.reshape(-1), frac - dst.frac, *modes)
+    k("add", *modes[0], *post[0])(a.reshape(-1), b.reshape(-1), frac - a_frac, frac - b_frac, out.reshape(-1),
+                                  frac - dst.frac, *modes[1], *post[1])
     return out
 
 
-def finish(sums: np.ndarray, lshift: int, bias_acc: np.ndarray, acc_t, res_t) -> np.ndarray | None:
-    """cast(acc_t.codes_from_int((sums << lshift) + bias_acc), acc_t, res_t) in one pass, or None. ``sums`` may be
-    float arrays of exact integers (a float32 GEMM or convolution within its bound)."""
-    acc, res, k = _modes(acc_t), _modes(res_t), kernels()
-    if sums.size < MIN_SIZE or sums.ndim != 2 or acc is None or res is None or k is None or acc_t.overflow != "WRAP":
+def finish(sums: np.ndarray, lshift: int, bias_acc: np.ndarray, acc_t, res_t, relu_t=None) -> np.ndarray | None:
+    """cast(acc_t.codes_from_int((sums << lshift) + bias_acc), acc_t, res_t) in one pass (then, with ``relu_t``, the
+    ReLU to that type), or None. ``sums`` may be float arrays of exact integers (a float32 GEMM or convolution
+    within its bound)."""
+    acc, res, post, k = _modes(acc_t), _modes(res_t), _post(res_t, relu_t), kernels()
+    if (sums.size < MIN_SIZE or sums.ndim != 2 or acc is None or res is None or post is None or k is None
+            or acc_t.overflow != "WRAP"):
         return None
     s = np.ascontiguousarray(sums)
     out = np.empty(s.shape, dtype=np.int64)
     # cast() leaves equal types alone: then the second step is the accumulator's own (identity) wrap
     shift, modes = (acc_t.frac - res_t.frac, res) if acc_t != res_t else (0, acc)
-    k[1](s, out, lshift, np.ascontiguousarray(bias_acc, dtype=np.int64), acc_t.code_min, acc_t.code_max,
-         1 << acc_t.width, shift, *modes)
+    k("finish", *modes[0], *post[0])(s, out, lshift, np.ascontiguousarray(bias_acc, dtype=np.int64), *acc[1], shift,
+                                     *modes[1], *post[1])
     return out
 
 
@@ -156,5 +224,5 @@ def features(codes: np.ndarray, x_min: int, table: np.ndarray) -> np.ndarray:
         return table[np.asarray(codes) - x_min]
     c = np.ascontiguousarray(codes, dtype=np.int64)
     out = np.empty(c.size * table.shape[1], dtype=table.dtype)
-    k[3](c.reshape(-1), x_min, np.ascontiguousarray(table), out)
+    k("features")(c.reshape(-1), x_min, np.ascontiguousarray(table), out)
     return out.reshape(*c.shape, table.shape[1])

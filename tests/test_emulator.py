@@ -124,3 +124,76 @@ def test_direct_convolution_equals_reference(mult):
     assert len(direct.direct["c2"].slices) >= 2  # the bound forced chunks
     assert np.array_equal(direct.predict(x), want)
     assert np.array_equal(Emulator(g.ir, g.assignments, engine="im2col").predict(x), want)
+
+
+def test_fused_relus_equal_the_unfused_graph():
+    """A ReLU is fused into its producer (MAC finish, residual add) only where nothing else reads the producer's
+    output; fused, unfused (an observer sees every node) and the reference agree on every element."""
+    from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
+    from tensorflow import keras
+
+    from approxhls.hls.convert import ConvertOptions, build_graph
+    from approxhls.sim.emulator import Emulator, fusable_relus
+    from approxhls.sim.reference import evaluate
+
+    q = dict(kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 0, alpha=1))
+    inp = keras.layers.Input((8, 8, 2), name="x_in")
+    c1 = QConv2D(4, 3, padding="same", name="c1", **q)(inp)
+    r1 = QActivation(quantized_relu(6, 2), name="r1")(c1)  # fused into c1
+    c2 = QConv2D(4, 3, padding="same", name="c2", **q)(r1)
+    r2 = QActivation(quantized_relu(8, 3), name="r2")(c2)
+    s = keras.layers.Add(name="add")([c2, r2])  # c2 is read twice: its ReLU stays a node of its own
+    r3 = QActivation(quantized_relu(7, 2), name="r3")(s)  # fused into the add
+    flat = keras.layers.Flatten(name="flat")(r3)
+    out = QDense(3, name="d", **q)(flat)
+    m = keras.Model(inp, out)
+    rng = np.random.default_rng(5)
+    for layer in ("c1", "c2", "d"):
+        w, b = m.get_layer(layer).get_weights()
+        m.get_layer(layer).set_weights([rng.uniform(-1, 1, w.shape), rng.uniform(-0.5, 0.5, b.shape)])
+    g = build_graph(m, ConvertOptions(input_precision="ap_ufixed<8,0>"), plan={"default": "tam_u8_k7"})
+    fused = fusable_relus(g.ir)
+    assert {k: v.name for k, v in fused.items()} == {"c1": "r1", "add": "r3"}
+    x = rng.integers(0, 256, (300, 8, 8, 2)) / 256
+    want = evaluate(g.ir, x, g.assignments)
+    em = Emulator(g.ir, g.assignments)
+    seen = {}
+    unfused = em.predict(x, observe=lambda node, codes, t: seen.setdefault(node.name, codes))
+    assert np.array_equal(em.predict(x), want)
+    assert np.array_equal(unfused, want)
+    assert seen["c1"].min() < 0  # the observer saw c1's own result, before its ReLU
+
+
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+def test_average_pooling_plain_sum_equals_windowed_accumulation(monkeypatch, io_type):
+    """Where accum_t holds every partial sum, average pooling sums with strided adds; the windowed element-by-element
+    (io_parallel) and tree (io_stream) accumulations must give the same codes: padded, strided and global windows."""
+    from qkeras import QActivation, QConv2D, quantized_bits, quantized_relu
+    from tensorflow import keras
+
+    from approxhls.hls.convert import ConvertOptions, build_graph
+    from approxhls.sim.ops import pooling
+    from approxhls.sim.reference import evaluate
+
+    q = dict(kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 0, alpha=1))
+    inp = keras.layers.Input((9, 9, 2), name="x_in")
+    h = QActivation(quantized_relu(8, 2), name="r0")(QConv2D(4, 3, padding="same", name="c1", **q)(inp))
+    h = keras.layers.AveragePooling2D(2, strides=1, padding="valid", name="p1")(h)
+    h = keras.layers.AveragePooling2D(2, strides=2, padding="same", name="p2")(h)
+    out = keras.layers.GlobalAveragePooling2D(name="g")(h)
+    m = keras.Model(inp, out)
+    rng = np.random.default_rng(6)
+    w, b = m.get_layer("c1").get_weights()
+    m.get_layer("c1").set_weights([rng.uniform(-1, 1, w.shape), rng.uniform(-0.5, 0.5, b.shape)])
+    g = build_graph(m, ConvertOptions(io_type=io_type, input_precision="ap_ufixed<8,0>"))
+    pools = [n for n in g.ir.nodes if n.op == "pool_avg"]
+    assert len(pools) == 3 and all(pooling.exact_accumulation(n, g.ir.input_type_of(n), n.type("accum")) for n in pools)
+    x = rng.integers(0, 256, (40, 9, 9, 2)) / 256
+    seen = {}
+    fast = evaluate(g.ir, x, observe=lambda node, codes, t: seen.setdefault(node.name, []).append(codes))
+    monkeypatch.setattr(pooling, "exact_accumulation", lambda *a: False)
+    slow = {}
+    windowed = evaluate(g.ir, x, observe=lambda node, codes, t: slow.setdefault(node.name, []).append(codes))
+    assert np.array_equal(fast, windowed)
+    for n in pools:
+        assert np.array_equal(np.concatenate(seen[n.name]), np.concatenate(slow[n.name])), n.name

@@ -50,6 +50,10 @@ def test_finish_equals_numpy(res, dtype):
     want = cast(acc_t.codes_from_int((sums << 1) + bias[None, :]), acc_t, res_t)
     got = fixedkernels.finish(sums.astype(dtype), 1, bias, acc_t, res_t)
     np.testing.assert_array_equal(got, want)
+    for relu in ("ap_ufixed<6,2,AP_RND,AP_SAT>", "ap_ufixed<8,1,AP_TRN,AP_WRAP>", "ap_fixed<12,6,AP_RND_CONV,AP_SAT>"):
+        relu_t = FixedType.parse(relu)  # the fused ReLU: requantize to its type, 0 where the result code <= 0
+        fused = fixedkernels.finish(sums.astype(dtype), 1, bias, acc_t, res_t, relu_t)
+        np.testing.assert_array_equal(fused, np.where(want > 0, cast(want, res_t, relu_t), 0), err_msg=relu)
 
 
 @pytest.mark.parametrize("dst", ["ap_fixed<8,3,AP_RND,AP_SAT>", "ap_fixed<9,4>", "ap_ufixed<8,3,AP_RND_CONV,AP_SAT>"])
@@ -60,6 +64,10 @@ def test_add_equals_numpy(dst):
     frac = max(a_t.frac, b_t.frac)
     want = cast(align(a, a_t, frac) + align(b, b_t, frac), wide(frac), d)
     np.testing.assert_array_equal(fixedkernels.add(a, a_t.frac, b, b_t.frac, d), want)
+    relu_t = FixedType.parse("ap_ufixed<7,2,AP_RND,AP_SAT>")
+    np.testing.assert_array_equal(fixedkernels.add(a, a_t.frac, b, b_t.frac, d, relu_t),
+                                  np.where(want > 0, cast(want, d, relu_t), 0))
+    assert fixedkernels.add(a, a_t.frac, b, b_t.frac, d, FixedType.parse("ap_ufixed<7,2,AP_RND,AP_SAT_SYM>")) is None
 
 
 def test_small_or_unsupported_inputs_use_numpy():

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from approxhls.sim.ops.base import Context
 from approxhls.sim.reference import output_values, run_nodes
 
 DEFAULT_BUDGET = 1 << 30  # bytes of kept states per process
@@ -68,7 +67,7 @@ class PrefixRunner:
         outs = []
         for b in range(0, len(self.x), self.batch):
             xb = self.x[b : b + self.batch]
-            ctx = Context(len(xb), xb, emulator._mac, emulator._layer)
+            ctx = emulator.context(xb)
             if resume >= 0:
                 env = {v: (c.astype(np.int64), t) for v, (c, t) in self.stack[resume][1][b // self.batch].items()}
                 start = self.cuts[resume]

@@ -9,7 +9,9 @@ Matrix products run in float32 when the largest possible |sum| is below 2^24, in
 exact for integers), otherwise the layer uses the lookup kernel. A convolution's GEMM runs either on im2col
 rows or as a direct float32 convolution (:mod:`approxhls.sim.directconv`), whichever is faster on a probe batch
 (the engine; both must give the same sums). Everything else (casts with rounding and saturation, pooling,
-additions) is shared with the reference evaluator, so only the MAC differs.
+additions) is shared with the reference evaluator, so only the MAC differs. One step is fused: a ReLU whose input
+nothing else reads is applied by its producer (a MAC layer's finish, a residual add) in the same pass, and the
+ReLU node passes the codes on (:func:`fusable_relus`; off while an observer looks at every node's output).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from approxhls.sim.decompose import decompose
 from approxhls.sim.ir import IR, Node
 from approxhls.sim.lutkernel import LutLayer
 from approxhls.sim.ops import get_op
-from approxhls.sim.ops.base import cast
+from approxhls.sim.ops.base import Context, cast
 from approxhls.sim.reference import product_frac, reference_mac, run_graph
 
 F32_LIMIT = 2**24
@@ -40,6 +42,24 @@ def auto_batch(ir: IR) -> int:
     element-wise passes between layers run in cache (measured: resnet8 1.5x faster at 32 than at 256)."""
     largest = max((int(np.prod(n.shape)) for n in ir.nodes if n.shape), default=1)
     return int(min(256, max(8, 2 ** int(np.log2(max(1, 2**19 // largest))))))
+
+
+def fusable_relus(ir: IR) -> dict[str, Node]:
+    """{producer: ReLU node} for each ReLU whose input is read by nothing else and comes from a multiplying layer or
+    an add: decided by the graph alone, so every emulator of a network fuses the same way (prefix states agree)."""
+    readers: dict[str, list[Node]] = {}
+    for node in ir.nodes:
+        for v in node.inputs:
+            readers.setdefault(v, []).append(node)
+    out = {}
+    for node in ir.nodes:
+        if not (node.multiplies or (node.op == "merge" and node.attrs.get("op") == "add")) or len(node.outputs) != 1:
+            continue
+        (v,) = node.outputs
+        after = readers.get(v, [])
+        if v != ir.output and len(after) == 1 and after[0].op == "relu":
+            out[node.name] = after[0]
+    return out
 
 
 @dataclass
@@ -99,6 +119,9 @@ class Emulator:
         self.direct: dict[str, object] = {}  # layer -> DirectConv, where that engine was measured faster
         self.methods: list[LayerMethod] = []
         self._observe = None
+        self.relu_after = fusable_relus(ir)
+        self._fused = {relu.name for relu in self.relu_after.values()}
+        self._fuse = True  # off while predict() has an observer: it must see each node's own output
         for node in ir.multiplying_nodes():
             a = self.assignments.get(node.name)
             key = (node.name, a.multiplier if a else "exact", id(node.weights["weight"]), engine)
@@ -193,15 +216,25 @@ class Emulator:
             self.methods[-1].engine = "conv2d"
 
     # ---- evaluation -----------------------------------------------------------------------------------
+    def _relu(self, node: Node) -> Node | None:
+        """The ReLU fused into this node's result, if any."""
+        return self.relu_after.get(node.name) if self._fuse else None
+
+    @staticmethod
+    def _apply_relu(relu: Node, codes: np.ndarray, src_t: FixedType) -> np.ndarray:
+        return get_op("relu").evaluate(relu, [(codes, src_t)], None)
+
     def _finish(self, node: Node, sums: np.ndarray, bias: np.ndarray, x_t: FixedType) -> np.ndarray:
-        """Integer sums of products -> the layer's result codes (alignment, bias, casts)."""
+        """Integer sums of products -> the layer's result codes (alignment, bias, casts; a fused ReLU)."""
         b_t, acc_t, res_t = node.type("bias"), node.type("accum"), node.type("result")
         lshift, bias_acc = acc_t.frac - product_frac(node, x_t), cast(bias, b_t, acc_t)
-        fast = fixedkernels.finish(sums, lshift, bias_acc, acc_t, res_t)
+        relu = self._relu(node)
+        fast = fixedkernels.finish(sums, lshift, bias_acc, acc_t, res_t, relu.type() if relu is not None else None)
         if fast is not None:
             return fast
         acc = (sums.astype(np.int64, copy=False) << lshift) + bias_acc[None, :]
-        return cast(acc_t.codes_from_int(acc), acc_t, res_t)
+        out = cast(acc_t.codes_from_int(acc), acc_t, res_t)
+        return out if relu is None else self._apply_relu(relu, out, res_t)
 
     def _layer(self, node: Node, xc, x_t: FixedType):
         direct = self.direct.get(node.name)
@@ -218,7 +251,9 @@ class Emulator:
         kind, impl = self.macs[node.name][group]
         w, bias = get_op(node.op).groups(node)[group]
         if kind == "reference":
-            return reference_mac(xc, w, bias, node, x_t, impl)
+            out = reference_mac(xc, w, bias, node, x_t, impl)
+            relu = self._relu(node)
+            return out if relu is None else self._apply_relu(relu, out, node.type("result"))
         if kind == "gemm":
             sums = impl(xc)
         else:
@@ -226,12 +261,35 @@ class Emulator:
             sums = lut(xc - x_min)
         return self._finish(node, sums, bias, x_t)
 
+    def _evaluate(self, node: Node, ins: list, ctx: Context) -> np.ndarray:
+        """A node's result codes, with the fused ReLUs: applied by their producer, passed on by themselves."""
+        if self._fuse and node.name in self._fused:
+            return ins[0][0]  # the producer already applied this ReLU
+        relu = self._relu(node)
+        if relu is None or node.multiplies:  # a MAC layer applies its ReLU in _finish
+            return get_op(node.op).evaluate(node, ins, ctx)
+        (a, a_t), (b, b_t) = ins  # a residual add
+        if a.shape == b.shape:
+            fast = fixedkernels.add(a, a_t.frac, b, b_t.frac, node.type(), relu.type())
+            if fast is not None:
+                return fast.reshape((ctx.n, *node.shape))
+        return self._apply_relu(relu, get_op(node.op).evaluate(node, ins, ctx), node.type())
+
+    def context(self, x: np.ndarray) -> Context:
+        """The evaluation context of one batch (the prefix runner resumes graphs with it)."""
+        return Context(len(x), x, self._mac, self._layer, self._evaluate)
+
     def predict(self, x: np.ndarray, batch: int | None = None, observe=None) -> np.ndarray:
         """Outputs (n, outputs) float64, equal to the C-simulation's element for element; ``observe(node, codes,
         type)`` sees every node's output (the layer-by-layer comparison of ``approxhls diff``)."""
         batch = batch or auto_batch(self.ir)
         x = np.asarray(x, dtype=np.float64)
-        outs = [run_graph(self.ir, x[i : i + batch], self._mac, observe, self._layer) for i in range(0, len(x), batch)]
+        self._fuse = observe is None
+        try:
+            outs = [run_graph(self.ir, x[i : i + batch], self._mac, observe, self._layer, self._evaluate)
+                    for i in range(0, len(x), batch)]
+        finally:
+            self._fuse = True
         return np.concatenate(outs) if outs else np.zeros((0,))
 
     def input_histograms(self, x: np.ndarray) -> dict[str, np.ndarray]:

@@ -45,13 +45,13 @@ def reference_mac(x: np.ndarray, w: np.ndarray, bias: np.ndarray, node: Node, x_
     return cast(acc, acc_t, res_t)
 
 
-def run_graph(ir: IR, x: np.ndarray, mac, observe=None, layer=None) -> np.ndarray:
+def run_graph(ir: IR, x: np.ndarray, mac, observe=None, layer=None, evaluate=None) -> np.ndarray:
     """Evaluate every node in order on a batch; returns the output (n, outputs) as float64 values.
 
     ``mac(node, group, rows, x_type)`` computes a multiplying node's weight group (the part evaluators differ
-    in); ``observe(node, codes, type)``, if given, sees every node's output; ``layer`` (see Context) may compute
-    a multiplying layer whole."""
-    env = run_nodes(ir, Context(len(x), x, mac, layer), {}, 0, len(ir.nodes), observe)
+    in); ``observe(node, codes, type)``, if given, sees every node's output; ``layer`` and ``evaluate`` (see
+    Context) may compute a multiplying layer whole, or any node in their own way."""
+    env = run_nodes(ir, Context(len(x), x, mac, layer, evaluate), {}, 0, len(ir.nodes), observe)
     return output_values(ir, env, len(x))
 
 
@@ -62,7 +62,8 @@ def run_nodes(ir: IR, ctx: Context, env: dict, start: int, stop: int, observe=No
         node = ir.nodes[i]
         if at is not None:
             at(i, env)
-        out = get_op(node.op).evaluate(node, [env[v] for v in node.inputs], ctx)
+        ins = [env[v] for v in node.inputs]
+        out = ctx.evaluate(node, ins, ctx) if ctx.evaluate is not None else get_op(node.op).evaluate(node, ins, ctx)
         res_t = node.type()
         for var in node.outputs:
             env[var] = (out, res_t)

@@ -45,12 +45,14 @@ class Context:
     """One evaluation of the graph on a batch of ``n`` samples; ``mac(node, group, rows, x_type)`` computes the
     multiply-accumulate of a multiplying node's weight group (the part the reference and the emulator differ in);
     ``layer(node, codes, x_type)``, if given, may compute a whole multiplying layer from its input codes (a direct
-    convolution) and returns its result codes, or None to go through the weight groups."""
+    convolution) and returns its result codes, or None to go through the weight groups; ``evaluate(node, ins, ctx)``,
+    if given, evaluates every node in place of its operation (the emulator's fused steps)."""
 
     n: int
     x: np.ndarray
     mac: Callable
     layer: Callable | None = None
+    evaluate: Callable | None = None
 
 
 @dataclass(frozen=True)

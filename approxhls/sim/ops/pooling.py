@@ -48,16 +48,24 @@ def padded_input(node, xc: np.ndarray, n: int, fill: int) -> np.ndarray:
     return x
 
 
+def _geometry(node) -> tuple:
+    a = node.attrs
+    return a["pool_height"], a["pool_width"], a["stride_height"], a["stride_width"], a["out_height"], a["out_width"]
+
+
+def window_counts(node) -> np.ndarray:
+    """(oh, ow): how many image elements (not padding) each window covers."""
+    a = node.attrs
+    pads = ((a["pad_top"], a["pad_bottom"]), (a["pad_left"], a["pad_right"]))
+    valid = patches(np.pad(np.ones((1, a["in_height"], a["in_width"], 1), np.int64), ((0, 0), *pads, (0, 0))),
+                    *_geometry(node))
+    return valid.reshape(*valid.shape[1:3], -1).sum(axis=-1)
+
+
 def pool_windows(node, xc: np.ndarray, n: int, fill: int) -> tuple[np.ndarray, np.ndarray]:
     """(n, oh, ow, c, window) windows of the padded input, and how many image elements each window covers."""
-    a = node.attrs
-    x = padded_input(node, xc, n, fill)
-    pads = ((a["pad_top"], a["pad_bottom"]), (a["pad_left"], a["pad_right"]))
-    geo = (a["pool_height"], a["pool_width"], a["stride_height"], a["stride_width"], a["out_height"], a["out_width"])
-    w = patches(x, *geo)
-    valid = patches(np.pad(np.ones((1, a["in_height"], a["in_width"], 1), np.int64), ((0, 0), *pads, (0, 0))), *geo)
-    count = valid.reshape(*valid.shape[1:3], -1).sum(axis=-1)  # (oh, ow)
-    return w.reshape(*w.shape[:3], -1, w.shape[-1]).swapaxes(-1, -2), count
+    w = patches(padded_input(node, xc, n, fill), *_geometry(node))
+    return w.reshape(*w.shape[:3], -1, w.shape[-1]).swapaxes(-1, -2), window_counts(node)
 
 
 class _Pool(Op):
@@ -86,18 +94,33 @@ class MaxPool(_Pool):
                     node.type()).reshape((ctx.n, *node.shape))
 
 
-def window_max(node, xc: np.ndarray, n: int, fill: int) -> np.ndarray:
-    """(n, oh, ow, c) maxima of the windows: one element-wise maximum per window position over strided slices of
-    the padded input (the same values as reducing pool_windows, without a pass over a windowed view per element)."""
-    a = node.attrs
+def window_reduce(node, xc: np.ndarray, n: int, fill: int, ufunc) -> np.ndarray:
+    """(n, oh, ow, c) reductions (np.maximum, np.add) of the windows: one element-wise step per window position over
+    strided slices of the padded input (the same values as reducing pool_windows, without a pass over a windowed
+    view per element)."""
     x = padded_input(node, xc, n, fill)
-    sh, sw, oh, ow = a["stride_height"], a["stride_width"], a["out_height"], a["out_width"]
+    ph, pw, sh, sw, oh, ow = _geometry(node)
+    if (oh, ow) == (1, 1) and x.shape[1:3] == (ph, pw):  # global: one reduction over the image
+        return ufunc.reduce(x.reshape(n, ph * pw, -1), axis=1).reshape(n, 1, 1, -1)
     out = None
-    for i in range(a["pool_height"]):
-        for j in range(a["pool_width"]):
+    for i in range(ph):
+        for j in range(pw):
             part = x[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
-            out = part.copy() if out is None else np.maximum(out, part, out=out)
+            out = part.astype(np.int64) if out is None else ufunc(out, part, out=out)
     return out
+
+
+def window_max(node, xc: np.ndarray, n: int, fill: int) -> np.ndarray:
+    return window_reduce(node, xc, n, fill, np.maximum)
+
+
+def exact_accumulation(node, x_t, acc_t) -> bool:
+    """Whether accum_t holds every partial sum of a window exactly (then the order of the additions, element by
+    element or in a tree, cannot matter)."""
+    if acc_t.frac < x_t.frac:
+        return False
+    area, shift = node.attrs["pool_height"] * node.attrs["pool_width"], acc_t.frac - x_t.frac
+    return acc_t.code_min <= (area * x_t.code_min) << shift and (area * x_t.code_max) << shift <= acc_t.code_max
 
 
 @register
@@ -109,6 +132,11 @@ class AvgPool(_Pool):
     def evaluate(self, node, ins, ctx):
         xc, x_t = self.one(ins)
         acc_t = node.type("accum")
+        if exact_accumulation(node, x_t, acc_t):  # the plain sum: strided adds, no windowed copy
+            total = window_reduce(node, xc, ctx.n, 0, np.add) << (acc_t.frac - x_t.frac)
+            area = node.attrs["pool_height"] * node.attrs["pool_width"]
+            divisor = area if node.attrs.get("count_pad") else window_counts(node)[None, :, :, None]
+            return cast(trunc_div(total, divisor), acc_t, node.type()).reshape((ctx.n, *node.shape))
         win, count = pool_windows(node, xc, ctx.n, 0)
         if node.attrs.get("io_type") == "io_stream":  # the window is copied into accum_t, then a tree of adds
             total = tree_sum(cast(win, x_t, acc_t), acc_t)
