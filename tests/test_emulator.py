@@ -37,6 +37,24 @@ def test_decomposition_methods_are_exact(name, method):
     assert dec.rank <= 16
 
 
+@pytest.mark.parametrize("name", ["tam_u8_k7", "etm_u8_m3", "bam_u8_h2_v8", "drum_u8_k4"])
+def test_decomposition_on_used_weight_codes_is_exact_there(name):
+    """Restricted to the codes a layer holds (small weights: fewer bit planes), the rank may drop; the rebuilt table
+    equals the real one on every (x, used w) pair, and G is zero where the layer never looks."""
+    from approxhls.sim.decompose import decompose_used
+
+    t, x, w = _table(name)
+    used = np.array([c for c in w if -20 <= c <= 20 and c % 3])  # small weights, a sparse subset
+    full, dec = decompose(t, x, w), decompose_used(t, x, w, used)
+    assert dec.rank <= full.rank
+    rebuilt = dec.base * x[:, None] * w[None, :] + dec.F @ dec.G
+    cols = used - w.min()
+    assert np.array_equal(rebuilt[:, cols], t[:, cols])
+    assert not np.delete(dec.G, cols, axis=1).any()
+    if name == "etm_u8_m3":
+        assert dec.rank < full.rank  # this one does drop
+
+
 def test_lookup_kernel_equals_numpy_gather_and_direct_sum():
     rng = np.random.default_rng(0)
     t, x, w = _table("mitchell_u8_w5")
@@ -197,3 +215,38 @@ def test_average_pooling_plain_sum_equals_windowed_accumulation(monkeypatch, io_
     assert np.array_equal(fast, windowed)
     for n in pools:
         assert np.array_equal(np.concatenate(seen[n.name]), np.concatenate(slow[n.name])), n.name
+
+
+@pytest.mark.parametrize("lut_wins", [False, True])
+def test_measured_choice_between_decomposition_and_table_lookup(monkeypatch, lut_wins):
+    """A high-rank decomposition is timed against the table-lookup kernel on a probe; whichever is taken, the outputs
+    equal the reference on every element (the probe timing is replaced to force each outcome)."""
+    from qkeras import QActivation, QDense, quantized_bits, quantized_relu
+    from tensorflow import keras
+
+    from approxhls.hls.convert import ConvertOptions, build_graph
+    from approxhls.sim import emulator
+    from approxhls.sim.reference import evaluate
+
+    q = dict(kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 0, alpha=1))
+    inp = keras.layers.Input((40,), name="x_in")
+    h = QActivation(quantized_relu(8, 2), name="r")(QDense(24, name="d1", **q)(inp))
+    m = keras.Model(inp, QDense(5, name="d2", **q)(h))
+    rng = np.random.default_rng(7)
+    for layer in ("d1", "d2"):
+        w, b = m.get_layer(layer).get_weights()
+        m.get_layer(layer).set_weights([rng.uniform(-1, 1, w.shape), rng.uniform(-0.5, 0.5, b.shape)])
+    g = build_graph(m, ConvertOptions(input_precision="ap_ufixed<8,0>"), plan={"default": "etm_u8_m4"})
+    calls = []
+
+    def fake_timed(fn, repeat):  # per layer: the GEMM first, then the lookup
+        calls.append(fn)
+        return fn(), (1.0 if lut_wins else 0.0) if len(calls) % 2 else (0.0 if lut_wins else 1.0)
+
+    monkeypatch.setattr(emulator, "timed_best", fake_timed)
+    em = emulator.Emulator(g.ir, g.assignments)
+    methods = {d["layer"]: d["method"] for d in em.describe()}
+    assert len(calls) == 4  # both layers raced (rank >= LUT_RIVAL_RANK)
+    assert all((mth == "lut") == lut_wins for mth in methods.values()), methods
+    x = rng.integers(0, 256, (200, 40)) / 256
+    assert np.array_equal(em.predict(x), evaluate(g.ir, x, g.assignments))

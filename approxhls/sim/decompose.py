@@ -88,3 +88,20 @@ def decompose(table: np.ndarray, x: np.ndarray, w: np.ndarray) -> Decomposition 
     if not options:
         return None
     return min(options, key=lambda d: d.base + d.rank)
+
+
+def decompose_used(table: np.ndarray, x: np.ndarray, w: np.ndarray, used: np.ndarray) -> Decomposition | None:
+    """The cheapest exact decomposition of ``table`` on the weight codes a layer actually holds (``used``, a subset of
+    ``w``): a layer's weights span a fraction of the codes, and the error restricted to them often has a lower rank
+    (fewer bit planes). G is given over all of ``w`` (zero on unused codes, which the layer never looks up)."""
+    cols = np.asarray(used) - w.min()
+    # the restricted one first: on equal rank it is kept (None where its pivots give no integral factors)
+    options = [d for d in (decompose(table[:, cols], x, np.asarray(used)), decompose(table, x, w)) if d is not None]
+    if not options:
+        return None
+    best = min(options, key=lambda d: d.base + d.rank)
+    if best.G.shape[1] == len(w):
+        return best
+    G = np.zeros((best.rank, len(w)), np.int64)
+    G[:, cols] = best.G
+    return Decomposition(best.method, best.base, best.F, G)

@@ -3,7 +3,8 @@
 Per Dense/Conv layer the emulator picks the fastest method that is exact, and says which:
 - ``gemm``: exact products: one matrix product of the integer codes;
 - ``separable`` / ``low-rank``: M(x, w) = base*x*w + F(x) @ G(w) with integer factors
-  (:mod:`approxhls.sim.decompose`): one matrix product over operands widened by lookups;
+  (:mod:`approxhls.sim.decompose`, on the weight codes the layer holds): one matrix product over operands widened
+  by lookups;
 - ``lut``: any other table: the compiled table-lookup kernel (:mod:`approxhls.sim.lutkernel`).
 Matrix products run in float32 when the largest possible |sum| is below 2^24, in float64 below 2^53 (both
 exact for integers), otherwise the layer uses the lookup kernel. A convolution's GEMM runs either on im2col
@@ -24,7 +25,7 @@ import numpy as np
 from approxhls import fixedkernels
 from approxhls.fixedpoint import FixedType
 from approxhls.sim.assignment import EXACT, Assignment, builtin_product
-from approxhls.sim.decompose import decompose
+from approxhls.sim.decompose import decompose_used
 from approxhls.sim.ir import IR, Node
 from approxhls.sim.lutkernel import LutLayer
 from approxhls.sim.ops import get_op
@@ -34,6 +35,7 @@ from approxhls.sim.reference import product_frac, reference_mac, run_graph
 F32_LIMIT = 2**24
 F64_LIMIT = 2**53
 MAX_TABLE_BITS = 16  # widest input type whose product table the emulator builds
+LUT_RIVAL_RANK = 4  # decompositions of this rank or more are timed against the table-lookup kernel
 MAX_HISTOGRAM_BINS = 1 << 22  # per-position input histograms above this are kept as one distribution
 
 
@@ -91,6 +93,20 @@ class _GemmMAC:
         return (a.reshape(len(xc), -1) @ self.weights).astype(np.int64)  # exact integers: no rounding needed
 
 
+def timed_best(fn, repeat: int):
+    """(fn's result, its fastest time of ``repeat`` runs)."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return out, min(times)
+
+
+def _lut_macs(table, groups, x_min: int, w_min: int) -> list:
+    return [("lut", (LutLayer(table, w - w_min), x_min)) for w, _ in groups]
+
+
 class _ExactGemm:
     """Exact products: one matrix product of the codes themselves (float when exact by the bound, else int64)."""
 
@@ -118,6 +134,7 @@ class Emulator:
         self.macs: dict[str, list] = {}
         self.direct: dict[str, object] = {}  # layer -> DirectConv, where that engine was measured faster
         self.methods: list[LayerMethod] = []
+        self._rivals: dict[str, object] = {}  # layer -> builds its table-lookup MAC, timed against the GEMM
         self._observe = None
         self.relu_after = fusable_relus(ir)
         self._fused = {relu.name for relu in self.relu_after.values()}
@@ -162,7 +179,7 @@ class Emulator:
             return
         x_codes, w_codes = a.codes()
         table = a.table()
-        dec = decompose(table, x_codes, w_codes)
+        dec = decompose_used(table, x_codes, w_codes, np.unique(np.concatenate([w.ravel() for w, _ in groups])))
         if dec is not None:
             fmax = [np.abs(x_codes).max()] * dec.base + [np.abs(dec.F[:, r]).max() for r in range(dec.rank)]
             gmax = [np.abs(w_codes).max()] * dec.base + [np.abs(dec.G[r]).max() for r in range(dec.rank)]
@@ -172,48 +189,60 @@ class Emulator:
                 self.macs[node.name] = [("gemm", _GemmMAC(dec, x_codes.min(), w_codes.min(), w, dtype)) for w, _ in groups]
                 label = "gemm" if dec.method == "exact" else dec.label()
                 self.methods.append(LayerMethod(node.name, a.multiplier, label, np.dtype(dtype).name, macs))
+                if dec.rank >= LUT_RIVAL_RANK and len(groups) == 1:  # (rank + 1) x the GEMM work: the table may win
+                    self._rivals[node.name] = lambda: _lut_macs(table, groups, x_codes.min(), w_codes.min())
                 return
-        self.macs[node.name] = [("lut", (LutLayer(table, w - w_codes.min()), x_codes.min())) for w, _ in groups]
+        self.macs[node.name] = _lut_macs(table, groups, x_codes.min(), w_codes.min())
         self.methods.append(LayerMethod(node.name, a.multiplier, "lut", "int64", macs))
 
     def _choose_engine(self, node: Node, probe: int = 32, repeat: int = 3) -> None:
-        """For a convolution on a GEMM: im2col or direct conv2d, whichever is faster on a probe batch of random
-        input codes; the direct engine is used only if its sums equal the GEMM's on that batch."""
+        """The fastest exact way to run a layer on a GEMM, by measured time on a probe batch of random input codes:
+        im2col rows or a direct conv2d for a convolution, and for a high-rank decomposition also the table-lookup
+        kernel. An alternative is taken only if its sums equal the GEMM's on that batch."""
         from approxhls.sim.directconv import DirectConv, tensorflow
 
         kind, impl = self.macs[node.name][0]
-        if (node.op != "conv" or kind != "gemm" or node.attrs.get("binary_input") or self.engine == "im2col"
-                or tensorflow(load=self.engine == "conv2d") is None):
+        rival = self._rivals.pop(node.name, None) if self.engine == "auto" else None
+        if kind != "gemm" or node.attrs.get("binary_input"):
             return
-        x_t = self.ir.input_type_of(node)
-        if isinstance(impl, _GemmMAC):
-            direct = DirectConv(node, impl.weights, impl.features, impl.x_min, impl.x_min + len(impl.features) - 1)
-        else:
-            direct = DirectConv(node, impl.weights, None, x_t.code_min, x_t.code_max)
-        if not direct.ok:
+        x_t, op = self.ir.input_type_of(node), get_op(node.op)
+        direct = None
+        if node.op == "conv" and self.engine != "im2col" and tensorflow(load=self.engine == "conv2d") is not None:
+            if isinstance(impl, _GemmMAC):
+                direct = DirectConv(node, impl.weights, impl.features, impl.x_min, impl.x_min + len(impl.features) - 1)
+            else:
+                direct = DirectConv(node, impl.weights, None, x_t.code_min, x_t.code_max)
+            direct = direct if direct.ok else None
+        if self.engine == "conv2d" or (direct is None and rival is None):
+            if direct is not None:
+                self.direct[node.name] = direct
+                self.methods[-1].engine = "conv2d"
             return
-        if self.engine == "conv2d":
-            self.direct[node.name] = direct
-            self.methods[-1].engine = "conv2d"
-            return
-        op, a = get_op(node.op), node.attrs
         rng = np.random.default_rng(0)
-        xc = rng.integers(x_t.code_min, x_t.code_max + 1, size=(probe, a["in_height"] * a["in_width"] * a["n_chan"]))
+        xc = rng.integers(x_t.code_min, x_t.code_max + 1, size=(probe, int(np.prod(self.ir.producer(node.inputs[0]).shape))))
 
         def best(fn):
-            times = []
-            for _ in range(repeat):
-                t0 = time.perf_counter()
-                out = fn()
-                times.append(time.perf_counter() - t0)
-            return out, min(times)
+            return timed_best(fn, repeat)
 
         y_gemm, t_gemm = best(lambda: impl(op.columns(node, xc, probe)[0]))
-        y_direct, t_direct = best(lambda: direct(xc, probe).astype(np.int64))
-        self.methods[-1].engine = "im2col"
-        if t_direct < t_gemm and np.array_equal(y_gemm, y_direct):
+        options = [(t_gemm, "im2col" if node.op == "conv" else "numpy", None)]
+        if direct is not None:
+            y, t = best(lambda: direct(xc, probe).astype(np.int64))
+            if np.array_equal(y_gemm, y):
+                options.append((t, "conv2d", None))
+        if rival is not None:
+            macs = rival()
+            lut, x_min = macs[0][1]
+            y, t = best(lambda: lut(op.columns(node, xc, probe)[0] - x_min))
+            if np.array_equal(y_gemm, y):
+                options.append((t, "numpy", macs))
+        _, engine, macs = min(options, key=lambda o: o[0])
+        self.methods[-1].engine = engine
+        if engine == "conv2d":
             self.direct[node.name] = direct
-            self.methods[-1].engine = "conv2d"
+        if macs is not None:  # the table lookup was faster than (rank + 1) products
+            self.macs[node.name] = macs
+            self.methods[-1].method, self.methods[-1].dtype = "lut", "int64"
 
     # ---- evaluation -----------------------------------------------------------------------------------
     def _relu(self, node: Node) -> Node | None:
