@@ -66,7 +66,6 @@ def main():
             randomize_weights(model, seed=0, low=-0.25, high=0.25)
             x = ds.x_test[:n_fast].astype(np.float64)
             model.predict(x[:64], verbose=0)
-            _, t_keras = timed(lambda: model.predict(x, batch_size=256, verbose=0), repeat=2)
             for kind, mult in MULTIPLIERS.items():
                 prj = work / f"{model_name}_{kind}"
                 convert_model(model, prj, ConvertOptions(io_type=io_type), plan={"default": mult})
@@ -77,7 +76,13 @@ def main():
                 _, t_ref = timed(evaluate, ir, x[:n_ref], asg)
                 em = Emulator(ir, asg)
                 em.predict(x[:64])
-                y_emu, t_emu = timed(em.predict, x, repeat=2)
+                # Keras and the emulator alternately, best of three each: this machine's speed drifts by 2x over
+                # minutes, and a ratio of two timings taken minutes apart measures the drift
+                t_keras = t_emu = float("inf")
+                for _ in range(3):
+                    t_keras = min(t_keras, timed(lambda: model.predict(x, batch_size=256, verbose=0))[1])
+                    y_emu, t = timed(em.predict, x)
+                    t_emu = min(t_emu, t)
                 equal = bool(np.array_equal(y_emu[:n_csim], y_csim))
                 macs = em.macs_per_sample()
                 ips = {k: n / t for k, n, t in (("keras", n_fast, t_keras), ("csim", n_csim, t_csim),

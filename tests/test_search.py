@@ -303,3 +303,56 @@ def test_bias_compensation_per_position_distribution():
     P = np.zeros((50, len(x)))
     P[:, 0] = 1  # every position sees code 0 only (padding): tam's product of 0 is exact, nothing to compensate
     assert not bias_offsets(a.table(), x, w, P, *args).any()
+
+
+def test_max_wrong_is_the_constraints_own_boundary():
+    from approxhls.search.run import max_wrong
+
+    for n, exact, loss in [(2000, 0.9135, 0.005), (200, 0.9, 0.0), (1000, 0.873, 0.02), (7, 1.0, 0.1), (50, 0.1, 0.5)]:
+        w = max_wrong(n, exact, loss)
+        feasible = [(exact - (1 - k / n)) - loss <= 0 for k in range(n + 1)]  # the NSGA-II constraint, G <= 0
+        assert feasible[: w + 1] == [True] * (w + 1) and not any(feasible[w + 1 :])
+
+
+def test_infeasible_candidates_stop_early_and_leave_the_prefix_states_intact():
+    """With max_wrong set, a candidate stops once its wrong answers pass it (accuracy: an upper bound, the candidate
+    infeasible either way); a feasible one is counted on every image; later candidates resuming from the shared
+    prefixes still equal full emulator runs."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from conftest import randomize_weights
+
+    from approxhls.hls.convert import ConvertOptions, build_graph
+    from approxhls.models.zoo import build_model
+    from approxhls.search.evaluator import Evaluator
+    from approxhls.search.network import SearchData
+    from approxhls.search.prefix import PrefixRunner
+    from approxhls.sim.emulator import Emulator
+
+    model = build_model("resnet8", (12, 12, 1), 4, "fixed-w8a8", width=0.25)
+    randomize_weights(model, seed=2, low=-0.5, high=0.5)
+    g = build_graph(model, ConvertOptions(input_precision="ap_ufixed<8,0>"))
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, (40, 12, 12, 1)) / 256
+    layers = [n.name for n in g.ir.plannable_nodes()]
+    exact = {layer: "exact" for layer in layers}
+    y = np.argmax(Emulator(g.ir).predict(x), axis=1)  # labels the exact network gets all right
+    y[[0, 1, 2, 3, 4, 5, 30, 31, 32, 33]] += 1  # ... except 6 in the first batch of 8 and 4 in the last ones
+    y %= 4
+    ev = Evaluator(g.ir, SearchData(x, y, x, y))
+    ev._prefix = PrefixRunner(g.ir, x, batch=8)
+    ev.max_wrong = 3
+    assert ev.accuracy(exact) == 1 - 6 / 40  # stopped after one batch: an upper bound of the true 1 - 10/40
+    assert ev.stopped == 1 and ev._prefix.nodes_total == len(g.ir.nodes)  # one batch of nodes run
+    ev.max_wrong = 10  # feasible: counted on every image
+    assert ev.accuracy(exact) == 1 - 10 / 40 and ev.stopped == 1
+    candidate = dict(exact, **{layers[-1]: "tam_u8_k7", layers[0]: "drum_u8_k4"})
+    wrong = int((np.argmax(Emulator(*ev.network(candidate, False)).predict(x), axis=1) != y).sum())
+    assert wrong > 12
+    ev.max_wrong = 12  # infeasible: stopped somewhere after its 13th wrong answer, before the 40th image or at it
+    bound = ev.accuracy(candidate)
+    assert 1 - wrong / 40 <= bound <= 1 - 13 / 40 and ev.stopped == 2
+    ev.max_wrong = 40  # resumed from the prefix states the stopped run left: the same count as a full run
+    assert ev.accuracy(candidate) == 1 - wrong / 40 and ev.stopped == 2

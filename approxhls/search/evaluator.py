@@ -28,6 +28,10 @@ class Evaluator:
         self.histograms = histograms or {}
         self.uniform_tuning = uniform_tuning
         self.compensate = compensate  # bias compensation of each approximate layer's expected error
+        # a candidate with more wrong calibration answers than this is infeasible (--max-loss): its evaluation stops
+        # there, and its calibration accuracy is an upper bound (1 - wrong so far / images)
+        self.max_wrong: int | None = None
+        self.stopped = 0  # evaluations stopped early, in this process
         self._reset_caches()
 
     def _reset_caches(self):
@@ -128,7 +132,29 @@ class Evaluator:
 
     def accuracy(self, assignment: dict[str, str], tuned: bool = False, split: str = "calib",
                  compensate: bool | None = None) -> float:
+        if split == "calib" and self.max_wrong is not None:
+            return self._bounded_accuracy(assignment, tuned, compensate)
         return float(np.mean(self.correct(assignment, tuned, split, compensate)))
+
+    def _bounded_accuracy(self, assignment: dict[str, str], tuned: bool, compensate: bool | None) -> float:
+        """Calibration accuracy, counting wrong answers batch by batch and stopping once they pass ``max_wrong``
+        (then the value is an upper bound, and the candidate is infeasible either way)."""
+        from approxhls.sim.emulator import Emulator
+
+        compensate = self.compensate if compensate is None else compensate
+        ir, asg = self.network(assignment, tuned, compensate)
+        y = self.data.y_calib
+        wrong = 0
+
+        def stop(start: int, out: np.ndarray) -> bool:
+            nonlocal wrong
+            wrong += int((np.argmax(out, axis=1) != y[start : start + len(out)]).sum())
+            return wrong > self.max_wrong
+
+        self.prefix().predict(Emulator(ir, asg, cache=self._emulator_cache), multiplier_key(self.ir, assignment, EXACT),
+                              tag=(tuned, compensate), stop=stop)
+        self.stopped += wrong > self.max_wrong
+        return 1 - wrong / len(y)
 
     def correct(self, assignment: dict[str, str], tuned: bool = False, split: str = "calib",
                 compensate: bool | None = None) -> np.ndarray:
@@ -190,11 +216,12 @@ def _init(ev: Evaluator):
 
 
 def _chunk(jobs):
-    return _worker.accuracies(jobs), _worker.prefix().reuse
+    return _chunk_on(_worker, jobs)
 
 
 def _chunk_on(ev: Evaluator, jobs):
-    return ev.accuracies(jobs), ev.prefix().reuse
+    before = ev.stopped
+    return ev.accuracies(jobs), ev.prefix().reuse, ev.stopped - before
 
 
 class Pool:
@@ -206,6 +233,7 @@ class Pool:
         self.kind = "dask" if (scheduler or client) else ("processes" if jobs > 1 else "in-process")
         self.workers = max(1, jobs)
         self.reuse = 0.0  # share of node evaluations the prefix caches saved so far (mean over the last chunks)
+        self.stopped = 0  # evaluations stopped early as infeasible (Evaluator.max_wrong)
         self._executor = self._client = self._remote = None
         if self.kind == "dask":
             from distributed import Client
@@ -224,8 +252,8 @@ class Pool:
         if not jobs:
             return []
         if self.kind == "in-process":
-            out = self.evaluator.accuracies(jobs)
-            self.reuse = self.evaluator.prefix().reuse
+            out, self.reuse, stopped = _chunk_on(self.evaluator, jobs)
+            self.stopped += stopped
             return out
         order = self.evaluator.prefix_order(jobs)
         n = min(len(order), 2 * self.workers)
@@ -244,8 +272,9 @@ class Pool:
                     "a search worker process died. Workers are spawned: a script that runs the search with jobs > 1 "
                     "must call it under `if __name__ == \"__main__\":` (else every worker re-runs the script); "
                     "otherwise the worker ran out of memory (try fewer --jobs or a smaller --calib)") from e
-        self.reuse = float(np.mean([r for _, r in results]))
-        return _in_job_order(chunks, [accs for accs, _ in results], len(jobs))
+        self.reuse = float(np.mean([r for _, r, _ in results]))
+        self.stopped += sum(s for _, _, s in results)
+        return _in_job_order(chunks, [accs for accs, _, _ in results], len(jobs))
 
     def close(self):
         if self._executor is not None:

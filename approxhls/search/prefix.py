@@ -54,8 +54,10 @@ class PrefixRunner:
         self.stack: list[tuple[tuple, list | None]] = []  # depth d: (key prefix of d layers, states per batch)
         self.nodes_run = self.nodes_total = 0
 
-    def predict(self, emulator, key: tuple, tag=None) -> np.ndarray:
-        """The emulator's outputs on ``x`` for a candidate of that key (``tag`` separates e.g. tuned weights)."""
+    def predict(self, emulator, key: tuple, tag=None, stop=None) -> np.ndarray:
+        """The emulator's outputs on ``x`` for a candidate of that key (``tag`` separates e.g. tuned weights).
+        ``stop(start, outputs)``, if given, sees each batch's outputs in order and may end the run early (True): the
+        outputs so far are returned, and the states of that candidate's unfinished cuts are not kept."""
         prefixes = [(tag, key[:d]) for d in range(len(self.cuts))]
         depth = 0
         while depth < len(self.stack) and self.stack[depth][0] == prefixes[depth]:
@@ -83,6 +85,9 @@ class PrefixRunner:
             outs.append(output_values(self.ir, env, len(xb)))
             self.nodes_run += len(self.ir.nodes) - start
             self.nodes_total += len(self.ir.nodes)
+            if stop is not None and stop(b, outs[-1]) and b + self.batch < len(self.x):
+                fresh = {}  # states of only some batches: not kept
+                break
         for d in range(depth, len(self.cuts)):
             self.stack.append((prefixes[d], fresh.get(d)))
         return np.concatenate(outs)

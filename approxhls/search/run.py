@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,6 +82,8 @@ def run_search(model_path, out_dir, opts: SearchOptions) -> dict:
 
     from approxhls.search.nsga import run_nsga2
 
+    if opts.max_loss is not None:  # candidates beyond the allowed loss stop as soon as that is certain
+        evaluator.max_wrong = max_wrong(len(data.y_calib), exact_calib, opts.max_loss)
     pool = Pool(evaluator, opts.jobs, opts.scheduler)
     try:
         X, problem, seconds = run_nsga2(accel, cost, pool, exact_calib, opts.pop, opts.gens, opts.tune,
@@ -156,12 +159,29 @@ def run_search(model_path, out_dir, opts: SearchOptions) -> dict:
                    "seconds": round(seconds, 1), "evals_per_s": round(problem.evaluations / seconds, 2),
                    "calibration_samples": int(len(data.x_calib)), "test_samples": int(len(data.x_test)),
                    "parallel": pool.kind, "max_loss": opts.max_loss,
-                   "prefix_reuse": round(pool.reuse, 3)},
+                   "prefix_reuse": round(pool.reuse, 3), "stopped_infeasible": pool.stopped,
+                   "stopping": ("an evaluation stops once the candidate has more wrong calibration answers than "
+                                "--max-loss allows; its calibration accuracy is then an upper bound")
+                   if opts.max_loss is not None else None},
         "points": points,
     }
     write_json(out / "pareto.json", result)
     plot_pareto(result, out / "pareto.png")
     return result
+
+
+def max_wrong(n: int, exact_accuracy: float, max_loss: float) -> int:
+    """The most wrong answers out of ``n`` that keep a candidate feasible, by the same float test as the search's
+    constraint ((exact - accuracy) - max_loss <= 0, accuracy = 1 - wrong / n)."""
+    def feasible(w: int) -> bool:
+        return (exact_accuracy - (1 - w / n)) - max_loss <= 0
+
+    w = min(n, max(-1, math.floor(n * (1 - exact_accuracy + max_loss))))
+    while w + 1 <= n and feasible(w + 1):
+        w += 1
+    while w >= 0 and not feasible(w):
+        w -= 1
+    return w
 
 
 def best_within(result: dict, max_loss: float, split: str = "val") -> dict | None:
