@@ -153,22 +153,26 @@ def alwann() -> str:
                "vloss": "" if r.get("val_loss_pp") is None else f"{r['val_loss_pp']:.2f}",
                "ci": r.get("loss_ci_pp", ""), "evals": r["evaluations"], "wall": f(r["wall_s"], 1),
                "rate": f(r.get("evals_per_s"), 2), "reuse": pct(r.get("prefix_reuse"), 0),
-               "sizes": r.get("sizes", ""), "search": f"{r['pop']} x {r['gens']}" if r.get("pop") else ""}
+               "sizes": r.get("sizes", ""), "search": f"{r['pop']} x {r['gens']}" if r.get("pop") else "",
+               "maxloss": "" if r.get("max_loss_pp") is None else f"{r['max_loss_pp']:g}",
+               "stopped": "" if r.get("max_loss_pp") is None else r.get("stopped_infeasible", 0)}
         rows.append(row)
     cols = [("model", "model"), ("accelerator", "acc"), ("weights tuned", "tuned"), ("bias compensated", "comp"),
             ("exact test acc.", "exact"), ("energy saving", "save"), ("val. loss (pp)", "vloss"),
             ("test acc.", "test"), ("test loss (pp)", "loss"), ("test loss 95% CI (pp)", "ci"),
-            ("pop x gens", "search"), ("evaluations", "evals"), ("eval/s", "rate"), ("prefix reuse", "reuse"),
+            ("pop x gens", "search"), ("max calib. loss (pp)", "maxloss"), ("evaluations", "evals"),
+            ("stopped early", "stopped"), ("eval/s", "rate"), ("prefix reuse", "reuse"),
             ("wall time (s)", "wall"), ("calib / val / test", "sizes")]
     for key, field in (("vloss", "val_loss_pp"), ("search", "pop"), ("rate", "evals_per_s"),
-                       ("reuse", "prefix_reuse")):
+                       ("reuse", "prefix_reuse"), ("maxloss", "max_loss_pp"), ("stopped", "max_loss_pp")):
         if not any(r.get(field) is not None for r in d["rows"]):
             cols = [c for c in cols if c[1] != key]
     if not any(r.get("compensated") for r in d["rows"]):
         cols = [c for c in cols if c[1] != "comp"]
     if not any(r.get("sizes") for r in d["rows"]):
         cols = [c for c in cols if c[1] not in ("sizes", "ci")]
-    out.append(table(rows, cols, {"exact", "save", "test", "loss", "vloss", "evals", "wall", "rate", "reuse"}))
+    out.append(table(rows, cols, {"exact", "save", "test", "loss", "vloss", "evals", "wall", "rate", "reuse",
+                                  "stopped"}))
     findings = d.get("findings")
     if findings:
         out.append("\n" + "\n".join(f"- {x}" for x in findings))

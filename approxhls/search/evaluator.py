@@ -202,9 +202,11 @@ def _init(ev: Evaluator):
     global _worker
     from threadpoolctl import threadpool_limits
 
+    from approxhls.sim import emulator
     from approxhls.sim.directconv import tensorflow
 
     threadpool_limits(1)  # one BLAS thread per worker process: the processes are the parallelism
+    emulator.THREADS = 1  # and one batch at a time
     tf = tensorflow(load=True)  # the emulator's direct convolutions use TensorFlow where it is loaded
     try:  # one TensorFlow thread too; a spawned process has not started its pools unless the user's module ran ops
         if tf is not None:

@@ -17,7 +17,9 @@ ReLU node passes the codes on (:func:`fusable_relus`; off while an observer look
 
 from __future__ import annotations
 
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +37,7 @@ from approxhls.sim.reference import product_frac, reference_mac, run_graph
 F32_LIMIT = 2**24
 F64_LIMIT = 2**53
 MAX_TABLE_BITS = 16  # widest input type whose product table the emulator builds
+THREADS: int | None = None  # batches evaluated at once; None: the CPUs this process may use (search workers: 1)
 LUT_RIVAL_RANK = 4  # decompositions of this rank or more are timed against the table-lookup kernel
 MAX_HISTOGRAM_BINS = 1 << 22  # per-position input histograms above this are kept as one distribution
 
@@ -313,10 +316,21 @@ class Emulator:
         type)`` sees every node's output (the layer-by-layer comparison of ``approxhls diff``)."""
         batch = batch or auto_batch(self.ir)
         x = np.asarray(x, dtype=np.float64)
+        starts = range(0, len(x), batch)
+
+        def run(i):
+            return run_graph(self.ir, x[i : i + batch], self._mac, observe, self._layer, self._evaluate)
+
+        # batches side by side in threads (the compiled kernels, BLAS, TensorFlow and the lookup kernel release the
+        # GIL); one at a time where an observer collects results in order
+        threads = min(len(starts), THREADS or len(os.sched_getaffinity(0)))
         self._fuse = observe is None
         try:
-            outs = [run_graph(self.ir, x[i : i + batch], self._mac, observe, self._layer, self._evaluate)
-                    for i in range(0, len(x), batch)]
+            if threads > 1 and observe is None and self._observe is None:
+                with ThreadPoolExecutor(threads) as pool:
+                    outs = list(pool.map(run, starts))
+            else:
+                outs = [run(i) for i in starts]
         finally:
             self._fuse = True
         return np.concatenate(outs) if outs else np.zeros((0,))
