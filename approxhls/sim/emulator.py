@@ -5,11 +5,12 @@ Per Dense/Conv layer the emulator picks the fastest method that is exact, and sa
 - ``separable`` / ``low-rank``: M(x, w) = base*x*w + F(x) @ G(w) with integer factors
   (:mod:`approxhls.sim.decompose`, on the weight codes the layer holds): one matrix product over operands widened
   by lookups;
-- ``lut``: any other table: the compiled table-lookup kernel (:mod:`approxhls.sim.lutkernel`).
+- ``lut``: any other table, or a decomposition of rank >= LUT_RIVAL_RANK where the compiled table-lookup kernel
+  (:mod:`approxhls.sim.lutkernel`) is faster on the probe batch.
 Matrix products run in float32 when the largest possible |sum| is below 2^24, in float64 below 2^53 (both
 exact for integers), otherwise the layer uses the lookup kernel. A convolution's GEMM runs either on im2col
 rows or as a direct float32 convolution (:mod:`approxhls.sim.directconv`), whichever is faster on a probe batch
-(the engine; both must give the same sums). Everything else (casts with rounding and saturation, pooling,
+(the engine; both must give the same sums). Batches run side by side in threads (``THREADS``). Everything else (casts with rounding and saturation, pooling,
 additions) is shared with the reference evaluator, so only the MAC differs. One step is fused: a ReLU whose input
 nothing else reads is applied by its producer (a MAC layer's finish, a residual add) in the same pass, and the
 ReLU node passes the codes on (:func:`fusable_relus`; off while an observer looks at every node's output).
