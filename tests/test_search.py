@@ -214,10 +214,9 @@ def test_tiled_search_runs(trained_mlp, tmp_path):
         assert len(p["tiles"]) == 2 and set(p["tile_map"].values()) <= {0, 1}
 
 
-@pytest.mark.parametrize("budget", [1 << 30, 200_000])
-def test_prefix_states_give_the_emulators_outputs(budget):
-    """Candidates resumed from shared prefixes (residual network: two live tensors at some cuts) equal a full
-    emulator run element for element, in sorted and in arbitrary order, with every cut kept or only some."""
+@pytest.fixture(scope="module")
+def small_resnet():
+    """A narrow resnet8 on 12x12 inputs with random weights, as an IR (residual: two live tensors at some cuts)."""
     import sys
     from pathlib import Path
 
@@ -226,14 +225,22 @@ def test_prefix_states_give_the_emulators_outputs(budget):
 
     from approxhls.hls.convert import ConvertOptions, build_graph
     from approxhls.models.zoo import build_model
+
+    model = build_model("resnet8", (12, 12, 1), 4, "fixed-w8a8", width=0.25)
+    randomize_weights(model, seed=1, low=-0.5, high=0.5)
+    return build_graph(model, ConvertOptions(input_precision="ap_ufixed<8,0>"))
+
+
+@pytest.mark.parametrize("budget", [1 << 30, 200_000])
+def test_prefix_states_give_the_emulators_outputs(small_resnet, budget):
+    """Candidates resumed from shared prefixes (residual network: two live tensors at some cuts) equal a full
+    emulator run element for element, in sorted and in arbitrary order, with every cut kept or only some."""
     from approxhls.search.evaluator import Evaluator
     from approxhls.search.network import SearchData
     from approxhls.search.prefix import PrefixRunner, multiplier_key
     from approxhls.sim.emulator import Emulator
 
-    model = build_model("resnet8", (12, 12, 1), 4, "fixed-w8a8", width=0.25)
-    randomize_weights(model, seed=1, low=-0.5, high=0.5)
-    g = build_graph(model, ConvertOptions(input_precision="ap_ufixed<8,0>"))
+    g = small_resnet
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (20, 12, 12, 1)) / 256
     ev = Evaluator(g.ir, SearchData(x, np.zeros(20, int), x, np.zeros(20, int)))
@@ -314,26 +321,16 @@ def test_max_wrong_is_the_constraints_own_boundary():
         assert feasible[: w + 1] == [True] * (w + 1) and not any(feasible[w + 1 :])
 
 
-def test_infeasible_candidates_stop_early_and_leave_the_prefix_states_intact():
+def test_infeasible_candidates_stop_early_and_leave_the_prefix_states_intact(small_resnet):
     """With max_wrong set, a candidate stops once its wrong answers pass it (accuracy: an upper bound, the candidate
     infeasible either way); a feasible one is counted on every image; later candidates resuming from the shared
     prefixes still equal full emulator runs."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from conftest import randomize_weights
-
-    from approxhls.hls.convert import ConvertOptions, build_graph
-    from approxhls.models.zoo import build_model
     from approxhls.search.evaluator import Evaluator
     from approxhls.search.network import SearchData
     from approxhls.search.prefix import PrefixRunner
     from approxhls.sim.emulator import Emulator
 
-    model = build_model("resnet8", (12, 12, 1), 4, "fixed-w8a8", width=0.25)
-    randomize_weights(model, seed=2, low=-0.5, high=0.5)
-    g = build_graph(model, ConvertOptions(input_precision="ap_ufixed<8,0>"))
+    g = small_resnet
     rng = np.random.default_rng(1)
     x = rng.integers(0, 256, (40, 12, 12, 1)) / 256
     layers = [n.name for n in g.ir.plannable_nodes()]
