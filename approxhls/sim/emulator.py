@@ -64,7 +64,10 @@ def fusable_relus(ir: IR) -> dict[str, Node]:
         (v,) = node.outputs
         after = readers.get(v, [])
         if v != ir.output and len(after) == 1 and after[0].op == "relu":
-            out[node.name] = after[0]
+            src_t, relu_t = node.type(), after[0].type()
+            # the fused codes stand under the producer's variable (a prefix state may keep it in that type's dtype)
+            if src_t.code_min <= relu_t.code_min and relu_t.code_max <= src_t.code_max:
+                out[node.name] = after[0]
     return out
 
 
