@@ -27,9 +27,20 @@ GOAL_SAVING, GOAL_LOSS = 0.45, 0.005  # resnet8: >= 45% multiplication energy sa
 FULL_SCALE = 50 * 50  # pop 50 x 50 generations: the evaluations the search-at-scale goal asks for
 TRAIN = {"cnn": dict(epochs=6), "resnet8": dict(epochs=3, limit_train=30000)}
 # (tiles, tune, compensate, max_loss); tiles must be fewer than the layers: the cnn has 3, resnet8 9 plannable.
-# The last resnet8 search repeats the first with a 2 pp calibration-loss constraint: infeasible candidates stop early
+# The last resnet8 searches repeat the first two with a 2 pp calibration-loss constraint: NSGA-II keeps to the region
+# the choice looks at, and infeasible candidates stop early
 CONFIGS = {"cnn": [(None, True, False, None), (None, True, True, None), (2, True, True, None)],
-           "resnet8": [(None, True, True, None), (2, True, True, None), (None, True, True, 0.02)]}
+           "resnet8": [(None, True, True, None), (2, True, True, None), (None, True, True, 0.02), (2, True, True, 0.02)]}
+
+
+def label_of(name: str, tiles: int | None, tune: bool, comp: bool, max_loss_pp: float | None) -> str:
+    return (f"{name}_{'dataflow' if tiles is None else f'tiles{tiles}'}_{'tuned' if tune else 'plain'}"
+            f"{'_compensated' if comp else ''}{'' if max_loss_pp is None else f'_maxloss{max_loss_pp:g}'}")
+
+
+def row_label(row: dict) -> str:
+    tiles = None if row["accelerator"] == "dataflow" else int(row["accelerator"].split("-")[1])
+    return label_of(row["model"], tiles, row["tuned"], row.get("compensated", False), row.get("max_loss_pp"))
 
 
 def row_of(name: str, r: dict, tune: bool, comp: bool, wall: float, max_loss: float | None = None) -> dict:
@@ -61,22 +72,26 @@ def row_of(name: str, r: dict, tune: bool, comp: bool, wall: float, max_loss: fl
     return row
 
 
+def search_name(r: dict) -> str:
+    return r["accelerator"] + (f", --max-loss {r['max_loss_pp']} pp" if r.get("max_loss_pp") else "")
+
+
 def findings(rows: list[dict]) -> list[str]:
     out = []
     for r in rows:
         if r.get("val_acc_uncompensated") is not None:
             gain = 100 * (r["val_acc"] - r["val_acc_uncompensated"])
-            out.append(f"{r['model']} {r['accelerator']}: on the chosen plan, bias compensation changes validation "
+            out.append(f"{r['model']} {search_name(r)}: on the chosen plan, bias compensation changes validation "
                        f"accuracy by {gain:+.2f} pp (same plan and tuned weights without offsets).")
         if r.get("val_acc_untuned") is not None:
             gain = 100 * (r["val_acc"] - r["val_acc_untuned"])
             what = "tuning and compensation change" if r["compensated"] else "tuning changes"
-            out.append(f"{r['model']} {r['accelerator']}: {what} validation accuracy of the chosen plan by "
+            out.append(f"{r['model']} {search_name(r)}: {what} validation accuracy of the chosen plan by "
                        f"{gain:+.2f} pp against the plain plan.")
     for r in rows:
         if r["model"] != "resnet8":
             continue
-        search = r["accelerator"] + (f", --max-loss {r['max_loss_pp']} pp" if r.get("max_loss_pp") else "")
+        search = search_name(r)
         saved = r.get("energy_saving_%")
         met = saved is not None and saved >= 100 * GOAL_SAVING and r["loss_pp"] <= 100 * GOAL_LOSS
         at = "" if saved is None else f"{saved}% at {r['loss_pp']:.2f} pp (95% CI {r['loss_ci_pp']})"
@@ -101,8 +116,16 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--only", nargs="*", default=["cnn", "resnet8"])
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the rows OUT already has for a configuration (same searches: same fronts) and run only "
+                         "the configurations it lacks")
     args = ap.parse_args()
     out_path = Path(args.out or ("bench/results/quick/alwann.json" if args.quick else "bench/results/alwann.json"))
+    kept = {}
+    if args.keep and out_path.exists():
+        import json
+
+        kept = {row_label(r): r for r in json.loads(out_path.read_text())["rows"]}
 
     from approxhls.models.training import TrainOptions, train
     from approxhls.report import format_table, write_json
@@ -118,14 +141,17 @@ def main():
         if not (mdir / "model.h5").exists():
             train(TrainOptions(model=name, dataset="fashion-mnist", scheme="fixed-w8a8", **TRAIN[name]), mdir)
         for tiles, tune, comp, max_loss in CONFIGS[name]:
-            label = (f"{name}_{'dataflow' if tiles is None else f'tiles{tiles}'}_{'tuned' if tune else 'plain'}"
-                     f"{'_compensated' if comp else ''}{'' if max_loss is None else f'_maxloss{100 * max_loss:g}'}")
+            label = label_of(name, tiles, tune, comp, None if max_loss is None else round(100 * max_loss, 2))
+            png = (out_path.parent if args.quick else Path("docs")) / f"alwann_{label}.png"  # beside RESULTS.md
+            if label in kept:
+                rows.append(kept[label])
+                plots.append(png.name)
+                continue
             t0 = time.perf_counter()
             r = run_search(mdir, root / "search" / label, SearchOptions(tiles=tiles, tune=tune, compensate=comp,
                                                                         max_loss=max_loss, jobs=args.jobs,
                                                                         progress=False, **budget[name]))
             rows.append(row_of(name, r, tune, comp, time.perf_counter() - t0, max_loss))
-            png = (out_path.parent if args.quick else Path("docs")) / f"alwann_{label}.png"  # beside RESULTS.md
             png.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(root / "search" / label / "pareto.png", png)
             plots.append(png.name)

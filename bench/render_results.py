@@ -100,8 +100,9 @@ def emulator() -> str:
     d = load("emulator")
     out = ["## The bit-exact emulator\n",
            "Command: `make bench` (runs `bench/emulator.py`). Keras float inference, hls4ml's C-simulation, the "
-           "reference evaluator and the emulator on the same Fashion-MNIST test images, side by side in one run; "
-           "every emulator output on the C-simulation's images compared element by element.\n"]
+           "reference evaluator and the emulator on the same Fashion-MNIST test images, side by side in one run "
+           "(Keras and the emulator timed alternately, best of three each: this machine's speed drifts by 2x over "
+           "minutes); every emulator output on the C-simulation's images compared element by element.\n"]
     if d is None:
         return "\n".join(out) + missing("make bench")
     m = d["meta"]
