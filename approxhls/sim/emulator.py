@@ -100,6 +100,13 @@ class _GemmMAC:
         return (a.reshape(len(xc), -1) @ self.weights).astype(np.int64)  # exact integers: no rounding needed
 
 
+def _usable_cpus() -> int:
+    """CPUs this process may run on (its affinity where the OS tells it, e.g. Linux; else all of them)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def timed_best(fn, repeat: int):
     """(fn's result, its fastest time of ``repeat`` runs)."""
     times = []
@@ -327,7 +334,7 @@ class Emulator:
 
         # batches side by side in threads (the compiled kernels, BLAS, TensorFlow and the lookup kernel release the
         # GIL); one at a time where an observer collects results in order
-        threads = min(len(starts), THREADS or len(os.sched_getaffinity(0)))
+        threads = min(len(starts), THREADS or _usable_cpus())
         self._fuse = observe is None
         try:
             if threads > 1 and observe is None and self._observe is None:
