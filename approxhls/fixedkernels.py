@@ -138,13 +138,20 @@ def _build_features():
 _BUILDERS = {"requantize": _build_requantize, "finish": _build_finish, "add": _build_add, "features": _build_features}
 
 
+_has_numba: bool | None = None  # found out once: kernels() runs on every large requantization
+
+
 def kernels():
     """``get(kernel, *modes)`` -> the compiled kernel, or None without numba (a board-only install)."""
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return None
-    return _kernel
+    global _has_numba
+    if _has_numba is None:
+        try:
+            import numba  # noqa: F401
+
+            _has_numba = True
+        except ImportError:
+            _has_numba = False
+    return _kernel if _has_numba else None
 
 
 def _kernel(name: str, *modes):

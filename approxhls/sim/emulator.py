@@ -10,10 +10,11 @@ Per Dense/Conv layer the emulator picks the fastest method that is exact, and sa
 Matrix products run in float32 when the largest possible |sum| is below 2^24, in float64 below 2^53 (both
 exact for integers), otherwise the layer uses the lookup kernel. A convolution's GEMM runs either on im2col
 rows or as a direct float32 convolution (:mod:`approxhls.sim.directconv`), whichever is faster on a probe batch
-(the engine; both must give the same sums). Batches run side by side in threads (``THREADS``). Everything else (casts with rounding and saturation, pooling,
-additions) is shared with the reference evaluator, so only the MAC differs. One step is fused: a ReLU whose input
-nothing else reads is applied by its producer (a MAC layer's finish, a residual add) in the same pass, and the
-ReLU node passes the codes on (:func:`fusable_relus`; off while an observer looks at every node's output).
+(the engine; both must give the same sums). Batches run side by side in threads (``THREADS``). Everything else
+(casts with rounding and saturation, pooling, additions) is shared with the reference evaluator, so only the MAC
+differs. One step is fused: a ReLU whose input nothing else reads is applied by its producer (a MAC layer's
+finish, a residual add) in the same pass, and the ReLU node passes the codes on (:func:`fusable_relus`; off while
+an observer looks at every node's output).
 """
 
 from __future__ import annotations
@@ -53,10 +54,7 @@ def auto_batch(ir: IR) -> int:
 def fusable_relus(ir: IR) -> dict[str, Node]:
     """{producer: ReLU node} for each ReLU whose input is read by nothing else and comes from a multiplying layer or
     an add: decided by the graph alone, so every emulator of a network fuses the same way (prefix states agree)."""
-    readers: dict[str, list[Node]] = {}
-    for node in ir.nodes:
-        for v in node.inputs:
-            readers.setdefault(v, []).append(node)
+    readers = ir.consumers()
     out = {}
     for node in ir.nodes:
         if not (node.multiplies or (node.op == "merge" and node.attrs.get("op") == "add")) or len(node.outputs) != 1:
@@ -148,7 +146,6 @@ class Emulator:
         self.macs: dict[str, list] = {}
         self.direct: dict[str, object] = {}  # layer -> DirectConv, where that engine was measured faster
         self.methods: list[LayerMethod] = []
-        self._rivals: dict[str, object] = {}  # layer -> builds its table-lookup MAC, timed against the GEMM
         self._observe = None
         self.relu_after = fusable_relus(ir)
         self._fused = {relu.name for relu in self.relu_after.values()}
@@ -162,13 +159,14 @@ class Emulator:
                 if direct is not None:
                     self.direct[node.name] = direct
                 continue
-            self._prepare(node)
-            self._choose_engine(node)
+            self._choose_engine(node, self._prepare(node))
             if cache is not None:
                 cache[key] = (self.macs[node.name], self.methods[-1], self.direct.get(node.name))
 
     # ---- set-up per layer -------------------------------------------------------------------------
-    def _prepare(self, node: Node) -> None:
+    def _prepare(self, node: Node):
+        """Sets the layer's MAC and method; returns a builder of its table-lookup MAC where that may be faster (a
+        high-rank decomposition: timed against it by _choose_engine), else None."""
         op = get_op(node.op)
         x_t, w_t = self.ir.input_type_of(node), node.type("weight")
         a = self.assignments.get(node.name) or builtin_product(node) or Assignment(node.name, EXACT, "exact", x_t, w_t)
@@ -204,19 +202,19 @@ class Emulator:
                 label = "gemm" if dec.method == "exact" else dec.label()
                 self.methods.append(LayerMethod(node.name, a.multiplier, label, np.dtype(dtype).name, macs))
                 if dec.rank >= LUT_RIVAL_RANK and len(groups) == 1:  # (rank + 1) x the GEMM work: the table may win
-                    self._rivals[node.name] = lambda: _lut_macs(table, groups, x_codes.min(), w_codes.min())
-                return
+                    return lambda: _lut_macs(table, groups, x_codes.min(), w_codes.min())
+                return None
         self.macs[node.name] = _lut_macs(table, groups, x_codes.min(), w_codes.min())
         self.methods.append(LayerMethod(node.name, a.multiplier, "lut", "int64", macs))
 
-    def _choose_engine(self, node: Node, probe: int = 32, repeat: int = 3) -> None:
+    def _choose_engine(self, node: Node, rival=None, probe: int = 32, repeat: int = 3) -> None:
         """The fastest exact way to run a layer on a GEMM, by measured time on a probe batch of random input codes:
         im2col rows or a direct conv2d for a convolution, and for a high-rank decomposition also the table-lookup
         kernel. An alternative is taken only if its sums equal the GEMM's on that batch."""
         from approxhls.sim.directconv import DirectConv, tensorflow
 
         kind, impl = self.macs[node.name][0]
-        rival = self._rivals.pop(node.name, None) if self.engine == "auto" else None
+        rival = rival if self.engine == "auto" else None
         if kind != "gemm" or node.attrs.get("binary_input"):
             return
         x_t, op = self.ir.input_type_of(node), get_op(node.op)
@@ -234,20 +232,16 @@ class Emulator:
             return
         rng = np.random.default_rng(0)
         xc = rng.integers(x_t.code_min, x_t.code_max + 1, size=(probe, int(np.prod(self.ir.producer(node.inputs[0]).shape))))
-
-        def best(fn):
-            return timed_best(fn, repeat)
-
-        y_gemm, t_gemm = best(lambda: impl(op.columns(node, xc, probe)[0]))
+        y_gemm, t_gemm = timed_best(lambda: impl(op.columns(node, xc, probe)[0]), repeat)
         options = [(t_gemm, "im2col" if node.op == "conv" else "numpy", None)]
         if direct is not None:
-            y, t = best(lambda: direct(xc, probe).astype(np.int64))
+            y, t = timed_best(lambda: direct(xc, probe).astype(np.int64), repeat)
             if np.array_equal(y_gemm, y):
                 options.append((t, "conv2d", None))
         if rival is not None:
             macs = rival()
             lut, x_min = macs[0][1]
-            y, t = best(lambda: lut(op.columns(node, xc, probe)[0] - x_min))
+            y, t = timed_best(lambda: lut(op.columns(node, xc, probe)[0] - x_min), repeat)
             if np.array_equal(y_gemm, y):
                 options.append((t, "numpy", macs))
         _, engine, macs = min(options, key=lambda o: o[0])
