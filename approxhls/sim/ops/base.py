@@ -33,6 +33,18 @@ def align(codes: np.ndarray, src: FixedType, frac: int) -> np.ndarray:
     return np.asarray(codes, dtype=np.int64) << (frac - src.frac)
 
 
+def pad_image(x: np.ndarray, attrs: dict, fill: int = 0) -> np.ndarray:
+    """(n, H, W, C) padded by the layer's pad_top/bottom/left/right with ``fill``: a filled array, then the image
+    (what np.pad does, without its per-call set-up); ``x`` itself where nothing is padded."""
+    top, bottom, left, right = (attrs[k] for k in ("pad_top", "pad_bottom", "pad_left", "pad_right"))
+    if not (top or bottom or left or right):
+        return x
+    n, h, w, c = x.shape
+    out = np.full((n, h + top + bottom, w + left + right, c), fill, dtype=x.dtype)
+    out[:, top : top + h, left : left + w] = x
+    return out
+
+
 def trunc_div(a: np.ndarray, b: int) -> np.ndarray:
     """Integer division rounding toward zero (C, and ap_fixed's sdiv)."""
     a = np.asarray(a, dtype=np.int64)

@@ -14,7 +14,7 @@ import numpy as np
 
 from approxhls.fixedpoint import FixedType
 from approxhls.sim.ops import register
-from approxhls.sim.ops.base import EXACT, Exactness, Op
+from approxhls.sim.ops.base import EXACT, Exactness, Op, pad_image
 
 CONV_GEOMETRY = ("in_height", "in_width", "n_chan", "n_filt", "filt_height", "filt_width", "stride_height",
                  "stride_width", "out_height", "out_width", "pad_top", "pad_bottom", "pad_left", "pad_right",
@@ -31,10 +31,7 @@ def patches(x: np.ndarray, fh: int, fw: int, sh: int, sw: int, oh: int, ow: int)
 def image(node, xc: np.ndarray, n: int) -> np.ndarray:
     """The input as (n, H, W, C), zero-padded as the layer pads it."""
     a = node.attrs
-    x = xc.reshape(n, a["in_height"], a["in_width"], a["n_chan"])
-    if a["pad_top"] or a["pad_bottom"] or a["pad_left"] or a["pad_right"]:
-        x = np.pad(x, ((0, 0), (a["pad_top"], a["pad_bottom"]), (a["pad_left"], a["pad_right"]), (0, 0)))
-    return x
+    return pad_image(xc.reshape(n, a["in_height"], a["in_width"], a["n_chan"]), a)
 
 
 def windows(node, xc: np.ndarray, n: int) -> np.ndarray:

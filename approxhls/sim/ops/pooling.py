@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from approxhls.sim.ops import register
-from approxhls.sim.ops.base import EXACT, Exactness, Op, align, cast, trunc_div
+from approxhls.sim.ops.base import EXACT, Exactness, Op, align, cast, pad_image, trunc_div
 from approxhls.sim.ops.mac import patches
 from approxhls.sim.ops.softmax import tree_sum
 
@@ -41,11 +41,7 @@ def pool_attrs(layer, ex) -> dict:
 def padded_input(node, xc: np.ndarray, n: int, fill: int) -> np.ndarray:
     """The input as (n, H, W, C), padded with ``fill`` as the layer pads it."""
     a = node.attrs
-    x = xc.reshape(n, a["in_height"], a["in_width"], a["n_filt"])
-    if a["pad_top"] or a["pad_bottom"] or a["pad_left"] or a["pad_right"]:
-        x = np.pad(x, ((0, 0), (a["pad_top"], a["pad_bottom"]), (a["pad_left"], a["pad_right"]), (0, 0)),
-                   constant_values=fill)
-    return x
+    return pad_image(xc.reshape(n, a["in_height"], a["in_width"], a["n_filt"]), a, fill)
 
 
 def _geometry(node) -> tuple:
@@ -56,9 +52,7 @@ def _geometry(node) -> tuple:
 def window_counts(node) -> np.ndarray:
     """(oh, ow): how many image elements (not padding) each window covers."""
     a = node.attrs
-    pads = ((a["pad_top"], a["pad_bottom"]), (a["pad_left"], a["pad_right"]))
-    valid = patches(np.pad(np.ones((1, a["in_height"], a["in_width"], 1), np.int64), ((0, 0), *pads, (0, 0))),
-                    *_geometry(node))
+    valid = patches(pad_image(np.ones((1, a["in_height"], a["in_width"], 1), np.int64), a), *_geometry(node))
     return valid.reshape(*valid.shape[1:3], -1).sum(axis=-1)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from approxhls.sim.ops import register
-from approxhls.sim.ops.base import EXACT, Exactness, Op, cast
+from approxhls.sim.ops.base import EXACT, Exactness, Op, cast, pad_image
 
 PAD_KEYS = ("pad_top", "pad_bottom", "pad_left", "pad_right")
 
@@ -73,11 +73,7 @@ class ZeroPad(_Move):
     def evaluate(self, node, ins, ctx):
         xc, x_t = self.one(ins)
         a = node.attrs
-        x = xc.reshape(ctx.n, a["in_height"], a["in_width"], -1)
-        h, w = a["in_height"], a["in_width"]
-        out = np.zeros((ctx.n, h + a["pad_top"] + a["pad_bottom"], w + a["pad_left"] + a["pad_right"], x.shape[-1]),
-                       dtype=x.dtype)  # zeros, then the image: what np.pad does, without its per-call set-up
-        out[:, a["pad_top"] : a["pad_top"] + h, a["pad_left"] : a["pad_left"] + w] = x
+        out = pad_image(xc.reshape(ctx.n, a["in_height"], a["in_width"], -1), a)
         return cast(out, x_t, node.type()).reshape((ctx.n, *node.shape))
 
 
