@@ -144,6 +144,55 @@ def test_direct_convolution_equals_reference(mult):
     assert np.array_equal(Emulator(g.ir, g.assignments, engine="im2col").predict(x), want)
 
 
+@pytest.mark.parametrize("mult", ["exact", "drum_u8_k4", "tam_u8_k7", "roba_u8_modeboth", "bam_u8_h1_v8"])
+@pytest.mark.parametrize("signed_input", [False, True])
+def test_int8_convolution_equals_reference(mult, signed_input):
+    """The conv2d-int8 engine (oneDNN's u8 x s8 -> s32 convolution) against the reference evaluator, every element:
+    features shifted to unsigned (signed inputs, error features below zero) and scaled into 8 bits (bit planes),
+    padding whose features differ per channel, stride; on a CPU without VNNI the engine must refuse."""
+    from qkeras import QActivation, QConv2D, quantized_bits, quantized_relu
+    from tensorflow import keras
+
+    from approxhls.hls.convert import ConvertOptions, build_graph
+    from approxhls.sim.directconv import exact_int8_cpu
+    from approxhls.sim.emulator import Emulator
+    from approxhls.sim.reference import evaluate
+
+    q = dict(kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 0, alpha=1))
+    inp = keras.layers.Input((9, 9, 3), name="x_in")
+    h = QConv2D(16, 3, strides=2, padding="same", name="c1", **q)(inp)
+    h = QActivation(quantized_relu(8, 2), name="r1")(h)
+    out = QConv2D(5, 3, padding="same", name="c2", **q)(h)
+    m = keras.Model(inp, out)
+    rng = np.random.default_rng(5)
+    m.get_layer("c1").set_weights([rng.uniform(-1, 1, (3, 3, 3, 16)), rng.uniform(-0.5, 0.5, 16)])
+    m.get_layer("c2").set_weights([rng.uniform(-1, 1, (3, 3, 16, 5)), rng.uniform(-0.5, 0.5, 5)])
+    plan = None if mult == "exact" else {"default": mult}
+    grid = "ap_fixed<8,1>" if signed_input else "ap_ufixed<8,0>"
+    g = build_graph(m, ConvertOptions(input_precision=grid), plan=plan)
+    x = rng.integers(-128 if signed_input else 0, 128 if signed_input else 256, (7, 9, 9, 3)) / (64 if signed_input else 256)
+    x[0] = x.max()  # full-scale input: the largest sums
+    want = evaluate(g.ir, x, g.assignments)
+    em = Emulator(g.ir, g.assignments, engine="conv2d-int8")
+    engines = [m["engine"] for m in em.describe()]
+    assert np.array_equal(em.predict(x), want)
+    if exact_int8_cpu():
+        assert "conv2d-int8" in engines
+    else:
+        assert "conv2d-int8" not in engines
+
+
+def test_int8_engine_needs_vnni(tmp_path):
+    """Without VNNI (or AMX), oneDNN adds pairs of u8 x s8 products in int16 with saturation: not exact, refused."""
+    from approxhls.sim.directconv import exact_int8_cpu
+
+    with_vnni, without = tmp_path / "a", tmp_path / "b"
+    with_vnni.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_vnni\n")
+    without.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512bw\n")
+    assert exact_int8_cpu(str(with_vnni)) and not exact_int8_cpu(str(without))
+    assert not exact_int8_cpu(str(tmp_path / "missing"))
+
+
 def test_fused_relus_equal_the_unfused_graph():
     """A ReLU is fused into its producer (MAC finish, residual add) only where nothing else reads the producer's
     output; fused, unfused (an observer sees every node) and the reference agree on every element."""

@@ -8,9 +8,9 @@ Per Dense/Conv layer the emulator picks the fastest method that is exact, and sa
 - ``lut``: any other table, or a decomposition of rank >= LUT_RIVAL_RANK where the compiled table-lookup kernel
   (:mod:`approxhls.sim.lutkernel`) is faster on the probe batch.
 Matrix products run in float32 when the largest possible |sum| is below 2^24, in float64 below 2^53 (both
-exact for integers), otherwise the layer uses the lookup kernel. A convolution's GEMM runs either on im2col
-rows or as a direct float32 convolution (:mod:`approxhls.sim.directconv`), whichever is faster on a probe batch
-(the engine; both must give the same sums). Batches run side by side in threads (``THREADS``). Everything else
+exact for integers), otherwise the layer uses the lookup kernel. A convolution's GEMM runs on im2col rows, as a
+direct float32 convolution or as an int8 one (u8 features x s8 weights -> int32, where they fit; on VNNI cores)
+(:mod:`approxhls.sim.directconv`), whichever is fastest on a probe batch (the engine; all must give the same sums). Batches run side by side in threads (``THREADS``). Everything else
 (casts with rounding and saturation, pooling, additions) is shared with the reference evaluator, so only the MAC
 differs. One step is fused: a ReLU whose input nothing else reads is applied by its producer (a MAC layer's
 finish, a residual add) in the same pass, and the ReLU node passes the codes on (:func:`fusable_relus`; off while
@@ -76,7 +76,7 @@ class LayerMethod:
     method: str  # gemm / separable / low-rank r=.. / lut / reference
     dtype: str | None
     macs_per_sample: int
-    engine: str = "numpy"  # convolutions on a GEMM: conv2d (direct) or im2col (measured faster); else numpy
+    engine: str = "numpy"  # convolutions on a GEMM: im2col, conv2d or conv2d-int8 (the fastest measured); else numpy
 
 
 class _GemmMAC:
@@ -133,10 +133,10 @@ class _ExactGemm:
 class Emulator:
     """``cache`` (a dict shared between emulators of the same network) keeps each layer's prepared
     multiply-accumulate per (layer, multiplier, weights): a search re-uses them across candidates. ``engine``:
-    auto (per convolution, the faster of im2col and conv2d on a probe batch), or one of them for every
+    auto (per convolution, the fastest of im2col, conv2d and conv2d-int8 on a probe batch), or one of them for every
     convolution where it applies (tests)."""
 
-    ENGINES = ("auto", "im2col", "conv2d")
+    ENGINES = ("auto", "im2col", "conv2d", "conv2d-int8")
 
     def __init__(self, ir: IR, assignments: dict | None = None, cache: dict | None = None, engine: str = "auto"):
         if engine not in self.ENGINES:
@@ -144,7 +144,7 @@ class Emulator:
         self.ir, self.engine = ir, engine
         self.assignments = assignments or {}
         self.macs: dict[str, list] = {}
-        self.direct: dict[str, object] = {}  # layer -> DirectConv, where that engine was measured faster
+        self.direct: dict[str, object] = {}  # layer -> its direct convolution, where one was measured fastest
         self.methods: list[LayerMethod] = []
         self._observe = None
         self.relu_after = fusable_relus(ir)
@@ -209,45 +209,49 @@ class Emulator:
 
     def _choose_engine(self, node: Node, rival=None, probe: int = 32, repeat: int = 3) -> None:
         """The fastest exact way to run a layer on a GEMM, by measured time on a probe batch of random input codes:
-        im2col rows or a direct conv2d for a convolution, and for a high-rank decomposition also the table-lookup
-        kernel. An alternative is taken only if its sums equal the GEMM's on that batch."""
-        from approxhls.sim.directconv import DirectConv, tensorflow
+        im2col rows or a direct convolution (float32 or int8) for a convolution, and for a high-rank decomposition
+        also the table-lookup kernel. An alternative is taken only if its sums equal the GEMM's on that batch."""
+        from approxhls.sim.directconv import DIRECT_ENGINES, tensorflow
 
         kind, impl = self.macs[node.name][0]
         rival = rival if self.engine == "auto" else None
         if kind != "gemm" or node.attrs.get("binary_input"):
             return
         x_t, op = self.ir.input_type_of(node), get_op(node.op)
-        direct = None
-        if node.op == "conv" and self.engine != "im2col" and tensorflow(load=self.engine == "conv2d") is not None:
+        convs = {}  # engine -> the layer's direct convolution, where that engine applies
+        if node.op == "conv" and self.engine != "im2col" and tensorflow(load=self.engine != "auto") is not None:
             if isinstance(impl, _GemmMAC):
-                direct = DirectConv(node, impl.weights, impl.features, impl.x_min, impl.x_min + len(impl.features) - 1)
+                lookup, lo, hi = impl.features, impl.x_min, impl.x_min + len(impl.features) - 1
             else:
-                direct = DirectConv(node, impl.weights, None, x_t.code_min, x_t.code_max)
-            direct = direct if direct.ok else None
-        if self.engine == "conv2d" or (direct is None and rival is None):
-            if direct is not None:
-                self.direct[node.name] = direct
-                self.methods[-1].engine = "conv2d"
+                lookup, lo, hi = None, x_t.code_min, x_t.code_max
+            for name, engine in DIRECT_ENGINES.items():
+                if self.engine in ("auto", name):
+                    conv = engine(node, impl.weights, lookup, lo, hi)
+                    if conv.ok:
+                        convs[name] = conv
+        if self.engine != "auto" or (not convs and rival is None):
+            for name, conv in convs.items():  # an engine asked for: used wherever it applies
+                self.direct[node.name] = conv
+                self.methods[-1].engine = name
             return
         rng = np.random.default_rng(0)
         xc = rng.integers(x_t.code_min, x_t.code_max + 1, size=(probe, int(np.prod(self.ir.producer(node.inputs[0]).shape))))
         y_gemm, t_gemm = timed_best(lambda: impl(op.columns(node, xc, probe)[0]), repeat)
-        options = [(t_gemm, "im2col" if node.op == "conv" else "numpy", None)]
-        if direct is not None:
-            y, t = timed_best(lambda: direct(xc, probe).astype(np.int64), repeat)
+        options = [(t_gemm, "im2col" if node.op == "conv" else "numpy", None, None)]
+        for name, conv in convs.items():
+            y, t = timed_best(lambda: conv(xc, probe).astype(np.int64), repeat)
             if np.array_equal(y_gemm, y):
-                options.append((t, "conv2d", None))
+                options.append((t, name, conv, None))
         if rival is not None:
             macs = rival()
             lut, x_min = macs[0][1]
             y, t = timed_best(lambda: lut(op.columns(node, xc, probe)[0] - x_min), repeat)
             if np.array_equal(y_gemm, y):
-                options.append((t, "numpy", macs))
-        _, engine, macs = min(options, key=lambda o: o[0])
+                options.append((t, "numpy", None, macs))
+        _, engine, conv, macs = min(options, key=lambda o: o[0])
         self.methods[-1].engine = engine
-        if engine == "conv2d":
-            self.direct[node.name] = direct
+        if conv is not None:
+            self.direct[node.name] = conv
         if macs is not None:  # the table lookup was faster than (rank + 1) products
             self.macs[node.name] = macs
             self.methods[-1].method, self.methods[-1].dtype = "lut", "int64"
