@@ -135,7 +135,25 @@ def _build_features(m):
     return kernel
 
 
-_BUILDERS = {"requantize": _build_requantize, "finish": _build_finish, "add": _build_add, "features": _build_features}
+def _build_image_features(m):
+    import numba
+
+    @numba.njit(nogil=True)
+    def kernel(codes, x_min, table, out, top, left):
+        n, h, w, c = codes.shape
+        for a in range(n):
+            for i in range(h):
+                for j in range(w):
+                    for ch in range(c):
+                        row = codes[a, i, j, ch] - x_min
+                        for r in range(m):
+                            out[a, top + i, left + j, ch * m + r] = table[row, r]
+
+    return kernel
+
+
+_BUILDERS = {"requantize": _build_requantize, "finish": _build_finish, "add": _build_add, "features": _build_features,
+             "image_features": _build_image_features}
 
 
 _has_numba: bool | None = None  # found out once: kernels() runs on every large requantization
@@ -233,3 +251,24 @@ def features(codes: np.ndarray, x_min: int, table: np.ndarray) -> np.ndarray:
     out = np.empty(c.size * table.shape[1], dtype=table.dtype)
     k("features", table.shape[1])(c.reshape(-1), x_min, np.ascontiguousarray(table), out)
     return out.reshape(*c.shape, table.shape[1])
+
+
+def image_features(codes: np.ndarray, x_min: int, table: np.ndarray, pads: tuple, fill: np.ndarray) -> np.ndarray:
+    """An image of codes (n, H, W, C) -> its features (n, H', W', C*m), padded by ``pads`` (top, bottom, left,
+    right) with ``fill`` (C*m values), written straight into the padded array (no copy of the image)."""
+    top, bottom, left, right = pads
+    n, h, w, c = codes.shape
+    m = table.shape[1]
+    k = kernels()
+    if k is None or codes.size < MIN_SIZE:
+        x = table[np.asarray(codes) - x_min].reshape(n, h, w, c * m)
+        out = np.empty((n, h + top + bottom, w + left + right, c * m), dtype=table.dtype)
+        out[:] = fill
+        out[:, top : top + h, left : left + w] = x
+        return out
+    out = np.empty((n, h + top + bottom, w + left + right, c * m), dtype=table.dtype)
+    for border in (out[:, :top], out[:, top + h :], out[:, :, :left], out[:, :, left + w :]):
+        border[...] = fill  # only the padding: the kernel writes the rest
+    k("image_features", m)(np.ascontiguousarray(codes, dtype=np.int64), x_min, np.ascontiguousarray(table), out, top,
+                           left)
+    return out

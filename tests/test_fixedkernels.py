@@ -82,3 +82,18 @@ def test_feature_gather_equals_numpy_indexing():
     table = rng.integers(-300, 300, size=(256, 5)).astype(np.float32)
     x = rng.integers(-128, 128, size=(7, 11, 13))
     np.testing.assert_array_equal(fixedkernels.features(x, -128, table), table[x + 128])
+
+
+@pytest.mark.parametrize("pads", [(1, 1, 1, 1), (0, 2, 1, 0), (0, 0, 0, 0)])
+def test_image_features_equal_the_padded_gather(pads):
+    """Features written straight into the padded image: the numpy gather, then padding with a fill per channel."""
+    from approxhls.sim.ops.base import pad_image
+
+    rng = np.random.default_rng(5)
+    table = rng.integers(0, 256, size=(256, 3)).astype(np.uint8)
+    x = rng.integers(-128, 128, size=(4, 20, 17, 6))
+    fill = rng.integers(0, 256, size=18).astype(np.uint8)
+    attrs = dict(zip(("pad_top", "pad_bottom", "pad_left", "pad_right"), pads))
+    want = pad_image(table[x + 128].reshape(4, 20, 17, 18), attrs, fill)
+    got = fixedkernels.image_features(x, -128, table, pads, fill)
+    assert got.dtype == np.uint8 and np.array_equal(got, want)

@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 
 from approxhls import fixedkernels
-from approxhls.sim.ops.base import pad_image
 from approxhls.sim.ops.mac import image
 
 F32_LIMIT = 2**24
@@ -110,6 +109,9 @@ class DirectConv:
             total = y if total is None else total + y.astype(np.float64)  # chunks < 2^24 each: exact in float64
         return total.reshape(n * self.oh * self.ow, -1)  # float values that are exact integers
 
+    def partial(self, xc: np.ndarray, n: int) -> tuple[np.ndarray, None]:
+        return self(xc, n), None
+
 
 @lru_cache(maxsize=1)
 def exact_int8_cpu(cpuinfo: str = "/proc/cpuinfo") -> bool:
@@ -160,7 +162,7 @@ class Int8Conv:
         self.ok = True
         self.table = np.stack(feats, axis=1).astype(np.uint8)  # (codes, pieces)
         self.fill = np.tile(self.table[-x_min], c)  # per channel, the features of the padding code 0
-        self.offset = offset.astype(np.int32) if offset.any() else None
+        self.offset = offset if offset.any() else None
         self.oh, self.ow = a["out_height"], a["out_width"]
         self.conv = _int8_conv(tf, w8.reshape(fh, fw, c * self.pieces, -1).astype(np.int8), a["stride_height"],
                                a["stride_width"])
@@ -169,14 +171,19 @@ class Int8Conv:
         except tf.errors.OpError as e:
             self.ok, self.why = False, f"TensorFlow's int8 convolution does not run here: {str(e).splitlines()[0]}"
 
-    def __call__(self, xc: np.ndarray, n: int) -> np.ndarray:
+    def partial(self, xc: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """(the sums without the shift's constant, that constant per output or None): the emulator adds the constant
+        to the bias instead of making a pass over the sums."""
         a = self.node.attrs
         x = np.asarray(xc).reshape(n, a["in_height"], a["in_width"], a["n_chan"])
-        feats = pad_image(fixedkernels.features(x, self.x_min, self.table).reshape(*x.shape[:3], -1), a, self.fill)
+        pads = (a["pad_top"], a["pad_bottom"], a["pad_left"], a["pad_right"])
+        feats = fixedkernels.image_features(x, self.x_min, self.table, pads, self.fill)
         y = self.conv(feats).numpy()[:, : self.oh, : self.ow]
-        if self.offset is not None:
-            y = y + self.offset  # within int32 by the bound
-        return y.reshape(n * self.oh * self.ow, -1)
+        return y.reshape(n * self.oh * self.ow, -1), self.offset
+
+    def __call__(self, xc: np.ndarray, n: int) -> np.ndarray:
+        y, offset = self.partial(xc, n)
+        return y if offset is None else y + offset  # within int32 by the bound
 
 
 def _divisors(g: int) -> list[int]:

@@ -265,10 +265,13 @@ class Emulator:
     def _apply_relu(relu: Node, codes: np.ndarray, src_t: FixedType) -> np.ndarray:
         return get_op("relu").evaluate(relu, [(codes, src_t)], None)
 
-    def _finish(self, node: Node, sums: np.ndarray, bias: np.ndarray, x_t: FixedType) -> np.ndarray:
-        """Integer sums of products -> the layer's result codes (alignment, bias, casts; a fused ReLU)."""
+    def _finish(self, node: Node, sums: np.ndarray, bias: np.ndarray, x_t: FixedType, offset=None) -> np.ndarray:
+        """Integer sums of products (+ ``offset`` per output, if given) -> the layer's result codes (alignment, bias,
+        casts; a fused ReLU)."""
         b_t, acc_t, res_t = node.type("bias"), node.type("accum"), node.type("result")
         lshift, bias_acc = acc_t.frac - product_frac(node, x_t), cast(bias, b_t, acc_t)
+        if offset is not None:  # the accumulator wraps modulo 2^width: adding the offset before or after is the same
+            bias_acc = bias_acc + (np.asarray(offset, dtype=np.int64) << lshift)
         relu = self._relu(node)
         fast = fixedkernels.finish(sums, lshift, bias_acc, acc_t, res_t, relu.type() if relu is not None else None)
         if fast is not None:
@@ -282,9 +285,9 @@ class Emulator:
         if direct is None or self._observe is not None:  # histograms count the codes of every product: GEMM rows
             return None
         n = len(xc)
-        sums = direct(xc, n)
+        sums, offset = direct.partial(xc, n)
         _, bias = get_op(node.op).groups(node)[0]
-        return self._finish(node, sums, bias, x_t).reshape((n, *node.shape))
+        return self._finish(node, sums, bias, x_t, offset).reshape((n, *node.shape))
 
     def _mac(self, node: Node, group: int, xc, x_t: FixedType):
         if self._observe is not None:
