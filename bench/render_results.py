@@ -124,8 +124,9 @@ def emulator() -> str:
         out.append(f"\nGoals: emulator / Keras >= {vk['exact']:g} for exact, separable and low-rank multipliers, "
                    f">= {vk['table']:g} for arbitrary tables; emulator / C-sim >= {goals['emu_vs_csim']}x in every row. "
                    f"The engine column says how convolutions ran: `conv2d` (TensorFlow's float32 convolution on "
-                   f"integer codes, exact below 2^24 per channel chunk) or `im2col` (numpy GEMM), chosen per layer by "
-                   f"a timed probe.")
+                   f"integer codes, exact below 2^24 per channel chunk), `conv2d-int8` (oneDNN's u8 x s8 -> int32 "
+                   f"convolution on 8-bit pieces of the features, on VNNI cores) or `im2col` (numpy GEMM), chosen per "
+                   f"layer by a timed probe.")
         for r in d["rows"]:
             if not r.get("meets_goal", True):
                 out.append(f"- {r['model']} / {r['multiplier']} ({r['kind']}): **not met** (emulator / Keras "

@@ -286,16 +286,36 @@ def test_measured_choice_between_decomposition_and_table_lookup(monkeypatch, lut
         w, b = m.get_layer(layer).get_weights()
         m.get_layer(layer).set_weights([rng.uniform(-1, 1, w.shape), rng.uniform(-0.5, 0.5, b.shape)])
     g = build_graph(m, ConvertOptions(input_precision="ap_ufixed<8,0>"), plan={"default": "etm_u8_m4"})
-    calls = []
+    races = []
 
-    def fake_timed(fn, repeat):  # per layer: the GEMM first, then the lookup
-        calls.append(fn)
-        return fn(), (1.0 if lut_wins else 0.0) if len(calls) % 2 else (0.0 if lut_wins else 1.0)
+    def fake_race(fns, repeat):  # per layer: the GEMM first, then the lookup
+        races.append(len(fns))
+        return [(fn(), t) for fn, t in zip(fns, (1.0, 0.0) if lut_wins else (0.0, 1.0))]
 
-    monkeypatch.setattr(emulator, "timed_best", fake_timed)
+    monkeypatch.setattr(emulator, "timed_race", fake_race)
     em = emulator.Emulator(g.ir, g.assignments)
     methods = {d["layer"]: d["method"] for d in em.describe()}
-    assert len(calls) == 4  # both layers raced (rank >= LUT_RIVAL_RANK)
+    assert races == [2, 2]  # both layers raced (rank >= LUT_RIVAL_RANK)
     assert all((mth == "lut") == lut_wins for mth in methods.values()), methods
     x = rng.integers(0, 256, (200, 40)) / 256
     assert np.array_equal(em.predict(x), evaluate(g.ir, x, g.assignments))
+
+
+def test_timed_race_runs_contenders_in_turns_and_drops_the_hopeless(monkeypatch):
+    """Each round times every contender once (a drift of the machine's speed hits all alike); one more than twice as
+    slow as the fastest after the first round runs no more, and its first time stands."""
+    from approxhls.sim import emulator
+
+    clock, calls = [0.0], []
+    monkeypatch.setattr(emulator.time, "perf_counter", lambda: clock[0])
+
+    def contender(name, cost):
+        def run():
+            calls.append(name)
+            clock[0] += cost
+            return name
+        return run
+
+    out = emulator.timed_race([contender("gemm", 3.0), contender("conv", 1.0), contender("int8", 1.5)], repeat=3)
+    assert out == [("gemm", 3.0), ("conv", 1.0), ("int8", 1.5)]
+    assert calls == ["gemm", "conv", "int8"] + ["conv", "int8"] * 2

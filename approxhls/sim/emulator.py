@@ -105,14 +105,20 @@ def _usable_cpus() -> int:
     return os.cpu_count() or 1
 
 
-def timed_best(fn, repeat: int):
-    """(fn's result, its fastest time of ``repeat`` runs)."""
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return out, min(times)
+def timed_race(fns: list, repeat: int, drop: float = 2.0) -> list[tuple]:
+    """[(fn's result, its fastest time)] per fn, timed in turns (each round runs every fn still in the race once), so
+    that a change of the machine's speed during the race slows all of them alike. After the first round, a fn more
+    than ``drop`` times slower than the fastest leaves the race (it cannot win; its time stays as measured)."""
+    outs, best = [None] * len(fns), [float("inf")] * len(fns)
+    running = list(range(len(fns)))
+    for r in range(repeat):
+        for i in running:
+            t0 = time.perf_counter()
+            outs[i] = fns[i]()
+            best[i] = min(best[i], time.perf_counter() - t0)
+        if r == 0:
+            running = [i for i in running if best[i] <= drop * min(best)]
+    return list(zip(outs, best))
 
 
 def _lut_macs(table, groups, x_min: int, w_min: int) -> list:
@@ -207,7 +213,7 @@ class Emulator:
         self.macs[node.name] = _lut_macs(table, groups, x_codes.min(), w_codes.min())
         self.methods.append(LayerMethod(node.name, a.multiplier, "lut", "int64", macs))
 
-    def _choose_engine(self, node: Node, rival=None, probe: int = 32, repeat: int = 3) -> None:
+    def _choose_engine(self, node: Node, rival=None, probe: int = 32, repeat: int = 5) -> None:
         """The fastest exact way to run a layer on a GEMM, by measured time on a probe batch of random input codes:
         im2col rows or a direct convolution (float32 or int8) for a convolution, and for a high-rank decomposition
         also the table-lookup kernel. An alternative is taken only if its sums equal the GEMM's on that batch."""
@@ -236,18 +242,19 @@ class Emulator:
             return
         rng = np.random.default_rng(0)
         xc = rng.integers(x_t.code_min, x_t.code_max + 1, size=(probe, int(np.prod(self.ir.producer(node.inputs[0]).shape))))
-        y_gemm, t_gemm = timed_best(lambda: impl(op.columns(node, xc, probe)[0]), repeat)
-        options = [(t_gemm, "im2col" if node.op == "conv" else "numpy", None, None)]
+        # (engine, run on the probe, its direct convolution, its table-lookup MACs); the GEMM on im2col rows first
+        contenders = [("im2col" if node.op == "conv" else "numpy", lambda: impl(op.columns(node, xc, probe)[0]), None,
+                       None)]
         for name, conv in convs.items():
-            y, t = timed_best(lambda: conv(xc, probe).astype(np.int64), repeat)
-            if np.array_equal(y_gemm, y):
-                options.append((t, name, conv, None))
+            contenders.append((name, lambda conv=conv: conv(xc, probe).astype(np.int64), conv, None))
         if rival is not None:
             macs = rival()
             lut, x_min = macs[0][1]
-            y, t = timed_best(lambda: lut(op.columns(node, xc, probe)[0] - x_min), repeat)
-            if np.array_equal(y_gemm, y):
-                options.append((t, "numpy", None, macs))
+            contenders.append(("numpy", lambda: lut(op.columns(node, xc, probe)[0] - x_min), None, macs))
+        timed = timed_race([c[1] for c in contenders], repeat)
+        y_gemm = timed[0][0]
+        options = [(t, name, conv, macs) for (y, t), (name, _, conv, macs) in zip(timed, contenders)
+                   if y is y_gemm or np.array_equal(y_gemm, y)]
         _, engine, conv, macs = min(options, key=lambda o: o[0])
         self.methods[-1].engine = engine
         if conv is not None:
