@@ -112,26 +112,34 @@ def test_emulate_command_reports_methods_and_throughput(tmp_path):
     assert r["n"] == 450 and 0 < r["accuracy"] <= 1 and r["images_per_s"] > 0 and r["gmac_per_s"] > 0
 
 
+def _conv_pair(side: int, mid: int, c2_padding: str, rng, c2_kernel=None):
+    """x_in (side, side, 3) -> QConv2D(mid, 3, stride 2, same) -> quantized ReLU -> QConv2D(5, 3, c2_padding), 8-bit
+    weights drawn from ``rng`` (c2's kernel given, with zero biases, or drawn)."""
+    from qkeras import QActivation, QConv2D, quantized_bits, quantized_relu
+    from tensorflow import keras
+
+    q = dict(kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 0, alpha=1))
+    inp = keras.layers.Input((side, side, 3), name="x_in")
+    h = QConv2D(mid, 3, strides=2, padding="same", name="c1", **q)(inp)
+    h = QActivation(quantized_relu(8, 2), name="r1")(h)
+    m = keras.Model(inp, QConv2D(5, 3, padding=c2_padding, name="c2", **q)(h))
+    m.get_layer("c1").set_weights([rng.uniform(-1, 1, (3, 3, 3, mid)), rng.uniform(-0.5, 0.5, mid)])
+    c2 = [c2_kernel, np.zeros(5)] if c2_kernel is not None else [rng.uniform(-1, 1, (3, 3, mid, 5)),
+                                                                  rng.uniform(-0.5, 0.5, 5)]
+    m.get_layer("c2").set_weights(c2)
+    return m
+
+
 @pytest.mark.parametrize("mult", ["exact", "drum_u8_k4", "tam_u8_k7", "roba_u8_modeboth"])
 def test_direct_convolution_equals_reference(mult):
     """The conv2d engine (TensorFlow's float32 convolution) against the reference evaluator, every element: padding,
     stride, and a layer whose worst-case sum passes 2^24 so its channels are cut into exact chunks."""
-    from qkeras import QActivation, QConv2D, quantized_bits, quantized_relu
-    from tensorflow import keras
-
     from approxhls.hls.convert import ConvertOptions, build_graph
     from approxhls.sim.emulator import Emulator
     from approxhls.sim.reference import evaluate
 
-    q = dict(kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 0, alpha=1))
-    inp = keras.layers.Input((10, 10, 3), name="x_in")
-    h = QConv2D(64, 3, strides=2, padding="same", name="c1", **q)(inp)
-    h = QActivation(quantized_relu(8, 2), name="r1")(h)
-    out = QConv2D(5, 3, padding="valid", name="c2", **q)(h)
-    m = keras.Model(inp, out)
     rng = np.random.default_rng(3)
-    m.get_layer("c1").set_weights([rng.uniform(-1, 1, (3, 3, 3, 64)), rng.uniform(-0.5, 0.5, 64)])
-    m.get_layer("c2").set_weights([np.full((3, 3, 64, 5), -1.0), np.zeros(5)])  # 9*64*255*128 > 2^24
+    m = _conv_pair(10, 64, "valid", rng, np.full((3, 3, 64, 5), -1.0))  # c2: 9*64*255*128 > 2^24
     plan = None if mult == "exact" else {"default": mult}
     g = build_graph(m, ConvertOptions(input_precision="ap_ufixed<8,0>"), plan=plan)
     x = rng.integers(0, 256, (6, 10, 10, 3)) / 256
@@ -150,23 +158,13 @@ def test_int8_convolution_equals_reference(mult, signed_input):
     """The conv2d-int8 engine (oneDNN's u8 x s8 -> s32 convolution) against the reference evaluator, every element:
     features shifted to unsigned (signed inputs, error features below zero) and scaled into 8 bits (bit planes),
     padding whose features differ per channel, stride; on a CPU without VNNI the engine must refuse."""
-    from qkeras import QActivation, QConv2D, quantized_bits, quantized_relu
-    from tensorflow import keras
-
     from approxhls.hls.convert import ConvertOptions, build_graph
     from approxhls.sim.directconv import exact_int8_cpu
     from approxhls.sim.emulator import Emulator
     from approxhls.sim.reference import evaluate
 
-    q = dict(kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 0, alpha=1))
-    inp = keras.layers.Input((9, 9, 3), name="x_in")
-    h = QConv2D(16, 3, strides=2, padding="same", name="c1", **q)(inp)
-    h = QActivation(quantized_relu(8, 2), name="r1")(h)
-    out = QConv2D(5, 3, padding="same", name="c2", **q)(h)
-    m = keras.Model(inp, out)
     rng = np.random.default_rng(5)
-    m.get_layer("c1").set_weights([rng.uniform(-1, 1, (3, 3, 3, 16)), rng.uniform(-0.5, 0.5, 16)])
-    m.get_layer("c2").set_weights([rng.uniform(-1, 1, (3, 3, 16, 5)), rng.uniform(-0.5, 0.5, 5)])
+    m = _conv_pair(9, 16, "same", rng)
     plan = None if mult == "exact" else {"default": mult}
     grid = "ap_fixed<8,1>" if signed_input else "ap_ufixed<8,0>"
     g = build_graph(m, ConvertOptions(input_precision=grid), plan=plan)
