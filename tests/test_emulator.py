@@ -180,6 +180,28 @@ def test_int8_convolution_equals_reference(mult, signed_input):
         assert "conv2d-int8" not in engines
 
 
+def test_int8_engine_refuses_features_too_wide_for_it():
+    """etm_u8_m4's error features span up to 12 bits with no common factor: cut into 8-bit pieces they would be more
+    work than the float convolution, so the int8 engine refuses (saying why) and the layer keeps an exact engine."""
+    from approxhls.hls.convert import ConvertOptions, build_graph
+    from approxhls.sim.directconv import Int8Conv, exact_int8_cpu
+    from approxhls.sim.emulator import Emulator
+    from approxhls.sim.reference import evaluate
+
+    rng = np.random.default_rng(5)
+    g = build_graph(_conv_pair(9, 16, "same", rng), ConvertOptions(input_precision="ap_ufixed<8,0>"),
+                    plan={"default": "etm_u8_m4"})
+    em = Emulator(g.ir, g.assignments, engine="conv2d-int8")
+    assert not em.direct
+    node = g.ir.node("c2")
+    _, impl = em.macs["c2"][0]
+    conv = Int8Conv(node, impl.weights, impl.features, impl.x_min, impl.x_min + len(impl.features) - 1)
+    assert not conv.ok
+    assert ("more work than the float convolution" in conv.why) if exact_int8_cpu() else ("VNNI" in conv.why)
+    x = rng.integers(0, 256, (5, 9, 9, 3)) / 256
+    assert np.array_equal(em.predict(x), evaluate(g.ir, x, g.assignments))
+
+
 def test_int8_engine_needs_vnni(tmp_path):
     """Without VNNI (or AMX), oneDNN adds pairs of u8 x s8 products in int16 with saturation: not exact, refused."""
     from approxhls.sim.directconv import exact_int8_cpu

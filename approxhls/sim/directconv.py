@@ -32,6 +32,7 @@ from approxhls.sim.ops.mac import image
 
 F32_LIMIT = 2**24
 I32_LIMIT = 2**31
+MAX_CODES = 1 << 16  # input codes of a lookup table the int8 engine builds (wider inputs take 17+ pieces anyway)
 MAX_PIECES = 3  # 8-bit pieces per feature beyond which int8 cannot beat float32 (it is at most ~3x faster)
 EXACT_INT8_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")  # int32 accumulation of u8 x s8 products in hardware
 
@@ -135,9 +136,6 @@ class Int8Conv:
         self.node, self.x_min, self.ok, self.why = node, x_min, False, ""
         fh, fw, c = a["filt_height"], a["filt_width"], a["n_chan"]
         m = W.shape[0] // (fh * fw * c)
-        table = (np.arange(x_min, x_max + 1)[:, None] if lookup is None else np.asarray(lookup)).astype(np.int64)
-        w5 = np.asarray(W).astype(np.int64).reshape(fh, fw, c, m, W.shape[1])
-        low = table.min(axis=0)  # feature j = low[j] + (an unsigned part), cut into 8-bit pieces below
         tf = tensorflow()
         if tf is None or not hasattr(tf.raw_ops, "QuantizedConv2D"):
             self.why = "TensorFlow with QuantizedConv2D is not loaded"
@@ -145,8 +143,13 @@ class Int8Conv:
             self.why = "this CPU has no VNNI/AMX: oneDNN's int8 convolution may saturate"
         elif not x_min <= 0 <= x_max:
             self.why = "the padding code 0 is not an input code"
+        elif x_max - x_min >= MAX_CODES:
+            self.why = "inputs wider than 16 bits"
         if self.why:
             return
+        table = (np.arange(x_min, x_max + 1)[:, None] if lookup is None else np.asarray(lookup)).astype(np.int64)
+        w5 = np.asarray(W).astype(np.int64).reshape(fh, fw, c, m, W.shape[1])
+        low = table.min(axis=0)  # feature j = low[j] + (an unsigned part), cut into 8-bit pieces below
         pieces = [_byte_pieces(table[:, j] - low[j], w5[:, :, :, j]) for j in range(m)]
         self.pieces = sum(len(p) for p in pieces)  # 8-bit features per input channel (m for the float engines)
         if self.pieces > MAX_PIECES * m:
