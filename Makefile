@@ -47,7 +47,8 @@ test-slow: $(STAMP)
 clean:
 	rm -rf demo-out .pytest_cache build *.egg-info
 
-# every benchmark (long: the ALWANN searches take most of an hour on 2 cores), then docs/RESULTS.md from their JSON
+# every benchmark (long: the ALWANN searches, with the pop 50 x 50 one, take about two hours on 2 cores), then
+# docs/RESULTS.md from their JSON
 bench: $(STAMP)
 	$(BIN)/python bench/multipliers.py
 	$(BIN)/python bench/emulator.py

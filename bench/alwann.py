@@ -66,7 +66,8 @@ def row_of(name: str, r: dict, tune: bool, comp: bool, wall: float, max_loss: fl
            "prefix_reuse": r["search"]["prefix_reuse"], "wall_s": round(wall, 1),
            "max_loss_pp": None if max_loss is None else round(100 * max_loss, 2),
            "stopped_infeasible": r["search"].get("stopped_infeasible", 0),
-           "pop": r["search"]["pop"], "gens": r["search"]["gens"], "front": len(r["points"]), "cores": os.cpu_count()}
+           "pop": r["search"]["pop"], "gens": r["search"]["gens"], "front": len(r["points"]), "cores": os.cpu_count(),
+           "code": code_version()}
     if best is None:
         return row | {"energy_saving_%": None}
     lo, hi = best["test_loss_ci95"]
@@ -81,8 +82,21 @@ def row_of(name: str, r: dict, tune: bool, comp: bool, wall: float, max_loss: fl
     return row
 
 
+def code_version() -> str | None:
+    """The commit the timings were measured on (a row kept by --keep keeps its own), or None outside a git checkout."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
+                             cwd=Path(__file__).parent)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return out.stdout.strip() or None
+
+
 def search_name(r: dict) -> str:
-    return r["accelerator"] + (f", --max-loss {r['max_loss_pp']} pp" if r.get("max_loss_pp") else "")
+    return (r["accelerator"] + (f", --max-loss {r['max_loss_pp']} pp" if r.get("max_loss_pp") else "")
+            + (f", pop {FULL_POP} x {FULL_GENS}" if is_full_scale(r) else ""))
 
 
 def findings(rows: list[dict]) -> list[str]:
@@ -97,6 +111,7 @@ def findings(rows: list[dict]) -> list[str]:
             what = "tuning and compensation change" if r["compensated"] else "tuning changes"
             out.append(f"{r['model']} {search_name(r)}: {what} validation accuracy of the chosen plan by "
                        f"{gain:+.2f} pp against the plain plan.")
+    measured = any(is_full_scale(r) for r in rows)  # then the short searches' extrapolations are superseded
     for r in rows:
         if r["model"] != "resnet8":
             continue
@@ -112,10 +127,12 @@ def findings(rows: list[dict]) -> list[str]:
         stopped = f" ({r['stopped_infeasible']} stopped early as infeasible)" if r.get("max_loss_pp") else ""
         if is_full_scale(r):
             minutes = r["search_s"] / 60
-            out.append(f"Search at scale (resnet8 {search}, pop {FULL_POP} x {FULL_GENS} generations, "
-                       f"{r['calibration']} calibration images, {r.get('cores')} cores): {minutes:.1f} min measured for "
+            out.append(f"Search at scale (resnet8 {search} generations, {r['calibration']} calibration images, "
+                       f"{r.get('cores')} cores): {minutes:.1f} min measured for "
                        f"{r['evaluations']} evaluations ({r['evals_per_s']} evaluations/s, prefix reuse "
                        f"{100 * r['prefix_reuse']:.0f}%): {'met' if minutes <= 30 else 'not met'} (goal <= 30 min).")
+            continue
+        if measured:
             continue
         minutes = FULL_SCALE / r["evals_per_s"] / 60 if r["evals_per_s"] else None
         out.append(f"Search at scale (resnet8 {search}, {r['calibration']} calibration images, "
@@ -123,6 +140,10 @@ def findings(rows: list[dict]) -> list[str]:
                    f"{100 * r['prefix_reuse']:.0f}%): pop 50 x 50 generations would take about {minutes:.0f} min "
                    f"(extrapolated from this short search, whose first evaluations also prepare every layer's "
                    f"multipliers).")
+    if any(r.get("code") != rows[0].get("code") for r in rows):
+        out.append("Timings (eval/s, wall time) are those of the code each row ran on (the code column: its commit; "
+                   "empty: an earlier version, from before rows named their commit). The fronts do not depend on it: "
+                   "every evaluation is bit-exact.")
     return out
 
 

@@ -157,16 +157,18 @@ def alwann() -> str:
                "rate": f(r.get("evals_per_s"), 2), "reuse": pct(r.get("prefix_reuse"), 0),
                "sizes": r.get("sizes", ""), "search": f"{r['pop']} x {r['gens']}" if r.get("pop") else "",
                "maxloss": "" if r.get("max_loss_pp") is None else f"{r['max_loss_pp']:g}",
-               "stopped": "" if r.get("max_loss_pp") is None else r.get("stopped_infeasible", 0)}
+               "stopped": "" if r.get("max_loss_pp") is None else r.get("stopped_infeasible", 0),
+               "code": r.get("code") or ""}
         rows.append(row)
     cols = [("model", "model"), ("accelerator", "acc"), ("weights tuned", "tuned"), ("bias compensated", "comp"),
             ("exact test acc.", "exact"), ("energy saving", "save"), ("val. loss (pp)", "vloss"),
             ("test acc.", "test"), ("test loss (pp)", "loss"), ("test loss 95% CI (pp)", "ci"),
             ("pop x gens", "search"), ("max calib. loss (pp)", "maxloss"), ("evaluations", "evals"),
             ("stopped early", "stopped"), ("eval/s", "rate"), ("prefix reuse", "reuse"),
-            ("wall time (s)", "wall"), ("calib / val / test", "sizes")]
+            ("wall time (s)", "wall"), ("calib / val / test", "sizes"), ("code", "code")]
     for key, field in (("vloss", "val_loss_pp"), ("search", "pop"), ("rate", "evals_per_s"),
-                       ("reuse", "prefix_reuse"), ("maxloss", "max_loss_pp"), ("stopped", "max_loss_pp")):
+                       ("reuse", "prefix_reuse"), ("maxloss", "max_loss_pp"), ("stopped", "max_loss_pp"),
+                       ("code", "code")):
         if not any(r.get(field) is not None for r in d["rows"]):
             cols = [c for c in cols if c[1] != key]
     if not any(r.get("compensated") for r in d["rows"]):
