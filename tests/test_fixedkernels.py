@@ -80,8 +80,9 @@ def test_small_or_unsupported_inputs_use_numpy():
 def test_feature_gather_equals_numpy_indexing():
     rng = np.random.default_rng(4)
     table = rng.integers(-300, 300, size=(256, 5)).astype(np.float32)
-    x = rng.integers(-128, 128, size=(7, 11, 13))
-    np.testing.assert_array_equal(fixedkernels.features(x, -128, table), table[x + 128])
+    x = rng.integers(-128, 128, size=(7, 11, 13, 3))
+    got = fixedkernels.image_features(x, -128, table, (0, 0, 0, 0), 0)
+    np.testing.assert_array_equal(got, table[x + 128].reshape(7, 11, 13, 15))
 
 
 @pytest.mark.parametrize("pads", [(1, 1, 1, 1), (0, 2, 1, 0), (0, 0, 0, 0)])

@@ -102,7 +102,7 @@ class DirectConv:
         if self.lookup is None:
             feats = x.astype(np.float32)
         else:
-            feats = fixedkernels.features(x, self.x_min, self.lookup).reshape(*x.shape[:3], -1)
+            feats = fixedkernels.image_features(x, self.x_min, self.lookup, (0, 0, 0, 0), 0)
         total = None
         for s, k in zip(self.slices, self.kernels):
             part = feats if len(self.slices) == 1 else feats[..., s]

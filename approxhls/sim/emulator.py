@@ -10,9 +10,9 @@ Per Dense/Conv layer the emulator picks the fastest method that is exact, and sa
 Matrix products run in float32 when the largest possible |sum| is below 2^24, in float64 below 2^53 (both
 exact for integers), otherwise the layer uses the lookup kernel. A convolution's GEMM runs on im2col rows, as a
 direct float32 convolution or as an int8 one (u8 features x s8 weights -> int32, where they fit; on VNNI cores)
-(:mod:`approxhls.sim.directconv`), whichever is fastest on a probe batch (the engine; all must give the same sums). Batches run side by side in threads (``THREADS``). Everything else
-(casts with rounding and saturation, pooling, additions) is shared with the reference evaluator, so only the MAC
-differs. One step is fused: a ReLU whose input nothing else reads is applied by its producer (a MAC layer's
+(:mod:`approxhls.sim.directconv`), whichever is fastest on a probe batch (the engine; all must give the same sums).
+Batches run side by side in threads (``THREADS``). Everything else (casts with rounding and saturation, pooling,
+additions) is shared with the reference evaluator, so only the MAC differs. One step is fused: a ReLU whose input nothing else reads is applied by its producer (a MAC layer's
 finish, a residual add) in the same pass, and the ReLU node passes the codes on (:func:`fusable_relus`; off while
 an observer looks at every node's output).
 """

@@ -35,8 +35,8 @@ def align(codes: np.ndarray, src: FixedType, frac: int) -> np.ndarray:
 
 def pad_image(x: np.ndarray, attrs: dict, fill=0) -> np.ndarray:
     """(n, H, W, C) padded by the layer's pad_top/bottom/left/right with ``fill`` (a value, or one per channel): a
-    filled array, then the image
-    (what np.pad does, without its per-call set-up); ``x`` itself where nothing is padded."""
+    filled array, then the image (what np.pad does, without its per-call set-up); ``x`` itself where nothing is
+    padded."""
     top, bottom, left, right = (attrs[k] for k in ("pad_top", "pad_bottom", "pad_left", "pad_right"))
     if not (top or bottom or left or right):
         return x
