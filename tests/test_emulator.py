@@ -343,3 +343,73 @@ def test_timed_race_runs_contenders_in_turns_and_drops_the_hopeless(monkeypatch)
     out = emulator.timed_race([contender("gemm", 3.0), contender("conv", 1.0), contender("int8", 1.5)], repeat=3)
     assert out == [("gemm", 3.0), ("conv", 1.0), ("int8", 1.5)]
     assert calls == ["gemm", "conv", "int8"] + ["conv", "int8"] * 2
+
+
+def _rows_by_gather(node, xc, table, w_index, x_min):
+    """The sums of a layer's products read one by one from ``table`` on its im2col rows (numpy, no kernel)."""
+    from approxhls.sim.ops import get_op
+
+    rows = get_op(node.op).columns(node, xc, len(xc))[0] - x_min
+    return np.stack([table[rows, w_index[:, j]].sum(axis=1) for j in range(w_index.shape[1])], axis=1)
+
+
+@pytest.mark.parametrize("entries", ["int16", "int32"])
+def test_lookup_convolution_equals_the_gather_on_rows(entries):
+    """LutConv (products per kernel position and input code, no im2col) against a gather on im2col rows, every element:
+    a strided same-padded convolution on signed inputs, a valid one, and a Dense layer; a table whose row for code 0
+    is not zero (moved into the offset), with entries that fit 16 bits or need 32."""
+    from qkeras import QDense, quantized_bits
+    from tensorflow import keras
+
+    from approxhls.hls.convert import ConvertOptions, build_graph
+
+    rng = np.random.default_rng(11)
+    g = build_graph(_conv_pair(9, 20, "valid", rng), ConvertOptions(input_precision="ap_fixed<8,1>"))
+    q = dict(kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 0, alpha=1))
+    inp = keras.layers.Input((37,), name="x_in")
+    dense = build_graph(keras.Model(inp, QDense(21, name="d", **q)(inp)), ConvertOptions()).ir.node("d")
+    big = 2**14 if entries == "int16" else 2**20  # entries less code 0's: twice that
+    for node, x_min, nx in ((g.ir.node("c1"), -128, 256), (g.ir.node("c2"), 0, 256), (dense, -3, 9)):
+        k, out = node.weights["weight"].reshape(-1, node.weights["weight"].shape[-1]).shape
+        table = rng.integers(-big, big, (nx, 256))
+        w_index = rng.integers(0, 256, (k, out))
+        conv = lutkernel.LutConv.create(node, table, w_index, x_min)
+        assert conv is not None and conv.P.dtype == np.dtype(entries)
+        assert conv.offset is not None  # code 0's row is random: its products are a constant per output
+        shape = (6, *g.ir.producer(node.inputs[0]).shape) if node is not dense else (6, k)
+        xc = rng.integers(x_min, x_min + nx, shape)
+        xc[0] = 0  # every input at the skipped code
+        assert np.array_equal(conv(xc, len(xc)), _rows_by_gather(node, xc, table, w_index, x_min))
+
+
+def test_lookup_convolution_refuses_sums_past_int32():
+    from approxhls.hls.convert import ConvertOptions, build_graph
+
+    rng = np.random.default_rng(12)
+    node = build_graph(_conv_pair(9, 20, "valid", rng), ConvertOptions()).ir.node("c2")
+    k = node.weights["weight"].size // 5
+    table = np.zeros((256, 256), dtype=np.int64)
+    table[1] = -(-(2**31) // k)  # k of these reach 2^31
+    assert lutkernel.LutConv.create(node, table, np.ones((k, 5), dtype=np.int64), 0) is None
+    table[1] -= 1
+    assert lutkernel.LutConv.create(node, table, np.ones((k, 5), dtype=np.int64), 0) is not None
+
+
+@pytest.mark.parametrize("mult", ["etm_u8_m4", "mitchell_u8_w5"])
+@pytest.mark.parametrize("signed_input", [False, True])
+def test_table_layers_on_the_lookup_convolution_equal_reference(mult, signed_input):
+    """Multipliers with no usable decomposition run on the lookup convolution (engine lut-conv), and the network's
+    outputs equal the reference evaluator's on every element; with an observer (the GEMM-row kernel) too."""
+    from approxhls.hls.convert import ConvertOptions, build_graph
+    from approxhls.sim.emulator import Emulator
+    from approxhls.sim.reference import evaluate
+
+    rng = np.random.default_rng(13)
+    g = build_graph(_conv_pair(9, 16, "same", rng), ConvertOptions(input_precision="ap_fixed<8,1>" if signed_input
+                                                                    else "ap_ufixed<8,0>"), plan={"default": mult})
+    x = rng.integers(-128 if signed_input else 0, 128 if signed_input else 256, (7, 9, 9, 3)) / (64 if signed_input else 256)
+    em = Emulator(g.ir, g.assignments)
+    assert {d["layer"]: d["engine"] for d in em.describe() if d["method"] == "lut"} == {"c1": "lut-conv", "c2": "lut-conv"}
+    want = evaluate(g.ir, x, g.assignments)
+    assert np.array_equal(em.predict(x), want)
+    assert np.array_equal(em.predict(x, observe=lambda *a: None), want)

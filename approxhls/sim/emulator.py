@@ -6,7 +6,9 @@ Per Dense/Conv layer the emulator picks the fastest method that is exact, and sa
   (:mod:`approxhls.sim.decompose`, on the weight codes the layer holds): one matrix product over operands widened
   by lookups;
 - ``lut``: any other table, or a decomposition of rank >= LUT_RIVAL_RANK where the compiled table-lookup kernel
-  (:mod:`approxhls.sim.lutkernel`) is faster on the probe batch.
+  (:mod:`approxhls.sim.lutkernel`) is faster on the probe batch. A Dense or Conv layer's lookup runs by kernel
+  position (engine ``lut-conv``: per position and input code, the products with 16 outputs' weights added as one
+  vector, no im2col rows, code 0 skipped), elsewhere on GEMM rows.
 Matrix products run in float32 when the largest possible |sum| is below 2^24, in float64 below 2^53 (both
 exact for integers), otherwise the layer uses the lookup kernel. A convolution's GEMM runs on im2col rows, as a
 direct float32 convolution or as an int8 one (u8 features x s8 weights -> int32, where they fit; on VNNI cores)
@@ -31,7 +33,7 @@ from approxhls.fixedpoint import FixedType
 from approxhls.sim.assignment import EXACT, Assignment, builtin_product
 from approxhls.sim.decompose import decompose_used
 from approxhls.sim.ir import IR, Node
-from approxhls.sim.lutkernel import LutLayer
+from approxhls.sim.lutkernel import LutConv, LutLayer
 from approxhls.sim.ops import get_op
 from approxhls.sim.ops.base import Context, cast
 from approxhls.sim.reference import product_frac, reference_mac, run_graph
@@ -40,8 +42,9 @@ F32_LIMIT = 2**24
 F64_LIMIT = 2**53
 MAX_TABLE_BITS = 16  # widest input type whose product table the emulator builds
 THREADS: int | None = None  # batches evaluated at once; None: the CPUs this process may use (search workers: 1)
-LUT_RIVAL_RANK = 4  # decompositions of this rank or more are timed against the table-lookup kernel
+LUT_RIVAL_RANK = 2  # decompositions of this rank or more are timed against the table-lookup kernel
 MAX_HISTOGRAM_BINS = 1 << 22  # per-position input histograms above this are kept as one distribution
+LUT_ENGINE = {True: "lut-conv", False: "numpy"}  # a table lookup: by kernel position (LutConv) or on GEMM rows
 
 
 def auto_batch(ir: IR) -> int:
@@ -76,7 +79,8 @@ class LayerMethod:
     method: str  # gemm / separable / low-rank r=.. / lut / reference
     dtype: str | None
     macs_per_sample: int
-    engine: str = "numpy"  # convolutions on a GEMM: im2col, conv2d or conv2d-int8 (the fastest measured); else numpy
+    engine: str = "numpy"  # convolutions on a GEMM: im2col, conv2d or conv2d-int8 (the fastest measured); a table
+    # lookup by kernel position: lut-conv; else numpy
 
 
 class _GemmMAC:
@@ -121,8 +125,10 @@ def timed_race(fns: list, repeat: int, drop: float = 2.0) -> list[tuple]:
     return list(zip(outs, best))
 
 
-def _lut_macs(table, groups, x_min: int, w_min: int) -> list:
-    return [("lut", (LutLayer(table, w - w_min), x_min)) for w, _ in groups]
+def _lut_macs(node: Node, table, groups, x_min: int, w_min: int) -> tuple[list, LutConv | None]:
+    """The layer's table-lookup MACs on GEMM rows (per group), and its lookup convolution where one applies."""
+    direct = LutConv.create(node, table, groups[0][0] - w_min, x_min) if len(groups) == 1 else None
+    return [("lut", (LutLayer(table, w - w_min), x_min)) for w, _ in groups], direct
 
 
 class _ExactGemm:
@@ -208,10 +214,12 @@ class Emulator:
                 label = "gemm" if dec.method == "exact" else dec.label()
                 self.methods.append(LayerMethod(node.name, a.multiplier, label, np.dtype(dtype).name, macs))
                 if dec.rank >= LUT_RIVAL_RANK and len(groups) == 1:  # (rank + 1) x the GEMM work: the table may win
-                    return lambda: _lut_macs(table, groups, x_codes.min(), w_codes.min())
+                    return lambda: _lut_macs(node, table, groups, x_codes.min(), w_codes.min())
                 return None
-        self.macs[node.name] = _lut_macs(table, groups, x_codes.min(), w_codes.min())
-        self.methods.append(LayerMethod(node.name, a.multiplier, "lut", "int64", macs))
+        self.macs[node.name], direct = _lut_macs(node, table, groups, x_codes.min(), w_codes.min())
+        self.methods.append(LayerMethod(node.name, a.multiplier, "lut", "int64", macs, LUT_ENGINE[direct is not None]))
+        if direct is not None:
+            self.direct[node.name] = direct
 
     def _choose_engine(self, node: Node, rival=None, probe: int = 32, repeat: int = 5) -> None:
         """The fastest exact way to run a layer on a GEMM, by measured time on a probe batch of random input codes:
@@ -248,9 +256,11 @@ class Emulator:
         for name, conv in convs.items():
             contenders.append((name, lambda conv=conv: conv(xc, probe).astype(np.int64), conv, None))
         if rival is not None:
-            macs = rival()
+            macs, direct = rival()
             lut, x_min = macs[0][1]
-            contenders.append(("numpy", lambda: lut(op.columns(node, xc, probe)[0] - x_min), None, macs))
+            run = (lambda: direct(xc, probe).astype(np.int64)) if direct else (
+                lambda: lut(op.columns(node, xc, probe)[0] - x_min))
+            contenders.append((LUT_ENGINE[direct is not None], run, direct, macs))
         timed = timed_race([c[1] for c in contenders], repeat)
         y_gemm = timed[0][0]
         options = [(t, name, conv, macs) for (y, t), (name, _, conv, macs) in zip(timed, contenders)

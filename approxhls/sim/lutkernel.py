@@ -69,6 +69,12 @@ def _build() -> ctypes.CDLL | None:
     lib.lut_gemm.argtypes = [i32, ctypes.c_int64, ctypes.c_int64, i32, ctypes.c_int64, i32,
                              npc.ndpointer(np.int64, flags="C_CONTIGUOUS")]
     lib.lut_gemm.restype = None
+    i64 = npc.ndpointer(np.int64, flags="C_CONTIGUOUS")
+    for name, entry in (("lut_conv16", np.int16), ("lut_conv32", np.int32)):
+        fn = getattr(lib, name)
+        fn.argtypes = [i64, *[ctypes.c_int64] * 12, npc.ndpointer(entry, flags="C_CONTIGUOUS"), ctypes.c_int64,
+                       ctypes.c_int64, i32]
+        fn.restype = None
     return lib
 
 
@@ -99,3 +105,66 @@ class LutLayer:
         for j in range(self.out):  # numpy fallback: one gather per output column
             res[:, j] = flat[self.woff[j][None, :] + x_index].sum(axis=1)
         return res
+
+
+BLOCK = 16  # outputs per block of the convolution kernel's table (its BLOCK)
+MAX_CONV_TABLE_BYTES = 64 << 20  # per layer: larger tables run on the row kernel (LutLayer)
+I32_LIMIT = 2**31
+
+
+class LutConv:
+    """One Dense/Conv layer's sums by table lookup without im2col rows (kernels/lut_gemm.c: lut_conv): per kernel
+    position and input code, the products with one block of outputs' weights, added as one vector. Build with
+    :meth:`create`, which says None where it does not apply."""
+
+    def __init__(self, node, table: np.ndarray, w_index: np.ndarray, x_min: int, entry: type):
+        a = node.attrs
+        if node.op == "dense":  # a 1x1 image of k channels
+            self.geometry = (1, 1, w_index.shape[0], 1, 1, 1, 1, 1, 1)
+        else:
+            self.geometry = tuple(a[g] for g in ("in_height", "in_width", "n_chan", "filt_height", "filt_width",
+                                                 "stride_height", "stride_width", "out_height", "out_width"))
+        self.node, self.x_min, self.nx = node, x_min, table.shape[0]
+        k, self.out = w_index.shape
+        blocks = -(-self.out // BLOCK)
+        cols = np.zeros((k, blocks * BLOCK), dtype=np.int64)  # padding columns: any weight (their sums are dropped)
+        cols[:, : self.out] = w_index
+        # code 0's products leave the table (most inputs after a ReLU are 0, and the padding is): the kernel skips
+        # them, and their sum per output is a constant (the offset, which the emulator adds to the bias)
+        products = table[:, cols] - table[-x_min, cols][None]  # (nx, k, blocks * BLOCK)
+        self.offset = table[-x_min, w_index].sum(axis=0)
+        self.offset = self.offset if self.offset.any() else None
+        self.P = np.ascontiguousarray(products.reshape(self.nx, k, blocks, BLOCK).transpose(2, 1, 0, 3), dtype=entry)
+        self.kernel = getattr(_lib, "lut_conv16" if entry is np.int16 else "lut_conv32")
+
+    @classmethod
+    def create(cls, node, table: np.ndarray, w_index: np.ndarray, x_min: int) -> LutConv | None:
+        """For a Dense or Conv layer with one weight group (``w_index`` (k, out): weight code - its minimum) and
+        inputs whose padding code 0 is in the table; None where the compiled kernel is missing, a sum may pass
+        int32 or the layer's table would pass MAX_CONV_TABLE_BYTES."""
+        if node.op not in ("dense", "conv") or not available() or not x_min <= 0 < x_min + table.shape[0]:
+            return None
+        t = np.asarray(table, dtype=np.int64)
+        largest = int(np.abs(t - t[-x_min][None]).max())  # entries of the kernel's table (code 0's row subtracted)
+        if w_index.shape[0] * largest >= I32_LIMIT:
+            return None
+        entry = np.int16 if largest < 2**15 else np.int32
+        size = -(-w_index.shape[1] // BLOCK) * BLOCK * w_index.shape[0] * table.shape[0] * np.dtype(entry).itemsize
+        return cls(node, t, w_index, x_min, entry) if size <= MAX_CONV_TABLE_BYTES else None
+
+    def partial(self, xc: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """(sums (rows = pixels, out) int32 without code 0's products, their constant per output or None): the
+        emulator's direct-layer interface."""
+        from approxhls.sim.ops.mac import image
+
+        h, w, c, fh, fw, sh, sw, oh, ow = self.geometry
+        img = np.ascontiguousarray(xc.reshape(n, h, w, c) if self.node.op == "dense" else image(self.node, xc, n),
+                                   dtype=np.int64)
+        hp, wp = img.shape[1:3]
+        res = np.empty((n * oh * ow, self.out), dtype=np.int32)
+        self.kernel(img, n, hp, wp, c, fh, fw, sh, sw, oh, ow, self.x_min, -self.x_min, self.P, self.nx, self.out, res)
+        return res, self.offset
+
+    def __call__(self, xc: np.ndarray, n: int) -> np.ndarray:
+        sums, offset = self.partial(xc, n)
+        return sums if offset is None else sums + offset
