@@ -112,7 +112,11 @@ def _usable_cpus() -> int:
 def timed_race(fns: list, repeat: int, drop: float = 2.0) -> list[tuple]:
     """[(fn's result, its fastest time)] per fn, timed in turns (each round runs every fn still in the race once), so
     that a change of the machine's speed during the race slows all of them alike. After the first round, a fn more
-    than ``drop`` times slower than the fastest leaves the race (it cannot win; its time stays as measured)."""
+    than ``drop`` times slower than the fastest leaves the race (it cannot win; its time stays as measured). Each fn
+    runs once untimed first: a first call pays one-time costs (TensorFlow builds oneDNN's primitive for a new kernel,
+    measured 130-700 ms against 1-5 ms after), by which the drop would throw out the fastest engine."""
+    for fn in fns:
+        fn()
     outs, best = [None] * len(fns), [float("inf")] * len(fns)
     running = list(range(len(fns)))
     for r in range(repeat):
