@@ -62,7 +62,7 @@ def run_emulation(target, plan=None, dataset: str | None = None, limit: int | No
         "n": int(len(x)),
         "accuracy": float(np.mean(np.argmax(y, axis=1) == ds.y_test)),
         "images_per_s": round(timing["images_per_s"], 1),
-        "gmac_per_s": round(timing["gmac_per_s"], 3),
+        "gmac_per_s": float(f"{timing['gmac_per_s']:.3g}"),  # significant digits: a small model's rate is < 0.001
         "macs_per_image": em.macs_per_sample(),
         "layers": em.describe(),
     }
