@@ -123,10 +123,13 @@ def emulator() -> str:
         vk = goals["emu_vs_keras"]
         out.append(f"\nGoals: emulator / Keras >= {vk['exact']:g} for exact, separable and low-rank multipliers, "
                    f">= {vk['table']:g} for arbitrary tables; emulator / C-sim >= {goals['emu_vs_csim']}x in every row. "
-                   f"The engine column says how convolutions ran: `conv2d` (TensorFlow's float32 convolution on "
+                   f"The engine column says how the layers ran: `conv2d` (TensorFlow's float32 convolution on "
                    f"integer codes, exact below 2^24 per channel chunk), `conv2d-int8` (oneDNN's u8 x s8 -> int32 "
-                   f"convolution on 8-bit pieces of the features, on VNNI cores) or `im2col` (numpy GEMM), chosen per "
-                   f"layer by a timed probe.")
+                   f"convolution on 8-bit pieces of the features, on VNNI cores), `im2col` (numpy GEMM), `lut-conv` "
+                   f"(the compiled table lookup by kernel position: per position and input code, the products with "
+                   f"16 outputs' weights added as one vector; code 0 skipped) or `numpy` (a GEMM, or the lookup on GEMM "
+                   f"rows, where no direct engine applies), "
+                   f"chosen per layer by a timed probe.")
         for r in d["rows"]:
             if not r.get("meets_goal", True):
                 out.append(f"- {r['model']} / {r['multiplier']} ({r['kind']}): **not met** (emulator / Keras "

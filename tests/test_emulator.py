@@ -67,14 +67,18 @@ def test_lookup_kernel_equals_numpy_gather_and_direct_sum():
     assert lutkernel.available(), "the C lookup kernel should build here (gcc is installed)"
 
 
-def test_float64_is_chosen_when_float32_could_round(tmp_path):
+def test_float64_is_chosen_when_float32_could_round(tmp_path, monkeypatch):
     """A wide dense layer whose worst-case sum passes 2^24 must not be computed in float32."""
     from qkeras import QDense, quantized_bits
     from tensorflow import keras
 
     from approxhls.hls.convert import ConvertOptions, build_graph
+    from approxhls.sim import emulator
     from approxhls.sim.emulator import Emulator
     from approxhls.sim.reference import evaluate
+
+    # 8-bit exact products race the table lookup: the GEMM wins here, so the test is about the GEMM's dtype
+    monkeypatch.setattr(emulator, "timed_race", lambda fns, repeat: [(fn(), float(i)) for i, fn in enumerate(fns)])
 
     inp = keras.layers.Input((1024,), name="x_in")
     out = QDense(4, kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 0, alpha=1),
@@ -415,3 +419,20 @@ def test_table_layers_on_the_lookup_convolution_equal_reference(mult, signed_inp
     want = evaluate(g.ir, x, g.assignments)
     assert np.array_equal(em.predict(x), want)
     assert np.array_equal(em.predict(x, observe=lambda *a: None), want)
+
+
+def test_exact_products_by_lookup_when_it_wins_the_race(monkeypatch):
+    """8-bit exact products race the lookup convolution too (few channels: it can be the fastest); taken, it gives the
+    reference's outputs on every element (the race is fixed so the lookup, the last contender, wins)."""
+    from approxhls.hls.convert import ConvertOptions, build_graph
+    from approxhls.sim import emulator
+    from approxhls.sim.reference import evaluate
+
+    monkeypatch.setattr(emulator, "timed_race", lambda fns, repeat: [(fn(), -float(i)) for i, fn in enumerate(fns)])
+    rng = np.random.default_rng(14)
+    g = build_graph(_conv_pair(9, 16, "same", rng), ConvertOptions(input_precision="ap_ufixed<8,0>"))
+    em = emulator.Emulator(g.ir, g.assignments)
+    assert {d["layer"]: (d["method"], d["engine"]) for d in em.describe()} == {"c1": ("lut", "lut-conv"),
+                                                                               "c2": ("lut", "lut-conv")}
+    x = rng.integers(0, 256, (7, 9, 9, 3)) / 256
+    assert np.array_equal(em.predict(x), evaluate(g.ir, x, g.assignments))

@@ -5,8 +5,8 @@ Per Dense/Conv layer the emulator picks the fastest method that is exact, and sa
 - ``separable`` / ``low-rank``: M(x, w) = base*x*w + F(x) @ G(w) with integer factors
   (:mod:`approxhls.sim.decompose`, on the weight codes the layer holds): one matrix product over operands widened
   by lookups;
-- ``lut``: any other table, or a decomposition of rank >= LUT_RIVAL_RANK where the compiled table-lookup kernel
-  (:mod:`approxhls.sim.lutkernel`) is faster on the probe batch. A Dense or Conv layer's lookup runs by kernel
+- ``lut``: any other table, or a decomposition of rank >= LUT_RIVAL_RANK (or exact products of operands of at most
+  LUT_EXACT_BITS) where the compiled table-lookup kernel (:mod:`approxhls.sim.lutkernel`) is faster on the probe batch. A Dense or Conv layer's lookup runs by kernel
   position (engine ``lut-conv``: per position and input code, the products with 16 outputs' weights added as one
   vector, no im2col rows, code 0 skipped), elsewhere on GEMM rows.
 Matrix products run in float32 when the largest possible |sum| is below 2^24, in float64 below 2^53 (both
@@ -43,6 +43,7 @@ F64_LIMIT = 2**53
 MAX_TABLE_BITS = 16  # widest input type whose product table the emulator builds
 THREADS: int | None = None  # batches evaluated at once; None: the CPUs this process may use (search workers: 1)
 LUT_RIVAL_RANK = 2  # decompositions of this rank or more are timed against the table-lookup kernel
+LUT_EXACT_BITS = 8  # exact products of operands this wide or narrower are timed against it too
 MAX_HISTOGRAM_BINS = 1 << 22  # per-position input histograms above this are kept as one distribution
 LUT_ENGINE = {True: "lut-conv", False: "numpy"}  # a table lookup: by kernel position (LutConv) or on GEMM rows
 
@@ -200,7 +201,10 @@ class Emulator:
             dtype = np.float32 if bound < F32_LIMIT else (np.float64 if bound < F64_LIMIT else np.int64)
             self.macs[node.name] = [("gemm", _ExactGemm(w, dtype)) for w, _ in groups]
             self.methods.append(LayerMethod(node.name, a.multiplier, "gemm", np.dtype(dtype).name, macs))
-            return
+            if max(a.x_type.width, a.w_type.width) <= LUT_EXACT_BITS and len(groups) == 1:
+                x_codes, w_codes = a.codes()  # a small table of exact products: its lookup may win (few channels)
+                return lambda: _lut_macs(node, a.table(), groups, x_codes.min(), w_codes.min())
+            return None
         if a.x_type.width > MAX_TABLE_BITS:  # a table over every input code would not fit: product by product
             self.macs[node.name] = [("reference", a)] * len(groups)
             self.methods.append(LayerMethod(node.name, a.multiplier, "reference", None, macs))
