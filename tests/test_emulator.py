@@ -138,6 +138,13 @@ def _conv_pair(side: int, mid: int, c2_padding: str, rng, c2_kernel=None):
     return m
 
 
+def _input_images(rng, signed: bool):
+    """(input precision, 7 images (9, 9, 3) on its grid): signed ap_fixed<8,1> or unsigned ap_ufixed<8,0>."""
+    if signed:
+        return "ap_fixed<8,1>", rng.integers(-128, 128, (7, 9, 9, 3)) / 64
+    return "ap_ufixed<8,0>", rng.integers(0, 256, (7, 9, 9, 3)) / 256
+
+
 @pytest.mark.parametrize("mult", ["exact", "drum_u8_k4", "tam_u8_k7", "roba_u8_modeboth"])
 def test_direct_convolution_equals_reference(mult):
     """The conv2d engine (TensorFlow's float32 convolution) against the reference evaluator, every element: padding,
@@ -174,9 +181,8 @@ def test_int8_convolution_equals_reference(mult, signed_input):
     rng = np.random.default_rng(5)
     m = _conv_pair(9, 16, "same", rng)
     plan = None if mult == "exact" else {"default": mult}
-    grid = "ap_fixed<8,1>" if signed_input else "ap_ufixed<8,0>"
+    grid, x = _input_images(rng, signed_input)
     g = build_graph(m, ConvertOptions(input_precision=grid), plan=plan)
-    x = rng.integers(-128 if signed_input else 0, 128 if signed_input else 256, (7, 9, 9, 3)) / (64 if signed_input else 256)
     x[0] = x.max()  # full-scale input: the largest sums
     want = evaluate(g.ir, x, g.assignments)
     em = Emulator(g.ir, g.assignments, engine="conv2d-int8")
@@ -411,11 +417,12 @@ def test_table_layers_on_the_lookup_convolution_equal_reference(mult, signed_inp
     from approxhls.sim.reference import evaluate
 
     rng = np.random.default_rng(13)
-    g = build_graph(_conv_pair(9, 16, "same", rng), ConvertOptions(input_precision="ap_fixed<8,1>" if signed_input
-                                                                    else "ap_ufixed<8,0>"), plan={"default": mult})
-    x = rng.integers(-128 if signed_input else 0, 128 if signed_input else 256, (7, 9, 9, 3)) / (64 if signed_input else 256)
+    m = _conv_pair(9, 16, "same", rng)
+    grid, x = _input_images(rng, signed_input)
+    g = build_graph(m, ConvertOptions(input_precision=grid), plan={"default": mult})
     em = Emulator(g.ir, g.assignments)
-    assert {d["layer"]: d["engine"] for d in em.describe() if d["method"] == "lut"} == {"c1": "lut-conv", "c2": "lut-conv"}
+    engines = {d["layer"]: d["engine"] for d in em.describe() if d["method"] == "lut"}
+    assert engines == {"c1": "lut-conv", "c2": "lut-conv"}
     want = evaluate(g.ir, x, g.assignments)
     assert np.array_equal(em.predict(x), want)
     assert np.array_equal(em.predict(x, observe=lambda *a: None), want)
@@ -434,5 +441,5 @@ def test_exact_products_by_lookup_when_it_wins_the_race(monkeypatch):
     em = emulator.Emulator(g.ir, g.assignments)
     assert {d["layer"]: (d["method"], d["engine"]) for d in em.describe()} == {"c1": ("lut", "lut-conv"),
                                                                                "c2": ("lut", "lut-conv")}
-    x = rng.integers(0, 256, (7, 9, 9, 3)) / 256
+    _, x = _input_images(rng, False)
     assert np.array_equal(em.predict(x), evaluate(g.ir, x, g.assignments))

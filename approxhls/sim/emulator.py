@@ -6,17 +6,18 @@ Per Dense/Conv layer the emulator picks the fastest method that is exact, and sa
   (:mod:`approxhls.sim.decompose`, on the weight codes the layer holds): one matrix product over operands widened
   by lookups;
 - ``lut``: any other table, or a decomposition of rank >= LUT_RIVAL_RANK (or exact products of operands of at most
-  LUT_EXACT_BITS) where the compiled table-lookup kernel (:mod:`approxhls.sim.lutkernel`) is faster on the probe batch. A Dense or Conv layer's lookup runs by kernel
-  position (engine ``lut-conv``: per position and input code, the products with 16 outputs' weights added as one
-  vector, no im2col rows, code 0 skipped), elsewhere on GEMM rows.
+  LUT_EXACT_BITS) where the compiled table-lookup kernel (:mod:`approxhls.sim.lutkernel`) is faster on the probe
+  batch. A Dense or Conv layer's lookup runs by kernel position (engine ``lut-conv``: per position and input code,
+  the products with 16 outputs' weights added as one vector, no im2col rows, code 0 skipped), elsewhere on GEMM
+  rows.
 Matrix products run in float32 when the largest possible |sum| is below 2^24, in float64 below 2^53 (both
 exact for integers), otherwise the layer uses the lookup kernel. A convolution's GEMM runs on im2col rows, as a
 direct float32 convolution or as an int8 one (u8 features x s8 weights -> int32, where they fit; on VNNI cores)
 (:mod:`approxhls.sim.directconv`), whichever is fastest on a probe batch (the engine; all must give the same sums).
 Batches run side by side in threads (``THREADS``). Everything else (casts with rounding and saturation, pooling,
-additions) is shared with the reference evaluator, so only the MAC differs. One step is fused: a ReLU whose input nothing else reads is applied by its producer (a MAC layer's
-finish, a residual add) in the same pass, and the ReLU node passes the codes on (:func:`fusable_relus`; off while
-an observer looks at every node's output).
+additions) is shared with the reference evaluator, so only the MAC differs. One step is fused: a ReLU whose input
+nothing else reads is applied by its producer (a MAC layer's finish, a residual add) in the same pass, and the ReLU
+node passes the codes on (:func:`fusable_relus`; off while an observer looks at every node's output).
 """
 
 from __future__ import annotations
@@ -266,7 +267,7 @@ class Emulator:
         if rival is not None:
             macs, direct = rival()
             lut, x_min = macs[0][1]
-            run = (lambda: direct(xc, probe).astype(np.int64)) if direct else (
+            run = (lambda: direct(xc, probe).astype(np.int64)) if direct is not None else (
                 lambda: lut(op.columns(node, xc, probe)[0] - x_min))
             contenders.append((LUT_ENGINE[direct is not None], run, direct, macs))
         timed = timed_race([c[1] for c in contenders], repeat)

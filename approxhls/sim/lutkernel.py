@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import numpy.ctypeslib as npc
 
+from approxhls.sim.ops.mac import image
+
 SOURCE = Path(__file__).with_name("kernels") / "lut_gemm.c"
 _lib = None
 
@@ -117,23 +119,24 @@ class LutConv:
     position and input code, the products with one block of outputs' weights, added as one vector. Build with
     :meth:`create`, which says None where it does not apply."""
 
-    def __init__(self, node, table: np.ndarray, w_index: np.ndarray, x_min: int, entry: type):
-        a = node.attrs
+    def __init__(self, node, rel: np.ndarray, zero: np.ndarray, w_index: np.ndarray, x_min: int, entry: type):
+        """``rel``: the table less its row for code 0 (``zero``), both int64; see :meth:`create`."""
         if node.op == "dense":  # a 1x1 image of k channels
             self.geometry = (1, 1, w_index.shape[0], 1, 1, 1, 1, 1, 1)
         else:
-            self.geometry = tuple(a[g] for g in ("in_height", "in_width", "n_chan", "filt_height", "filt_width",
-                                                 "stride_height", "stride_width", "out_height", "out_width"))
-        self.node, self.x_min, self.nx = node, x_min, table.shape[0]
+            self.geometry = tuple(node.attrs[g] for g in ("in_height", "in_width", "n_chan", "filt_height",
+                                                          "filt_width", "stride_height", "stride_width", "out_height",
+                                                          "out_width"))
+        self.node, self.x_min, self.nx = node, x_min, rel.shape[0]
         k, self.out = w_index.shape
         blocks = -(-self.out // BLOCK)
         cols = np.zeros((k, blocks * BLOCK), dtype=np.int64)  # padding columns: any weight (their sums are dropped)
         cols[:, : self.out] = w_index
         # code 0's products leave the table (most inputs after a ReLU are 0, and the padding is): the kernel skips
         # them, and their sum per output is a constant (the offset, which the emulator adds to the bias)
-        products = table[:, cols] - table[-x_min, cols][None]  # (nx, k, blocks * BLOCK)
-        self.offset = table[-x_min, w_index].sum(axis=0)
-        self.offset = self.offset if self.offset.any() else None
+        offset = zero[w_index].sum(axis=0)
+        self.offset = offset if offset.any() else None
+        products = rel[:, cols]  # (nx, k, blocks * BLOCK)
         self.P = np.ascontiguousarray(products.reshape(self.nx, k, blocks, BLOCK).transpose(2, 1, 0, 3), dtype=entry)
         self.kernel = getattr(_lib, "lut_conv16" if entry is np.int16 else "lut_conv32")
 
@@ -145,18 +148,18 @@ class LutConv:
         if node.op not in ("dense", "conv") or not available() or not x_min <= 0 < x_min + table.shape[0]:
             return None
         t = np.asarray(table, dtype=np.int64)
-        largest = int(np.abs(t - t[-x_min][None]).max())  # entries of the kernel's table (code 0's row subtracted)
+        zero = t[-x_min]
+        rel = t - zero[None]  # the kernel's entries
+        largest = int(np.abs(rel).max())
         if w_index.shape[0] * largest >= I32_LIMIT:
             return None
         entry = np.int16 if largest < 2**15 else np.int32
         size = -(-w_index.shape[1] // BLOCK) * BLOCK * w_index.shape[0] * table.shape[0] * np.dtype(entry).itemsize
-        return cls(node, t, w_index, x_min, entry) if size <= MAX_CONV_TABLE_BYTES else None
+        return cls(node, rel, zero, w_index, x_min, entry) if size <= MAX_CONV_TABLE_BYTES else None
 
     def partial(self, xc: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray | None]:
         """(sums (rows = pixels, out) int32 without code 0's products, their constant per output or None): the
         emulator's direct-layer interface."""
-        from approxhls.sim.ops.mac import image
-
         h, w, c, fh, fw, sh, sw, oh, ow = self.geometry
         img = np.ascontiguousarray(xc.reshape(n, h, w, c) if self.node.op == "dense" else image(self.node, xc, n),
                                    dtype=np.int64)

@@ -35,42 +35,42 @@ void lut_gemm(const int32_t *xi, int64_t rows, int64_t k, const int32_t *woff, i
  * weights at kernel position kk (filter row, column, channel), the products of code x with the weights of one
  * block of BLOCK outputs. One product row is one contiguous vector load and add: no gather per product and no
  * im2col copy (the windows are read from the padded image). Rows of index ``skip`` are all zero and not read (the
- * caller moves code 0's products into a constant: most inputs after a ReLU are 0, and padding is). Sums are int32 (the caller checked the bound); P has
- * 16-bit entries (lut_conv16) or 32-bit ones (lut_conv32). One thread: the emulator runs batches in threads (a
- * search, in processes), and nested OpenMP threads were measured slower.
+ * caller moves code 0's products into a constant: most inputs after a ReLU are 0, and padding is). Sums are int32
+ * (the caller checked the bound); P has 16-bit entries (lut_conv16) or 32-bit ones (lut_conv32). One thread: the
+ * emulator runs batches in threads (a search, in processes), and nested OpenMP threads were measured slower.
  */
 #define BLOCK 16  /* measured: 32 is 2-5x slower (the accumulators leave the registers) */
 
-#define LUT_CONV(NAME, PTYPE)                                                                                          \
-void NAME(const int64_t *img, int64_t n, int64_t h, int64_t w, int64_t c, int64_t fh, int64_t fw, int64_t sh,     \
-          int64_t sw, int64_t oh, int64_t ow, int64_t x_min, int64_t skip, const PTYPE *P, int64_t nx,            \
-          int64_t out, int32_t *res) {                                                                                         \
-    const int64_t k = fh * fw * c, blocks = (out + BLOCK - 1) / BLOCK, rows = n * oh * ow;                        \
-    /* blocks outermost: one block's part of P (k * nx * BLOCK entries) stays in cache for all rows */            \
-    for (int64_t b = 0; b < blocks; b++) {                                                                        \
-        const PTYPE *pb = P + b * k * nx * BLOCK;                                                                 \
-        const int64_t jn = out - b * BLOCK < BLOCK ? out - b * BLOCK : BLOCK;                                     \
-        for (int64_t r = 0; r < rows; r++) {                                                                      \
-            const int64_t a = r / (oh * ow), i = (r / ow) % oh, j = r % ow;                                       \
-            int32_t acc[BLOCK] = {0};                                                                             \
-            int64_t kk = 0;                                                                                       \
-            for (int64_t dy = 0; dy < fh; dy++) {                                                                 \
-                for (int64_t dx = 0; dx < fw; dx++) {                                                             \
-                    const int64_t *px = img + ((a * h + i * sh + dy) * w + j * sw + dx) * c;                      \
-                    for (int64_t ch = 0; ch < c; ch++, kk++) {                                                    \
-                        const int64_t xi = px[ch] - x_min;                                                        \
-                        if (xi == skip)                                                                           \
-                            continue;                                                                             \
-                        const PTYPE *p = pb + (kk * nx + xi) * BLOCK;                                             \
-                        for (int t = 0; t < BLOCK; t++)                                                           \
-                            acc[t] += p[t];                                                                       \
-                    }                                                                                             \
-                }                                                                                                 \
-            }                                                                                                     \
-            for (int64_t t = 0; t < jn; t++)                                                                      \
-                res[r * out + b * BLOCK + t] = acc[t];                                                            \
-        }                                                                                                         \
-    }                                                                                                             \
+#define LUT_CONV(NAME, PTYPE)                                                                                         \
+void NAME(const int64_t *img, int64_t n, int64_t h, int64_t w, int64_t c, int64_t fh, int64_t fw, int64_t sh,         \
+          int64_t sw, int64_t oh, int64_t ow, int64_t x_min, int64_t skip, const PTYPE *P, int64_t nx,                \
+          int64_t out, int32_t *res) {                                                                                \
+    const int64_t k = fh * fw * c, blocks = (out + BLOCK - 1) / BLOCK, rows = n * oh * ow;                            \
+    /* blocks outermost: one block's part of P (k * nx * BLOCK entries) stays in cache for all rows */                \
+    for (int64_t b = 0; b < blocks; b++) {                                                                            \
+        const PTYPE *pb = P + b * k * nx * BLOCK;                                                                     \
+        const int64_t jn = out - b * BLOCK < BLOCK ? out - b * BLOCK : BLOCK;                                         \
+        for (int64_t r = 0; r < rows; r++) {                                                                          \
+            const int64_t a = r / (oh * ow), i = (r / ow) % oh, j = r % ow;                                           \
+            int32_t acc[BLOCK] = {0};                                                                                 \
+            int64_t kk = 0;                                                                                           \
+            for (int64_t dy = 0; dy < fh; dy++) {                                                                     \
+                for (int64_t dx = 0; dx < fw; dx++) {                                                                 \
+                    const int64_t *px = img + ((a * h + i * sh + dy) * w + j * sw + dx) * c;                          \
+                    for (int64_t ch = 0; ch < c; ch++, kk++) {                                                        \
+                        const int64_t xi = px[ch] - x_min;                                                            \
+                        if (xi == skip)                                                                               \
+                            continue;                                                                                 \
+                        const PTYPE *p = pb + (kk * nx + xi) * BLOCK;                                                 \
+                        for (int t = 0; t < BLOCK; t++)                                                               \
+                            acc[t] += p[t];                                                                           \
+                    }                                                                                                 \
+                }                                                                                                     \
+            }                                                                                                         \
+            for (int64_t t = 0; t < jn; t++)                                                                          \
+                res[r * out + b * BLOCK + t] = acc[t];                                                                \
+        }                                                                                                             \
+    }                                                                                                                 \
 }
 
 LUT_CONV(lut_conv16, int16_t)
