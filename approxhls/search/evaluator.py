@@ -32,6 +32,7 @@ class Evaluator:
         # there, and its calibration accuracy is an upper bound (1 - wrong so far / images)
         self.max_wrong: int | None = None
         self.stopped = 0  # evaluations stopped early, in this process
+        self.state_budget: int | None = None  # bytes of prefix states per process (None: prefix.state_budget())
         self._reset_caches()
 
     def _reset_caches(self):
@@ -48,10 +49,11 @@ class Evaluator:
     def prefix(self):
         """The prefix-state cache over the calibration images (built on first use, per process)."""
         if self._prefix is None:
-            from approxhls.search.prefix import PrefixRunner
+            from approxhls.search.prefix import PrefixRunner, state_budget
             from approxhls.sim.emulator import auto_batch
 
-            self._prefix = PrefixRunner(self.ir, self.data.x_calib, auto_batch(self.ir))
+            budget = self.state_budget if self.state_budget is not None else state_budget()
+            self._prefix = PrefixRunner(self.ir, self.data.x_calib, auto_batch(self.ir), budget)
         return self._prefix
 
     # ---- building blocks -----------------------------------------------------------------------------
@@ -182,6 +184,9 @@ class Evaluator:
     def accuracies(self, jobs: list) -> list[float]:
         """Calibration accuracy of every job, evaluated in prefix order, returned in the jobs' order."""
         order = self.prefix_order(jobs)
+        for tuned in {t for _, t in jobs}:  # the prefixes these jobs share are kept as they are computed
+            self.prefix().expect([multiplier_key(self.ir, a, EXACT) for a, t in jobs if t == tuned],
+                                 tag=(tuned, self.compensate))
         return _in_job_order([order], [[self.accuracy(*jobs[i]) for i in order]], len(jobs))
 
 
@@ -234,6 +239,10 @@ class Pool:
         self.evaluator = evaluator
         self.kind = "dask" if (scheduler or client) else ("processes" if jobs > 1 else "in-process")
         self.workers = max(1, jobs)
+        if self.kind == "processes" and evaluator.state_budget is None:  # local workers share this memory
+            from approxhls.search.prefix import state_budget
+
+            evaluator.state_budget = state_budget(self.workers)
         self.reuse = 0.0  # share of node evaluations the prefix caches saved so far (mean over the last chunks)
         self.stopped = 0  # evaluations stopped early as infeasible (Evaluator.max_wrong)
         self._executor = self._client = self._remote = None
