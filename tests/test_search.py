@@ -125,6 +125,7 @@ def test_dask_and_process_pools_agree_with_in_process(prepared):
     names = [layer.name for layer in layers]
     jobs = [({n: "exact" for n in names}, False), ({names[0]: "drum_u8_k4", names[1]: "tam_u8_k8"}, False),
             ({n: "mitchell_u8_w5" for n in names}, False)]
+    jobs += [({names[0]: m, names[-1]: "drum_u8_k4"}, tuned) for m in ("tam_u8_k8", "exact") for tuned in (False, True)]
     local = Pool(ev).map(jobs)
     procs = Pool(ev, jobs=2)
     try:
@@ -334,9 +335,13 @@ def test_a_dead_worker_is_named_with_the_likely_cause(prepared):
     pool = Pool(Evaluator(ir, data))
     pool.kind = "processes"
 
-    class Dead:
-        def map(self, *a):
-            raise BrokenProcessPool("A process in the process pool was terminated abruptly")
+    class Dead:  # what ProcessPoolExecutor gives the futures of work in flight when one of its processes dies
+        def submit(self, *a):
+            from concurrent.futures import Future
+
+            f = Future()
+            f.set_exception(BrokenProcessPool("A process in the process pool was terminated abruptly"))
+            return f
 
         def shutdown(self):
             pass
@@ -344,6 +349,21 @@ def test_a_dead_worker_is_named_with_the_likely_cause(prepared):
     pool._executor = Dead()
     with pytest.raises(ApproxHLSError, match="__name__"):
         pool.map([({layers[0].name: "exact"}, False)])
+
+
+def test_each_worker_walks_its_share_and_then_helps_the_others():
+    """Every job is taken once; a worker's own jobs come in prefix order (front of its share), and one whose share
+    is done takes from the back of the largest share left."""
+    from approxhls.search.evaluator import Shares
+
+    shares = Shares(list(range(10)), workers=2, size=2)
+    assert shares.take(0) == [0, 1] and shares.next_of(0) == 2
+    assert shares.take(1) == [5, 6]
+    assert shares.take(0) == [2, 3] and shares.take(0) == [4] and shares.next_of(0) is None
+    assert shares.take(0) == [8, 9]  # worker 0 is done: the back of worker 1's share
+    assert shares.take(1) == [7] and shares.take(1) == [] and shares.take(0) == []
+    one = Shares([3, 1], workers=4)  # fewer jobs than workers: one share per job
+    assert sorted(one.take(0) + one.take(1)) == [1, 3] and len(one.shares) == 2
 
 
 def test_bias_compensation_per_position_distribution():

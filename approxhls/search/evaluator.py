@@ -2,14 +2,15 @@
 
 An :class:`Evaluator` is picklable (numpy arrays and names): it is shipped once to each worker, which
 builds its own caches (product tables, decompositions, tuned weights, prefix states) and reuses them across
-candidates. Candidates go in batches: sorted by their per-layer multipliers and cut into contiguous chunks, so
-each worker resumes every candidate at the deepest layer it shares with the previous one
+candidates and generations. Candidates are sorted by their per-layer multipliers and each worker walks a
+contiguous share of them, so it resumes every candidate at the deepest layer whose state it keeps
 (:mod:`approxhls.search.prefix`).
 """
 
 from __future__ import annotations
 
 import copy
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -181,12 +182,12 @@ class Evaluator:
         """Indices of jobs (assignment, tuned) sorted so that neighbours share the longest prefixes."""
         return sorted(range(len(jobs)), key=lambda i: (jobs[i][1], multiplier_key(self.ir, jobs[i][0], EXACT)))
 
-    def accuracies(self, jobs: list) -> list[float]:
-        """Calibration accuracy of every job, evaluated in prefix order, returned in the jobs' order."""
+    def accuracies(self, jobs: list, announce: list | None = None) -> list[float]:
+        """Calibration accuracy of every job, evaluated in prefix order, returned in the jobs' order. The prefixes
+        that the ``announce``d jobs (default: these; a worker's next ones too) share are kept as they are computed."""
         order = self.prefix_order(jobs)
-        for tuned in {t for _, t in jobs}:  # the prefixes these jobs share are kept as they are computed
-            self.prefix().expect([multiplier_key(self.ir, a, EXACT) for a, t in jobs if t == tuned],
-                                 tag=(tuned, self.compensate))
+        for a, tuned in jobs if announce is None else announce:
+            self.prefix().expect([multiplier_key(self.ir, a, EXACT)], tag=(tuned, self.compensate))
         return _in_job_order([order], [[self.accuracy(*jobs[i]) for i in order]], len(jobs))
 
 
@@ -222,18 +223,45 @@ def _init(ev: Evaluator):
     _worker = ev
 
 
-def _chunk(jobs):
-    return _chunk_on(_worker, jobs)
+def _chunk(jobs, announce=None):
+    return _chunk_on(_worker, jobs, announce)
 
 
-def _chunk_on(ev: Evaluator, jobs):
+def _chunk_on(ev: Evaluator, jobs, announce=None):
     before = ev.stopped
-    return ev.accuracies(jobs), ev.prefix().reuse, ev.stopped - before
+    return ev.accuracies(jobs, announce), ev.prefix().reuse, ev.stopped - before
+
+
+CHUNK = 2  # jobs per task sent to a local worker: all workers finish within about that many of each other
+
+
+class Shares:
+    """Job indices in prefix order cut into one contiguous share per worker. A worker takes the next ``size`` jobs
+    from the front of its own share (each job's neighbour is the one before it: they share prefixes); one whose
+    share is done takes from the back of the largest share left, so no worker idles while others have a queue."""
+
+    def __init__(self, order: list[int], workers: int, size: int = CHUNK):
+        n = max(1, min(workers, len(order)))
+        self.shares = [deque(order[k * len(order) // n : (k + 1) * len(order) // n]) for k in range(n)]
+        self.size = size
+
+    def take(self, worker: int) -> list[int]:
+        own = self.shares[worker]
+        if own:
+            return [own.popleft() for _ in range(min(self.size, len(own)))]
+        other = max(self.shares, key=len)
+        return [other.pop() for _ in range(min(self.size, len(other)))][::-1]
+
+    def next_of(self, worker: int) -> int | None:
+        """The job this worker takes next from its own share, if any."""
+        own = self.shares[worker]
+        return own[0] if own else None
 
 
 class Pool:
     """map(jobs) -> accuracies, in-process (jobs=1), in local processes, or on a Dask cluster. Jobs are sorted by
-    their multipliers and sent as contiguous chunks (two per worker), so prefixes are shared within a chunk."""
+    their multipliers; a local worker walks its contiguous share of them a few at a time (:class:`Shares`), told of
+    the job it takes next so that the prefix it shares with it is kept; on Dask, contiguous chunks (two per worker)."""
 
     def __init__(self, evaluator: Evaluator, jobs: int = 1, scheduler: str | None = None, client=None):
         self.evaluator = evaluator
@@ -267,25 +295,55 @@ class Pool:
             self.stopped += stopped
             return out
         order = self.evaluator.prefix_order(jobs)
-        n = min(len(order), 2 * self.workers)
-        chunks = [order[k * len(order) // n : (k + 1) * len(order) // n] for k in range(n)]
-        payload = [[jobs[i] for i in c] for c in chunks]
         if self.kind == "dask":
+            n = min(len(order), 2 * self.workers)
+            chunks = [order[k * len(order) // n : (k + 1) * len(order) // n] for k in range(n)]
+            payload = [[jobs[i] for i in c] for c in chunks]
             futures = self._client.map(_chunk_on, [self._remote] * len(payload), payload, pure=False)
             results = self._client.gather(futures)
-        else:
-            from concurrent.futures.process import BrokenProcessPool
+            self.reuse = float(np.mean([r for _, r, _ in results]))
+            self.stopped += sum(s for _, _, s in results)
+            return _in_job_order(chunks, [accs for accs, _, _ in results], len(jobs))
+        return self._map_shares(jobs, order)
 
-            try:
-                results = list(self._executor.map(_chunk, payload))
-            except BrokenProcessPool as e:
-                raise ApproxHLSError(
-                    "a search worker process died. Workers are spawned: a script that runs the search with jobs > 1 "
-                    "must call it under `if __name__ == \"__main__\":` (else every worker re-runs the script); "
-                    "otherwise the worker ran out of memory (try fewer --jobs or a smaller --calib)") from e
-        self.reuse = float(np.mean([r for _, r, _ in results]))
-        self.stopped += sum(s for _, _, s in results)
-        return _in_job_order(chunks, [accs for accs, _, _ in results], len(jobs))
+    def _map_shares(self, jobs: list, order: list[int]) -> list[float]:
+        """One task per worker in flight: the worker that finished a task is the one idle, so it gets the next
+        task of its share (and its prefix states)."""
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        shares = Shares(order, self.workers)
+        announced = [set() for _ in shares.shares]  # per worker: jobs its prefix cache was told of
+        futures, chunks, accs, reuse = {}, [], [], {}
+
+        def submit(worker: int) -> None:
+            chunk = shares.take(worker)
+            if not chunk:
+                return
+            ahead = shares.next_of(worker)
+            tell = [i for i in chunk + ([ahead] if ahead is not None else []) if i not in announced[worker]]
+            announced[worker].update(tell)
+            futures[self._executor.submit(_chunk, [jobs[i] for i in chunk], [jobs[i] for i in tell])] = (worker, chunk)
+
+        try:
+            for worker in range(len(shares.shares)):
+                submit(worker)
+            while futures:
+                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for f in done:
+                    worker, chunk = futures.pop(f)
+                    out, reuse[worker], stopped = f.result()
+                    chunks.append(chunk)
+                    accs.append(out)
+                    self.stopped += stopped
+                    submit(worker)
+        except BrokenProcessPool as e:
+            raise ApproxHLSError(
+                "a search worker process died. Workers are spawned: a script that runs the search with jobs > 1 "
+                "must call it under `if __name__ == \"__main__\":` (else every worker re-runs the script); "
+                "otherwise the worker ran out of memory (try fewer --jobs or a smaller --calib)") from e
+        self.reuse = float(np.mean(list(reuse.values())))
+        return _in_job_order(chunks, accs, len(jobs))
 
     def close(self):
         if self._executor is not None:
