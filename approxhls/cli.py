@@ -215,7 +215,9 @@ def _search_args(p):
     p.add_argument("--luts", action="store_true", help="third objective: multiplier LUTs")
     p.add_argument("--candidates", default="builtin",
                    help="multipliers to search: builtin, user (added with `multipliers add`), all, or NAME,NAME,...")
-    p.add_argument("--jobs", type=int, default=1, help="local worker processes")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="local worker processes (each keeps prefix states in up to 2 GiB, at most a quarter of the "
+                        "available memory shared among them)")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:8786)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--test-limit", type=int, default=None)
