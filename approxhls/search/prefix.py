@@ -54,6 +54,11 @@ def state_budget(processes: int = 1) -> int:
     return MAX_BUDGET if not avail else int(min(MAX_BUDGET, avail // (4 * max(1, processes))))
 
 
+def _nbytes(states: list) -> int:
+    """Bytes of one cut's kept state (per batch: {variable: (codes, type)})."""
+    return sum(c.nbytes for state in states for c, _ in state.values())
+
+
 def multiplier_key(ir, assignment: dict[str, str], exact: str = "exact") -> tuple:
     """A candidate's multiplier per multiplying node, in topological order: candidates sorted by it share prefixes
     with their neighbours."""
@@ -96,8 +101,8 @@ class PrefixRunner:
         outputs so far are returned, and no state of that candidate is kept."""
         prefixes = self._prefixes(key, tag)
         self._clock += 1
-        if self._expected[(tag, key)]:
-            self._expected -= Counter({(tag, key): 1})
+        if self._expected[(tag, key)] > 0:
+            self._expected[(tag, key)] -= 1
         else:  # not announced by expect(): counted now
             self.shared.update(prefixes[1:])
         resume = max((d for d in range(1, len(prefixes)) if prefixes[d] in self.states), default=0)
@@ -132,13 +137,12 @@ class PrefixRunner:
         return np.concatenate(outs)
 
     def _keep(self, prefix: tuple, states: list) -> None:
-        size = sum(c.nbytes for state in states for c, _ in state.values())
         self.states[prefix] = states
         self._last_use[prefix] = self._clock
-        self.kept_bytes += size
+        self.kept_bytes += _nbytes(states)
         while self.kept_bytes > self.budget:  # the least shared, then least recently used, go first
             victim = min(self.states, key=lambda p: (self.shared[p], self._last_use[p]))
-            self.kept_bytes -= sum(c.nbytes for state in self.states.pop(victim) for c, _ in state.values())
+            self.kept_bytes -= _nbytes(self.states.pop(victim))
             del self._last_use[victim]
 
     @property
