@@ -111,7 +111,7 @@ def _build_add(rmode, omode, relu, prmode, pomode):
     @numba.njit(nogil=True)
     def kernel(a, b, sa, sb, out, shift, lo, hi, span, pshift, plo, phi, pspan):
         for i in range(a.size):
-            v = one((a[i] << sa) + (b[i] << sb), shift, rmode, omode, lo, hi, span)
+            v = one((np.int64(a[i]) << sa) + (np.int64(b[i]) << sb), shift, rmode, omode, lo, hi, span)
             if relu:
                 q = one(v, pshift, prmode, pomode, plo, phi, pspan)
                 out[i] = q if v > 0 else 0
@@ -132,7 +132,7 @@ def _build_image_features(m):
             for i in range(h):
                 for j in range(w):
                     for ch in range(c):
-                        row = codes[a, i, j, ch] - x_min
+                        row = np.int64(codes[a, i, j, ch]) - x_min
                         for r in range(m):
                             out[a, top + i, left + j, ch * m + r] = table[row, r]
 
@@ -187,6 +187,12 @@ def requantize(codes: np.ndarray, src_frac: int, dst, relu: bool = False) -> np.
     return out
 
 
+def _out_dtype(t, narrow: bool) -> np.dtype:
+    """Codes of type ``t`` as the emulator passes them between layers: the narrowest dtype (a quarter to an eighth of
+    the memory traffic of int64 for the next layer's passes), or int64."""
+    return t.code_dtype if narrow else np.dtype(np.int64)
+
+
 def _post(src, relu_t):
     """The fused ReLU stage from ``src`` codes to ``relu_t``: ((relu, rounding, overflow), (shift, min, max, span)),
     or None where the kernel cannot do that cast (then nothing is fused)."""
@@ -196,32 +202,35 @@ def _post(src, relu_t):
     return None if modes is None else ((True, *modes[0]), (src.frac - relu_t.frac, *modes[1]))
 
 
-def add(a: np.ndarray, a_frac: int, b: np.ndarray, b_frac: int, dst, relu_t=None) -> np.ndarray | None:
-    """a + b (codes of equal shape, aligned to the finer of their fractions) cast to ``dst`` (then, with ``relu_t``,
-    the ReLU to that type), or None."""
+def add(a: np.ndarray, a_frac: int, b: np.ndarray, b_frac: int, dst, relu_t=None, narrow: bool = False
+        ) -> np.ndarray | None:
+    """a + b (integer codes of any dtype, equal shape, aligned to the finer of their fractions) cast to ``dst``
+    (then, with ``relu_t``, the ReLU to that type), or None. ``narrow``: the result in the narrowest dtype that
+    holds its type's codes (else int64)."""
     frac = max(a_frac, b_frac)
-    if a.size < MIN_SIZE or a.shape != b.shape or a.dtype != np.int64 or b.dtype != np.int64:
+    if a.size < MIN_SIZE or a.shape != b.shape or a.dtype.kind not in "iu" or b.dtype.kind not in "iu":
         return None
     modes, post, k = _modes(dst), _post(dst, relu_t), kernels()
     if modes is None or post is None or k is None:
         return None
     a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
-    out = np.empty_like(a)
+    out = np.empty(a.shape, dtype=_out_dtype(relu_t or dst, narrow))
     k("add", *modes[0], *post[0])(a.reshape(-1), b.reshape(-1), frac - a_frac, frac - b_frac, out.reshape(-1),
                                   frac - dst.frac, *modes[1], *post[1])
     return out
 
 
-def finish(sums: np.ndarray, lshift: int, bias_acc: np.ndarray, acc_t, res_t, relu_t=None) -> np.ndarray | None:
+def finish(sums: np.ndarray, lshift: int, bias_acc: np.ndarray, acc_t, res_t, relu_t=None, narrow: bool = False
+           ) -> np.ndarray | None:
     """cast(acc_t.codes_from_int((sums << lshift) + bias_acc), acc_t, res_t) in one pass (then, with ``relu_t``, the
     ReLU to that type), or None. ``sums`` may be float arrays of exact integers (a float32 GEMM or convolution
-    within its bound)."""
+    within its bound). ``narrow``: the result in the narrowest dtype that holds its type's codes (else int64)."""
     acc, res, post, k = _modes(acc_t), _modes(res_t), _post(res_t, relu_t), kernels()
     if (sums.size < MIN_SIZE or sums.ndim != 2 or acc is None or res is None or post is None or k is None
             or acc_t.overflow != "WRAP"):
         return None
     s = np.ascontiguousarray(sums)
-    out = np.empty(s.shape, dtype=np.int64)
+    out = np.empty(s.shape, dtype=_out_dtype(relu_t or res_t, narrow))
     # cast() leaves equal types alone: then the second step is the accumulator's own (identity) wrap
     shift, modes = (acc_t.frac - res_t.frac, res) if acc_t != res_t else (0, acc)
     k("finish", *modes[0], *post[0])(s, out, lshift, np.ascontiguousarray(bias_acc, dtype=np.int64), *acc[1], shift,
@@ -230,8 +239,9 @@ def finish(sums: np.ndarray, lshift: int, bias_acc: np.ndarray, acc_t, res_t, re
 
 
 def image_features(codes: np.ndarray, x_min: int, table: np.ndarray, pads: tuple, fill) -> np.ndarray:
-    """An image of codes (n, H, W, C) -> its features (n, H', W', C*m), padded by ``pads`` (top, bottom, left,
-    right) with ``fill`` (C*m values), written straight into the padded array (no copy of the image)."""
+    """An image of integer codes (n, H, W, C; any integer dtype) -> its features (n, H', W', C*m), padded by
+    ``pads`` (top, bottom, left, right) with ``fill`` (C*m values), written straight into the padded array (no copy of
+    the image)."""
     top, bottom, left, right = pads
     n, h, w, c = codes.shape
     m = table.shape[1]
@@ -240,8 +250,8 @@ def image_features(codes: np.ndarray, x_min: int, table: np.ndarray, pads: tuple
         border[...] = fill  # only the padding: the image's features are written next
     k = kernels()
     if k is None or codes.size < MIN_SIZE:
-        out[:, top : top + h, left : left + w] = table[np.asarray(codes) - x_min].reshape(n, h, w, c * m)
+        rows = np.asarray(codes, dtype=np.int64) - x_min
+        out[:, top : top + h, left : left + w] = table[rows].reshape(n, h, w, c * m)
     else:
-        k("image_features", m)(np.ascontiguousarray(codes, dtype=np.int64), x_min, np.ascontiguousarray(table), out,
-                               top, left)
+        k("image_features", m)(np.ascontiguousarray(codes), x_min, np.ascontiguousarray(table), out, top, left)
     return out

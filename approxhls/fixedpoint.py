@@ -89,6 +89,11 @@ class FixedType:
         return (1 << (self.width - 1)) - 1 if self.signed else (1 << self.width) - 1
 
     @property
+    def code_dtype(self) -> np.dtype:
+        """The narrowest numpy integer type that holds every code (int64 for the widest types)."""
+        return _code_dtype(self.code_min, self.code_max)
+
+    @property
     def min(self) -> float:
         return self.code_min * self.lsb
 
@@ -196,3 +201,15 @@ def _round(v: np.ndarray, mode: str) -> np.ndarray:
 @lru_cache(maxsize=4096)
 def _parse_cached(cls, text: str) -> FixedType:
     return cls._parse(text)
+
+
+NARROW_DTYPES = (np.uint8, np.int8, np.uint16, np.int16, np.int32)  # narrowest first
+
+
+@lru_cache(maxsize=None)
+def _code_dtype(lo: int, hi: int) -> np.dtype:
+    for dt in NARROW_DTYPES:
+        info = np.iinfo(dt)
+        if info.min <= lo and hi <= info.max:
+            return np.dtype(dt)
+    return np.dtype(np.int64)

@@ -266,6 +266,49 @@ def test_fused_relus_equal_the_unfused_graph():
 
 
 @pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+def test_narrow_codes_between_layers_equal_the_reference(io_type):
+    """Fused finishes and adds pass codes on in their narrowest dtype (uint8 after an 8-bit ReLU); operations that need
+    int64 get them widened (a multiply of two uint8 codes would wrap, a pooling sum too). Every element equals the
+    reference, and the narrow codes did flow: into the zero padding, the convolution, the add and the multiply."""
+    from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
+    from tensorflow import keras
+
+    from approxhls.hls.convert import ConvertOptions, build_graph
+    from approxhls.sim.emulator import Emulator
+    from approxhls.sim.reference import evaluate
+
+    q = dict(kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 0, alpha=1))
+    inp = keras.layers.Input((10, 10, 2), name="x_in")
+    r1 = QActivation(quantized_relu(8, 4), name="r1")(QConv2D(8, 3, padding="same", name="c1", **q)(inp))
+    r2 = QActivation(quantized_relu(8, 4), name="r2")(QConv2D(8, 3, padding="same", name="c2", **q)(r1))
+    r3 = QActivation(quantized_relu(8, 4), name="r3")(keras.layers.Add(name="add")([r1, r2]))
+    prod = keras.layers.Multiply(name="mul")([r1, r3])  # up to 255 x 255: wraps in uint8
+    pool = keras.layers.AveragePooling2D(2, name="pool")(prod)
+    out = QDense(4, name="d", **q)(keras.layers.Flatten(name="flat")(pool))
+    m = keras.Model(inp, out)
+    rng = np.random.default_rng(8)
+    for layer in ("c1", "c2", "d"):
+        w, b = m.get_layer(layer).get_weights()
+        m.get_layer(layer).set_weights([rng.uniform(-1, 1, w.shape), rng.uniform(0, 0.5, b.shape)])
+    g = build_graph(m, ConvertOptions(io_type=io_type, input_precision="ap_ufixed<8,0>"), plan={"default": "tam_u8_k7"})
+    x = rng.integers(0, 256, (200, 10, 10, 2)) / 256
+    em = Emulator(g.ir, g.assignments)
+    dtypes, evaluate_node = {}, em._evaluate
+
+    def record(node, ins, ctx):
+        dtypes.setdefault(node.op, set()).update(c.dtype.name for c, _ in ins)
+        return evaluate_node(node, ins, ctx)
+
+    em._evaluate = record
+    got = em.predict(x, batch=100)
+    assert np.array_equal(got, evaluate(g.ir, x, g.assignments))
+    assert "uint8" in dtypes["merge"] and "uint8" in dtypes["conv"]
+    if io_type == "io_stream":
+        assert "uint8" in dtypes["zeropad"]
+    assert (np.abs(got) > 0).mean() > 0.5  # the products did not all saturate or vanish
+
+
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
 def test_average_pooling_plain_sum_equals_windowed_accumulation(monkeypatch, io_type):
     """Where accum_t holds every partial sum, average pooling sums with strided adds; the windowed element-by-element
     (io_parallel) and tree (io_stream) accumulations must give the same codes: padded, strided and global windows."""

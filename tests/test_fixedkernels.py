@@ -50,10 +50,15 @@ def test_finish_equals_numpy(res, dtype):
     want = cast(acc_t.codes_from_int((sums << 1) + bias[None, :]), acc_t, res_t)
     got = fixedkernels.finish(sums.astype(dtype), 1, bias, acc_t, res_t)
     np.testing.assert_array_equal(got, want)
+    narrow = fixedkernels.finish(sums.astype(dtype), 1, bias, acc_t, res_t, narrow=True)
+    assert got.dtype == np.int64 and narrow.dtype == res_t.code_dtype and np.array_equal(narrow, want)
     for relu in ("ap_ufixed<6,2,AP_RND,AP_SAT>", "ap_ufixed<8,1,AP_TRN,AP_WRAP>", "ap_fixed<12,6,AP_RND_CONV,AP_SAT>"):
         relu_t = FixedType.parse(relu)  # the fused ReLU: requantize to its type, 0 where the result code <= 0
-        fused = fixedkernels.finish(sums.astype(dtype), 1, bias, acc_t, res_t, relu_t)
-        np.testing.assert_array_equal(fused, np.where(want > 0, cast(want, res_t, relu_t), 0), err_msg=relu)
+        want_relu = np.where(want > 0, cast(want, res_t, relu_t), 0)
+        for narrow in (False, True):
+            fused = fixedkernels.finish(sums.astype(dtype), 1, bias, acc_t, res_t, relu_t, narrow)
+            assert fused.dtype == (relu_t.code_dtype if narrow else np.int64)
+            np.testing.assert_array_equal(fused, want_relu, err_msg=relu)
 
 
 @pytest.mark.parametrize("dst", ["ap_fixed<8,3,AP_RND,AP_SAT>", "ap_fixed<9,4>", "ap_ufixed<8,3,AP_RND_CONV,AP_SAT>"])
@@ -68,6 +73,10 @@ def test_add_equals_numpy(dst):
     np.testing.assert_array_equal(fixedkernels.add(a, a_t.frac, b, b_t.frac, d, relu_t),
                                   np.where(want > 0, cast(want, d, relu_t), 0))
     assert fixedkernels.add(a, a_t.frac, b, b_t.frac, d, FixedType.parse("ap_ufixed<7,2,AP_RND,AP_SAT_SYM>")) is None
+    # codes in their narrowest dtypes (as the emulator passes them), out in the result's narrowest: the same values
+    narrow = fixedkernels.add(a.astype(np.int8), a_t.frac, b.astype(np.int16), b_t.frac, d, relu_t, narrow=True)
+    assert narrow.dtype == np.uint8
+    np.testing.assert_array_equal(narrow, np.where(want > 0, cast(want, d, relu_t), 0))
 
 
 def test_small_or_unsupported_inputs_use_numpy():
@@ -98,3 +107,7 @@ def test_image_features_equal_the_padded_gather(pads):
     want = pad_image(table[x + 128].reshape(4, 20, 17, 18), attrs, fill)
     got = fixedkernels.image_features(x, -128, table, pads, fill)
     assert got.dtype == np.uint8 and np.array_equal(got, want)
+    for narrow in (np.int8, np.int16):  # the codes of a layer before, in a narrow dtype
+        assert np.array_equal(fixedkernels.image_features(x.astype(narrow), -128, table, pads, fill), want)
+    u = x + 128  # unsigned codes (after a ReLU) as uint8, with a table whose first code is 0
+    assert np.array_equal(fixedkernels.image_features(u.astype(np.uint8), 0, table, pads, fill), want)

@@ -63,3 +63,14 @@ def test_integer_requantize_equals_float_path(mode, overflow):
         t = FixedType(8, 4, True, mode, overflow)
         via_float = t.to_codes(np.ldexp(codes.astype(np.float64), -src_frac))
         assert np.array_equal(t.requantize(codes, src_frac), via_float), (mode, overflow, src_frac)
+
+
+def test_code_dtype_is_the_narrowest_that_holds_every_code():
+    cases = {"ap_ufixed<8,2>": np.uint8, "ap_fixed<8,3>": np.int8, "ap_ufixed<9,2>": np.uint16,
+             "ap_fixed<10,4>": np.int16, "ap_fixed<16,6>": np.int16, "ap_ufixed<16,6>": np.uint16, "ap_fixed<25,12>": np.int32,
+             "ap_ufixed<32,2>": np.int64, "ap_fixed<40,8>": np.int64}
+    for text, dtype in cases.items():
+        t = FixedType.parse(text)
+        assert t.code_dtype == dtype, text
+        info = np.iinfo(t.code_dtype)
+        assert info.min <= t.code_min and t.code_max <= info.max

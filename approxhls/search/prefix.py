@@ -21,15 +21,6 @@ from approxhls.sim.reference import output_values, run_nodes
 
 MAX_BUDGET = 2 << 30  # bytes of kept states per process, at most (measured on resnet8: more adds little reuse)
 ADMIT = 2  # candidates sharing a prefix before its state is kept
-NARROW = (np.uint8, np.int8, np.uint16, np.int16, np.int32)
-
-
-def _narrow(t) -> np.dtype:
-    for dt in NARROW:
-        info = np.iinfo(dt)
-        if info.min <= t.code_min and t.code_max <= info.max:
-            return np.dtype(dt)
-    return np.dtype(np.int64)
 
 
 def available_memory() -> int:
@@ -115,7 +106,7 @@ class PrefixRunner:
             xb = self.x[b : b + self.batch]
             ctx = emulator.context(xb)
             if resume:
-                env = {v: (c.astype(np.int64), t) for v, (c, t) in self.states[prefixes[resume]][b // self.batch].items()}
+                env = {v: (c.copy(), t) for v, (c, t) in self.states[prefixes[resume]][b // self.batch].items()}
                 start = self.cuts[resume]
             else:
                 env, start = {}, 0
@@ -123,7 +114,7 @@ class PrefixRunner:
             def keep(i, env):
                 d = at_cut.get(i)
                 if d is not None:
-                    fresh[d].append({v: (env[v][0].astype(_narrow(env[v][1])), env[v][1]) for v in self.live[d]})
+                    fresh[d].append({v: (env[v][0].astype(env[v][1].code_dtype), env[v][1]) for v in self.live[d]})
 
             run_nodes(emulator.ir, ctx, env, start, len(self.ir.nodes), at=keep)  # the candidate's (tuned) nodes
             outs.append(output_values(self.ir, env, len(xb)))

@@ -17,7 +17,10 @@ direct float32 convolution or as an int8 one (u8 features x s8 weights -> int32,
 Batches run side by side in threads (``THREADS``). Everything else (casts with rounding and saturation, pooling,
 additions) is shared with the reference evaluator, so only the MAC differs. One step is fused: a ReLU whose input
 nothing else reads is applied by its producer (a MAC layer's finish, a residual add) in the same pass, and the ReLU
-node passes the codes on (:func:`fusable_relus`; off while an observer looks at every node's output).
+node passes the codes on (:func:`fusable_relus`; off while an observer looks at every node's output). The fused
+kernels write codes in their type's narrowest dtype (uint8 after an 8-bit ReLU: an eighth of int64's memory traffic
+for the padding, the next layer's features and the residual add); an operation that cannot read them
+(``Op.reads_narrow``) gets them widened to int64.
 """
 
 from __future__ import annotations
@@ -101,7 +104,7 @@ class _GemmMAC:
 
     def __call__(self, xc: np.ndarray) -> np.ndarray:
         a = self.features[xc - self.x_min]  # (rows, k, m)
-        return (a.reshape(len(xc), -1) @ self.weights).astype(np.int64)  # exact integers: no rounding needed
+        return a.reshape(len(xc), -1) @ self.weights  # float values that are exact integers (the finish reads them)
 
 
 def _usable_cpus() -> int:
@@ -140,12 +143,14 @@ def _lut_macs(node: Node, table, groups, x_min: int, w_min: int) -> tuple[list, 
 class _ExactGemm:
     """Exact products: one matrix product of the codes themselves (float when exact by the bound, else int64)."""
 
+    reads_narrow = True  # rows of uint8/int16 codes are converted by the product's own cast
+
     def __init__(self, W, dtype):
         self.dtype = dtype
         self.weights = W.astype(dtype)
 
     def __call__(self, xc: np.ndarray) -> np.ndarray:
-        return (xc.astype(self.dtype) @ self.weights).astype(np.int64)
+        return xc.astype(self.dtype) @ self.weights  # int64, or float values that are exact integers
 
 
 class Emulator:
@@ -299,7 +304,8 @@ class Emulator:
         if offset is not None:  # the accumulator wraps modulo 2^width: adding the offset before or after is the same
             bias_acc = bias_acc + (np.asarray(offset, dtype=np.int64) << lshift)
         relu = self._relu(node)
-        fast = fixedkernels.finish(sums, lshift, bias_acc, acc_t, res_t, relu.type() if relu is not None else None)
+        fast = fixedkernels.finish(sums, lshift, bias_acc, acc_t, res_t, relu.type() if relu is not None else None,
+                                   self._narrow(node))
         if fast is not None:
             return fast
         acc = (sums.astype(np.int64, copy=False) << lshift) + bias_acc[None, :]
@@ -316,9 +322,11 @@ class Emulator:
         return self._finish(node, sums, bias, x_t, offset).reshape((n, *node.shape))
 
     def _mac(self, node: Node, group: int, xc, x_t: FixedType):
+        kind, impl = self.macs[node.name][group]
+        if xc.dtype != np.int64 and (self._observe is not None or not getattr(impl, "reads_narrow", False)):
+            xc = xc.astype(np.int64)  # narrow codes from the layer before: lookups and the reference need int64
         if self._observe is not None:
             self._observe(node, xc, x_t)
-        kind, impl = self.macs[node.name][group]
         w, bias = get_op(node.op).groups(node)[group]
         if kind == "reference":
             out = reference_mac(xc, w, bias, node, x_t, impl)
@@ -331,16 +339,24 @@ class Emulator:
             sums = lut(xc - x_min)
         return self._finish(node, sums, bias, x_t)
 
+    def _narrow(self, node: Node) -> bool:
+        """Whether this node's codes go on in their narrowest dtype (not the network's output, nor to an observer)."""
+        return self._fuse and self.ir.output not in node.outputs
+
     def _evaluate(self, node: Node, ins: list, ctx: Context) -> np.ndarray:
-        """A node's result codes, with the fused ReLUs: applied by their producer, passed on by themselves."""
+        """A node's result codes, with the fused ReLUs: applied by their producer, passed on by themselves. Codes
+        come in their narrowest dtype from the fused kernels; an operation that needs int64 gets them widened."""
         if self._fuse and node.name in self._fused:
             return ins[0][0]  # the producer already applied this ReLU
+        op = get_op(node.op)
+        if any(c.dtype != np.int64 for c, _ in ins) and not op.reads_narrow(node, [t for _, t in ins]):
+            ins = [(np.asarray(c, dtype=np.int64), t) for c, t in ins]
         relu = self._relu(node)
         if relu is None or node.multiplies:  # a MAC layer applies its ReLU in _finish
-            return get_op(node.op).evaluate(node, ins, ctx)
+            return op.evaluate(node, ins, ctx)
         (a, a_t), (b, b_t) = ins  # a residual add
         if a.shape == b.shape:
-            fast = fixedkernels.add(a, a_t.frac, b, b_t.frac, node.type(), relu.type())
+            fast = fixedkernels.add(a, a_t.frac, b, b_t.frac, node.type(), relu.type(), self._narrow(node))
             if fast is not None:
                 return fast.reshape((ctx.n, *node.shape))
         return self._apply_relu(relu, get_op(node.op).evaluate(node, ins, ctx), node.type())

@@ -107,6 +107,12 @@ class Op:
     def exactness(self, node, ir) -> Exactness:
         return EXACT
 
+    def reads_narrow(self, node, in_types: list) -> bool:
+        """Whether ``evaluate`` gives the same codes from inputs held in any integer dtype as from int64 ones: the
+        emulator passes codes between layers in their narrowest dtype and widens the inputs of every other
+        operation (numpy arithmetic on uint8 codes wraps)."""
+        return False
+
     @staticmethod
     def one(ins):
         (xc, x_t), = ins

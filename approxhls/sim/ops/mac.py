@@ -82,6 +82,11 @@ class MacOp(Op):
         cols = self.columns(node, xc, ctx.n)
         return self.assemble(node, [ctx.mac(node, g, c, x_t) for g, c in enumerate(cols)], ctx.n)
 
+    def reads_narrow(self, node, in_types):
+        # the emulator's direct engines read any dtype, and its GEMMs widen their rows where they need to; binary
+        # inputs are mapped by 2 * x - 1 here
+        return not node.attrs.get("binary_input")
+
     def exactness(self, node, ir) -> Exactness:
         if not node.attrs.get("quantized_weights", True):
             return Exactness(False, f"float weights rounded to {node.types['weight']}")

@@ -51,6 +51,9 @@ class Merge(Op):
                 frac += 1  # * ap_ufixed<1,0>(0.5): one more fractional bit, exact
         return cast(v, wide(frac), node.type()).reshape((n, *node.shape))
 
+    def reads_narrow(self, node, in_types):
+        return node.attrs["op"] != "multiply"  # the others align (to int64) first; the compiled add takes any dtype
+
     def exactness(self, node, ir):
         a_t, b_t = (ir.producer(v).type() for v in node.inputs)
         op, dst = node.attrs["op"], node.type()

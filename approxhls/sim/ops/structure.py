@@ -17,6 +17,9 @@ def holds(dst, src) -> bool:
 
 
 class _Move(Op):
+    def reads_narrow(self, node, in_types):
+        return all(t == node.type() for t in in_types)  # then cast() leaves the codes alone: they are only moved
+
     def exactness(self, node, ir):
         src = [ir.producer(v).type() for v in node.inputs]
         bad = [str(t) for t in src if not holds(node.type(), t)]
