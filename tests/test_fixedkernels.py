@@ -111,3 +111,18 @@ def test_image_features_equal_the_padded_gather(pads):
         assert np.array_equal(fixedkernels.image_features(x.astype(narrow), -128, table, pads, fill), want)
     u = x + 128  # unsigned codes (after a ReLU) as uint8, with a table whose first code is 0
     assert np.array_equal(fixedkernels.image_features(u.astype(np.uint8), 0, table, pads, fill), want)
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_shifted_image_equals_the_lookup_of_shifted_codes(signed):
+    """An exact product's int8 features are the codes less their minimum: the subtraction equals the lookup of that
+    table, for codes of every dtype the emulator passes (the arithmetic wraps in int8, the uint8 result does not)."""
+    rng = np.random.default_rng(6)
+    x_min = -128 if signed else 0
+    x = rng.integers(x_min, x_min + 256, size=(3, 9, 7, 5))
+    table = np.arange(256)[:, None].astype(np.uint8)
+    fill = np.full(5, -x_min, dtype=np.uint8)
+    want = fixedkernels.image_features(x, x_min, table, (1, 2, 0, 1), fill)
+    for dtype in (np.int8 if signed else np.uint8, np.int16, np.int64):
+        got = fixedkernels.shifted_image(x.astype(dtype), x_min, (1, 2, 0, 1), fill, np.uint8)
+        assert got.dtype == np.uint8 and np.array_equal(got, want), dtype

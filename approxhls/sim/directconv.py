@@ -164,6 +164,8 @@ class Int8Conv:
             return
         self.ok = True
         self.table = np.stack(feats, axis=1).astype(np.uint8)  # (codes, pieces)
+        # one feature, code - x_min (exact products): the features are the codes shifted, no lookup needed
+        self.shift_only = self.table.shape[1] == 1 and np.array_equal(self.table[:, 0], np.arange(len(self.table)))
         self.fill = np.tile(self.table[-x_min], c)  # per channel, the features of the padding code 0
         self.offset = offset if offset.any() else None
         self.oh, self.ow = a["out_height"], a["out_width"]
@@ -180,7 +182,10 @@ class Int8Conv:
         a = self.node.attrs
         x = np.asarray(xc).reshape(n, a["in_height"], a["in_width"], a["n_chan"])
         pads = (a["pad_top"], a["pad_bottom"], a["pad_left"], a["pad_right"])
-        feats = fixedkernels.image_features(x, self.x_min, self.table, pads, self.fill)
+        if self.shift_only:
+            feats = fixedkernels.shifted_image(x, self.x_min, pads, self.fill, np.uint8)
+        else:
+            feats = fixedkernels.image_features(x, self.x_min, self.table, pads, self.fill)
         y = self.conv(feats).numpy()[:, : self.oh, : self.ow]
         return y.reshape(n * self.oh * self.ow, -1), self.offset
 
