@@ -74,7 +74,7 @@ def main():
                 y_csim, t_csim = timed(lib.predict, x[:n_csim])
                 ir, asg = IR.load(prj), project_assignments(prj)
                 _, t_ref = timed(evaluate, ir, x[:n_ref], asg)
-                em = Emulator(ir, asg)
+                em = Emulator(ir, asg, probe=x)  # engines race on the layers' real inputs
                 em.predict(x[:64])
                 # Keras and the emulator alternately, best of three each: this machine's speed drifts by 2x over
                 # minutes, and a ratio of two timings taken minutes apart measures the drift

@@ -308,6 +308,37 @@ def test_narrow_codes_between_layers_equal_the_reference(io_type):
     assert (np.abs(got) > 0).mean() > 0.5  # the products did not all saturate or vanish
 
 
+def test_engines_race_on_each_layers_inputs_from_the_probe_samples(monkeypatch):
+    """Given samples, each layer's engines race on the codes that layer receives from them (a ReLU's zeros, which the
+    lookup kernel skips, are in them; uniform random codes undervalued it), and the emulator stays exact."""
+    from approxhls.hls.convert import ConvertOptions, build_graph
+    from approxhls.sim import emulator as emulator_module
+    from approxhls.sim.reference import evaluate
+
+    rng = np.random.default_rng(9)
+    g = build_graph(_conv_pair(12, 16, "same", rng), ConvertOptions(input_precision="ap_ufixed<8,0>"),
+                    plan={"default": "tam_u8_k7"})
+    x = rng.integers(0, 256, (70, 12, 12, 3)) / 256
+    seen = {}
+    want = evaluate(g.ir, x[: emulator_module.PROBE], g.assignments,
+                    observe=lambda node, codes, t: seen.setdefault(node.name, codes))
+    raced, probe_input = {}, emulator_module.Emulator._probe_input
+
+    def spy(self, node):
+        raced[node.name] = probe_input(self, node)
+        return raced[node.name]
+
+    monkeypatch.setattr(emulator_module.Emulator, "_probe_input", spy)
+    em = emulator_module.Emulator(g.ir, g.assignments, probe=x)
+    assert set(raced) == {"c1", "c2"}
+    n = emulator_module.PROBE
+    assert np.array_equal(raced["c1"], g.ir.node("x_in").type().to_codes(x[:n]).reshape(n, -1))
+    c2_input = seen[g.ir.producer(g.ir.node("c2").inputs[0]).name]  # the ReLU's codes
+    assert np.array_equal(raced["c2"], c2_input.reshape(n, -1)) and (c2_input == 0).mean() > 0.2
+    assert em._probe is None  # the probe's activations are dropped once the layers are built
+    assert np.array_equal(em.predict(x[:n]), want)
+
+
 @pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
 def test_average_pooling_plain_sum_equals_windowed_accumulation(monkeypatch, io_type):
     """Where accum_t holds every partial sum, average pooling sums with strided adds; the windowed element-by-element

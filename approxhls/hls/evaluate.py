@@ -53,7 +53,7 @@ def run_emulation(target, plan=None, dataset: str | None = None, limit: int | No
     t = load_target(target, plan, weights=weights)
     ds = load_dataset(dataset or t.dataset or "digits", grid=t.input_precision).limit(limit)
     x = ds.for_input(ds.x_test, t.input_shape)
-    em = Emulator(t.ir, t.assignments)
+    em = Emulator(t.ir, t.assignments, probe=x)  # each layer's engines race on its inputs from these images
     em.predict(x[: min(len(x), 64)])  # warm-up: builds the lookup kernel, touches the weights
     y, timing = em.timed_predict(x)
     report = {

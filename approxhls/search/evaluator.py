@@ -142,8 +142,6 @@ class Evaluator:
     def _bounded_accuracy(self, assignment: dict[str, str], tuned: bool, compensate: bool | None) -> float:
         """Calibration accuracy, counting wrong answers batch by batch and stopping once they pass ``max_wrong``
         (then the value is an upper bound, and the candidate is infeasible either way)."""
-        from approxhls.sim.emulator import Emulator
-
         compensate = self.compensate if compensate is None else compensate
         ir, asg = self.network(assignment, tuned, compensate)
         y = self.data.y_calib
@@ -154,7 +152,7 @@ class Evaluator:
             wrong += int((np.argmax(out, axis=1) != y[start : start + len(out)]).sum())
             return wrong > self.max_wrong
 
-        self.prefix().predict(Emulator(ir, asg, cache=self._emulator_cache), multiplier_key(self.ir, assignment, EXACT),
+        self.prefix().predict(self.emulator(ir, asg), multiplier_key(self.ir, assignment, EXACT),
                               tag=(tuned, compensate), stop=stop)
         self.stopped += wrong > self.max_wrong
         return 1 - wrong / len(y)
@@ -162,17 +160,22 @@ class Evaluator:
     def correct(self, assignment: dict[str, str], tuned: bool = False, split: str = "calib",
                 compensate: bool | None = None) -> np.ndarray:
         """Per sample of the split, whether the candidate classifies it correctly."""
-        from approxhls.sim.emulator import Emulator
-
         compensate = self.compensate if compensate is None else compensate
         ir, asg = self.network(assignment, tuned, compensate)
-        emulator = Emulator(ir, asg, cache=self._emulator_cache)
+        emulator = self.emulator(ir, asg)
         x, y = self.split(split)
         if split == "calib":
             out = self.prefix().predict(emulator, multiplier_key(self.ir, assignment, EXACT), tag=(tuned, compensate))
         else:
             out = emulator.predict(x)
         return np.argmax(out, axis=1) == y
+
+    def emulator(self, ir, asg):
+        """A candidate's emulator: layers prepared once per search (the cache), their engines raced on calibration
+        images."""
+        from approxhls.sim.emulator import Emulator
+
+        return Emulator(ir, asg, cache=self._emulator_cache, probe=self.data.x_calib)
 
     def split(self, name: str):
         d = self.data

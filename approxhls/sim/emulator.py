@@ -40,7 +40,7 @@ from approxhls.sim.ir import IR, Node
 from approxhls.sim.lutkernel import LutConv, LutLayer
 from approxhls.sim.ops import get_op
 from approxhls.sim.ops.base import Context, cast
-from approxhls.sim.reference import product_frac, reference_mac, run_graph
+from approxhls.sim.reference import product_frac, reference_mac, run_graph, run_nodes
 
 F32_LIMIT = 2**24
 F64_LIMIT = 2**53
@@ -48,6 +48,7 @@ MAX_TABLE_BITS = 16  # widest input type whose product table the emulator builds
 THREADS: int | None = None  # batches evaluated at once; None: the CPUs this process may use (search workers: 1)
 LUT_RIVAL_RANK = 2  # decompositions of this rank or more are timed against the table-lookup kernel
 LUT_EXACT_BITS = 8  # exact products of operands this wide or narrower are timed against it too
+PROBE = 32  # samples of an engine race
 MAX_HISTOGRAM_BINS = 1 << 22  # per-position input histograms above this are kept as one distribution
 LUT_ENGINE = {True: "lut-conv", False: "numpy"}  # a table lookup: by kernel position (LutConv) or on GEMM rows
 
@@ -161,10 +162,14 @@ class Emulator:
 
     ENGINES = ("auto", "im2col", "conv2d", "conv2d-int8")
 
-    def __init__(self, ir: IR, assignments: dict | None = None, cache: dict | None = None, engine: str = "auto"):
+    def __init__(self, ir: IR, assignments: dict | None = None, cache: dict | None = None, engine: str = "auto",
+                 probe: np.ndarray | None = None):
         if engine not in self.ENGINES:
             raise ValueError(f"engine must be one of {', '.join(self.ENGINES)}, got {engine!r}")
         self.ir, self.engine = ir, engine
+        # samples (real inputs of the network) on which each layer's engines race: the layer sees its own inputs
+        # (ReLU zeros, image backgrounds, which the lookup kernel skips); without them, uniform random codes
+        self._probe = None if probe is None else (np.asarray(probe[:PROBE], dtype=np.float64), {}, [0])
         self.assignments = assignments or {}
         self.macs: dict[str, list] = {}
         self.direct: dict[str, object] = {}  # layer -> its direct convolution, where one was measured fastest
@@ -185,6 +190,7 @@ class Emulator:
             self._choose_engine(node, self._prepare(node))
             if cache is not None:
                 cache[key] = (self.macs[node.name], self.methods[-1], self.direct.get(node.name))
+        self._probe = None  # the probe's activations are not needed after the races
 
     # ---- set-up per layer -------------------------------------------------------------------------
     def _prepare(self, node: Node):
@@ -235,8 +241,9 @@ class Emulator:
         if direct is not None:
             self.direct[node.name] = direct
 
-    def _choose_engine(self, node: Node, rival=None, probe: int = 32, repeat: int = 5) -> None:
-        """The fastest exact way to run a layer on a GEMM, by measured time on a probe batch of random input codes:
+    def _choose_engine(self, node: Node, rival=None, probe: int = PROBE, repeat: int = 5) -> None:
+        """The fastest exact way to run a layer on a GEMM, by measured time on a probe batch (the layer's inputs on the
+        probe samples where the emulator was given them, else random input codes):
         im2col rows or a direct convolution (float32 or int8) for a convolution, and for a high-rank decomposition
         also the table-lookup kernel. An alternative is taken only if its sums equal the GEMM's on that batch."""
         from approxhls.sim.directconv import DIRECT_ENGINES, tensorflow
@@ -262,8 +269,12 @@ class Emulator:
                 self.direct[node.name] = conv
                 self.methods[-1].engine = name
             return
-        rng = np.random.default_rng(0)
-        xc = rng.integers(x_t.code_min, x_t.code_max + 1, size=(probe, int(np.prod(self.ir.producer(node.inputs[0]).shape))))
+        xc = self._probe_input(node)
+        if xc is None:
+            rng = np.random.default_rng(0)
+            size = (probe, int(np.prod(self.ir.producer(node.inputs[0]).shape)))
+            xc = rng.integers(x_t.code_min, x_t.code_max + 1, size=size)
+        probe = len(xc)
         # (engine, run on the probe, its direct convolution, its table-lookup MACs); the GEMM on im2col rows first
         contenders = [("im2col" if node.op == "conv" else "numpy", lambda: impl(op.columns(node, xc, probe)[0]), None,
                        None)]
@@ -286,6 +297,17 @@ class Emulator:
         if macs is not None:  # the table lookup was faster than (rank + 1) products
             self.macs[node.name] = macs
             self.methods[-1].method, self.methods[-1].dtype = "lut", "int64"
+
+    def _probe_input(self, node: Node) -> np.ndarray | None:
+        """The layer's input codes (samples, features) on the probe samples, or None without a probe: the nodes before
+        it run with the layers prepared so far (the multiplying nodes are prepared in graph order)."""
+        if self._probe is None:
+            return None
+        x, env, done = self._probe
+        stop = self.ir.nodes.index(node)
+        run_nodes(self.ir, self.context(x), env, done[0], stop)
+        done[0] = stop
+        return np.asarray(env[node.inputs[0]][0], dtype=np.int64).reshape(len(x), -1)
 
     # ---- evaluation -----------------------------------------------------------------------------------
     def _relu(self, node: Node) -> Node | None:
