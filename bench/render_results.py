@@ -129,7 +129,8 @@ def emulator() -> str:
                    f"(the compiled table lookup by kernel position: per position and input code, the products with "
                    f"16 outputs' weights added as one vector; code 0 skipped) or `numpy` (a GEMM, or the lookup on GEMM "
                    f"rows, where no direct engine applies), "
-                   f"chosen per layer by a timed probe.")
+                   f"chosen per layer by a race timed on that layer's inputs from the first 32 benchmark images. "
+                   f"Codes pass between layers in their narrowest integer type (uint8 after an 8-bit ReLU).")
         for r in d["rows"]:
             if not r.get("meets_goal", True):
                 out.append(f"- {r['model']} / {r['multiplier']} ({r['kind']}): **not met** (emulator / Keras "
