@@ -337,6 +337,9 @@ def test_engines_race_on_each_layers_inputs_from_the_probe_samples(monkeypatch):
     assert np.array_equal(raced["c2"], c2_input.reshape(n, -1)) and (c2_input == 0).mean() > 0.2
     assert em._probe is None  # the probe's activations are dropped once the layers are built
     assert np.array_equal(em.predict(x[:n]), want)
+    raced.clear()
+    empty = emulator_module.Emulator(g.ir, g.assignments, probe=x[:0])  # no samples: the races run on random codes
+    assert raced["c2"] is None and np.array_equal(empty.predict(x[:n]), want)
 
 
 @pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])

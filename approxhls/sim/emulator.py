@@ -169,7 +169,7 @@ class Emulator:
         self.ir, self.engine = ir, engine
         # samples (real inputs of the network) on which each layer's engines race: the layer sees its own inputs
         # (ReLU zeros, image backgrounds, which the lookup kernel skips); without them, uniform random codes
-        self._probe = None if probe is None else (np.asarray(probe[:PROBE], dtype=np.float64), {}, [0])
+        self._probe = None if probe is None or not len(probe) else (np.asarray(probe[:PROBE], np.float64), {}, [0])
         self.assignments = assignments or {}
         self.macs: dict[str, list] = {}
         self.direct: dict[str, object] = {}  # layer -> its direct convolution, where one was measured fastest
