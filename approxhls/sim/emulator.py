@@ -381,7 +381,7 @@ class Emulator:
             fast = fixedkernels.add(a, a_t.frac, b, b_t.frac, node.type(), relu.type(), self._narrow(node))
             if fast is not None:
                 return fast.reshape((ctx.n, *node.shape))
-        return self._apply_relu(relu, get_op(node.op).evaluate(node, ins, ctx), node.type())
+        return self._apply_relu(relu, op.evaluate(node, ins, ctx), node.type())
 
     def context(self, x: np.ndarray) -> Context:
         """The evaluation context of one batch (the prefix runner resumes graphs with it)."""
