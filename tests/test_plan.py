@@ -123,6 +123,23 @@ def test_outputs_change_exactly_where_the_table_says(tmp_path):
     assert np.flatnonzero(y != exact).tolist() == [3]
 
 
+def test_plan_reaches_the_halves_hls4ml_splits_a_separable_convolution_into(tmp_path):
+    """hls4ml converts SeparableConv1D/2D into a depthwise and a pointwise layer of its own, which have no entry in
+    the configuration the plan writes to (was a KeyError at convert). Planned, the depthwise halves multiply
+    approximately, and the C-simulation equals the emulator and the reference on every element."""
+    from approxhls.models.corpus import build
+
+    model = build("separable", seed=5)
+    convert_model(model, tmp_path / "p", ConvertOptions(), plan={"default": "mitchell_u8_w5"})
+    ir, asg = IR.load(tmp_path / "p"), project_assignments(tmp_path / "p")
+    assert {k: a.multiplier for k, a in asg.items() if k.endswith("depthwise")} == {
+        "sep_depthwise": "mitchell_u8_w5", "sep1d_depthwise": "mitchell_u8_w5"}
+    x = np.random.default_rng(1).integers(0, 256, (60, *model.input_shape[1:])) / 256
+    y = CSimLibrary(tmp_path / "p").predict(x)
+    assert np.array_equal(y, Emulator(ir, asg).predict(x)) and np.array_equal(y, evaluate(ir, x, asg))
+    assert not np.array_equal(y, Emulator(ir).predict(x))  # the approximate products did change the outputs
+
+
 def test_planned_project_compiles_without_narrowing_warnings(tmp_path):
     model = build_model("cnn", (8, 8, 1), 10, "fixed-w8a8", width=0.5)
     convert_model(model, tmp_path / "p", ConvertOptions(), plan={"default": "roba_u8_modeboth"})

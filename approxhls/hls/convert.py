@@ -222,8 +222,11 @@ def build_graph(model, opts: ConvertOptions, train_info: dict | None = None, pla
         assignments = resolve_plan(plan, ir0)
         for a in assignments.values():
             if not a.exact:
-                cfg["LayerName"][a.layer]["ApproxhlsMultiplier"] = a.multiplier
-                cfg["LayerName"][a.layer]["ApproxhlsExtraBits"] = a.extra_bits
+                # layers hls4ml adds itself (the depthwise and pointwise halves of a separable convolution) have
+                # no entry of their own yet
+                layer_cfg = cfg["LayerName"].setdefault(a.layer, {})
+                layer_cfg["ApproxhlsMultiplier"] = a.multiplier
+                layer_cfg["ApproxhlsExtraBits"] = a.extra_bits
         plancode.register_product_source(BACKENDS[opts.backend])
     hls_model = _to_hls(model, cfg, out, opts, log, caught)
     if plan is not None and plan.tuned_weights:
