@@ -78,7 +78,7 @@ def test_float64_is_chosen_when_float32_could_round(tmp_path, monkeypatch):
     from approxhls.sim.reference import evaluate
 
     # 8-bit exact products race the table lookup: the GEMM wins here, so the test is about the GEMM's dtype
-    monkeypatch.setattr(emulator, "timed_race", lambda fns, repeat: [(fn(), float(i)) for i, fn in enumerate(fns)])
+    monkeypatch.setattr(emulator, "timed_race", lambda fns, repeat, **_: [(fn(), float(i)) for i, fn in enumerate(fns)])
 
     inp = keras.layers.Input((1024,), name="x_in")
     out = QDense(4, kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 0, alpha=1),
@@ -109,7 +109,7 @@ def test_emulate_command_reports_methods_and_throughput(tmp_path, monkeypatch):
 
     # the engine race is timed (tam_u8_k6's rank makes the table lookup a contender): here the GEMM always wins, so the
     # reported method does not depend on this machine's timing
-    monkeypatch.setattr(emulator, "timed_race", lambda fns, repeat: [(fn(), float(i)) for i, fn in enumerate(fns)])
+    monkeypatch.setattr(emulator, "timed_race", lambda fns, repeat, **_: [(fn(), float(i)) for i, fn in enumerate(fns)])
     assert main(["train", "--epochs", "2", "--width", "0.5", "--out", str(tmp_path / "m")]) == 0
     (tmp_path / "plan.json").write_text(json.dumps({"default": "mitchell_u8_w7", "layers": {"fc1": "tam_u8_k6"}}))
     assert main(["emulate", str(tmp_path / "m"), "--plan", str(tmp_path / "plan.json"), "--json",
@@ -320,7 +320,9 @@ def test_engines_race_on_each_layers_inputs_from_the_probe_samples(monkeypatch):
                     plan={"default": "tam_u8_k7"})
     x = rng.integers(0, 256, (70, 12, 12, 3)) / 256
     seen = {}
-    want = evaluate(g.ir, x[: emulator_module.PROBE], g.assignments,
+    n = 32  # the probe: one batch of predict's size (of 70 samples here)
+    monkeypatch.setattr(emulator_module, "auto_batch", lambda ir: n)
+    want = evaluate(g.ir, x[:n], g.assignments,
                     observe=lambda node, codes, t: seen.setdefault(node.name, codes))
     raced, probe_input = {}, emulator_module.Emulator._probe_input
 
@@ -331,7 +333,6 @@ def test_engines_race_on_each_layers_inputs_from_the_probe_samples(monkeypatch):
     monkeypatch.setattr(emulator_module.Emulator, "_probe_input", spy)
     em = emulator_module.Emulator(g.ir, g.assignments, probe=x)
     assert set(raced) == {"c1", "c2"}
-    n = emulator_module.PROBE
     assert np.array_equal(raced["c1"], g.ir.node("x_in").type().to_codes(x[:n]).reshape(n, -1))
     c2_input = seen[g.ir.producer(g.ir.node("c2").inputs[0]).name]  # the ReLU's codes
     assert np.array_equal(raced["c2"], c2_input.reshape(n, -1)) and (c2_input == 0).mean() > 0.2
@@ -340,6 +341,50 @@ def test_engines_race_on_each_layers_inputs_from_the_probe_samples(monkeypatch):
     raced.clear()
     empty = emulator_module.Emulator(g.ir, g.assignments, probe=x[:0])  # no samples: the races run on random codes
     assert raced["c2"] is None and np.array_equal(empty.predict(x[:n]), want)
+
+
+def test_race_times_each_engine_as_the_layer_runs_it(monkeypatch):
+    """Each contender is timed as the layer runs it: its own sums (the int8 engine's without its shift constant,
+    which the finish folds into the bias) followed by the fused finish, on the codes in the dtype the layer receives
+    (uint8 after a fused ReLU). Timing int64 copies and an offset pass that the layer never makes picked the float
+    convolution where the int8 one runs the network 1.4x faster (resnet8, drum). The winner is still exact."""
+    from approxhls.hls.convert import ConvertOptions, build_graph
+    from approxhls.sim import directconv
+    from approxhls.sim import emulator as emulator_module
+    from approxhls.sim.reference import evaluate
+
+    rng = np.random.default_rng(21)
+    g = build_graph(_conv_pair(12, 16, "same", rng), ConvertOptions(input_precision="ap_ufixed<8,0>"),
+                    plan={"default": "drum_u8_k4"})
+    x = rng.integers(0, 256, (40, 12, 12, 3)) / 256
+    finishes, inputs = [], {}
+    finish = emulator_module.Emulator._finish
+    monkeypatch.setattr(emulator_module.Emulator, "_finish",
+                        lambda self, node, *a, **k: finishes.append(node.name) or finish(self, node, *a, **k))
+    for name, engine in directconv.DIRECT_ENGINES.items():
+        def partial(self, xc, n, name=name, own=engine.partial):
+            inputs.setdefault((self.node.name, name), xc.dtype)
+            return own(self, xc, n)
+        monkeypatch.setattr(engine, "partial", partial)
+    runs = []
+
+    def last_wins(fns, repeat, **_):
+        out = []
+        for i, fn in enumerate(fns):
+            finishes.clear()
+            out.append((fn(), -float(i)))
+            runs.append(list(finishes))
+        return out
+
+    monkeypatch.setattr(emulator_module, "timed_race", last_wins)
+    em = emulator_module.Emulator(g.ir, g.assignments, probe=x)
+    assert runs and all(len(r) == 1 for r in runs)  # every timed run ends in its layer's finish
+    int8 = directconv.exact_int8_cpu()
+    assert inputs[("c2", "conv2d")] == np.uint8 and (not int8 or inputs[("c2", "conv2d-int8")] == np.uint8)
+    engines = {d["layer"]: d["engine"] for d in em.describe()}
+    # drum's features are negative (offset != 0): the int8 sums count as equal once their constant is added
+    assert engines == {"c1": "conv2d-int8" if int8 else "conv2d", "c2": "conv2d-int8" if int8 else "conv2d"}
+    assert np.array_equal(em.predict(x), evaluate(g.ir, x, g.assignments))
 
 
 @pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
@@ -399,7 +444,7 @@ def test_measured_choice_between_decomposition_and_table_lookup(monkeypatch, lut
     g = build_graph(m, ConvertOptions(input_precision="ap_ufixed<8,0>"), plan={"default": "etm_u8_m4"})
     races = []
 
-    def fake_race(fns, repeat):  # per layer: the GEMM first, then the lookup
+    def fake_race(fns, repeat, **_):  # per layer: the GEMM first, then the lookup
         races.append(len(fns))
         return [(fn(), t) for fn, t in zip(fns, (1.0, 0.0) if lut_wins else (0.0, 1.0))]
 
@@ -432,6 +477,24 @@ def test_timed_race_runs_contenders_in_turns_and_drops_the_hopeless(monkeypatch)
                               repeat=3)
     assert out == [("gemm", 3.0), ("conv", 1.0), ("int8", 1.5)]
     assert calls == ["gemm", "conv", "int8"] * 2 + ["conv", "int8"] * 2
+
+
+def test_timed_race_runs_copies_side_by_side_as_predict_runs_batches():
+    """With ``threads``, each timing runs that many copies of a contender at once (they meet at a barrier, which they
+    could not pass one after another), and the result is one copy's."""
+    import threading
+
+    from approxhls.sim import emulator
+
+    calls, barrier = [], threading.Barrier(3, timeout=10)
+
+    def contender():
+        barrier.wait()  # BrokenBarrierError unless three copies run side by side
+        calls.append(threading.get_ident())
+        return "sums"
+
+    out = emulator.timed_race([contender], repeat=2, threads=3)
+    assert [o for o, _ in out] == ["sums"] and len(calls) == 9 and len(set(calls[:3])) == 3
 
 
 def _rows_by_gather(node, xc, table, w_index, x_min):
@@ -512,7 +575,8 @@ def test_exact_products_by_lookup_when_it_wins_the_race(monkeypatch):
     from approxhls.sim import emulator
     from approxhls.sim.reference import evaluate
 
-    monkeypatch.setattr(emulator, "timed_race", lambda fns, repeat: [(fn(), -float(i)) for i, fn in enumerate(fns)])
+    last_wins = lambda fns, repeat, **_: [(fn(), -float(i)) for i, fn in enumerate(fns)]  # noqa: E731
+    monkeypatch.setattr(emulator, "timed_race", last_wins)
     rng = np.random.default_rng(14)
     g = build_graph(_conv_pair(9, 16, "same", rng), ConvertOptions(input_precision="ap_ufixed<8,0>"))
     em = emulator.Emulator(g.ir, g.assignments)

@@ -25,6 +25,7 @@ for the padding, the next layer's features and the residual add); an operation t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -48,16 +49,18 @@ MAX_TABLE_BITS = 16  # widest input type whose product table the emulator builds
 THREADS: int | None = None  # batches evaluated at once; None: the CPUs this process may use (search workers: 1)
 LUT_RIVAL_RANK = 2  # decompositions of this rank or more are timed against the table-lookup kernel
 LUT_EXACT_BITS = 8  # exact products of operands this wide or narrower are timed against it too
-PROBE = 32  # samples of an engine race
+BATCH_ELEMENTS = 2**21  # auto_batch's target: elements of a pass' biggest tensor
 MAX_HISTOGRAM_BINS = 1 << 22  # per-position input histograms above this are kept as one distribution
 LUT_ENGINE = {True: "lut-conv", False: "numpy"}  # a table lookup: by kernel position (LutConv) or on GEMM rows
 
 
 def auto_batch(ir: IR) -> int:
-    """Samples per pass: the largest power of two (8..256) whose biggest tensor stays near 2^19 elements, so the
-    element-wise passes between layers run in cache (measured: resnet8 1.5x faster at 32 than at 256)."""
+    """Samples per pass: the largest power of two (8..256) whose biggest tensor stays near 2^21 elements. Larger
+    passes pay TensorFlow's and Python's per-call costs fewer times; smaller ones keep the passes between layers in
+    cache, where codes travel as uint8 (measured, 2 cores, 5,000 images: resnet8 1.2-1.5x faster at 64 than at 16 for
+    every multiplier kind, and 5-10% slower at 128; cnn 1.1-1.2x faster at 64-128 than at 32)."""
     largest = max((int(np.prod(n.shape)) for n in ir.nodes if n.shape), default=1)
-    return int(min(256, max(8, 2 ** int(np.log2(max(1, 2**19 // largest))))))
+    return int(min(256, max(8, 2 ** int(np.log2(max(1, BATCH_ELEMENTS // largest))))))
 
 
 def fusable_relus(ir: IR) -> dict[str, Node]:
@@ -115,24 +118,40 @@ def _usable_cpus() -> int:
     return os.cpu_count() or 1
 
 
-def timed_race(fns: list, repeat: int, drop: float = 2.0) -> list[tuple]:
+def timed_race(fns: list, repeat: int, drop: float = 2.0, threads: int = 1) -> list[tuple]:
     """[(fn's result, its fastest time)] per fn, timed in turns (each round runs every fn still in the race once), so
     that a change of the machine's speed during the race slows all of them alike. After the first round, a fn more
     than ``drop`` times slower than the fastest leaves the race (it cannot win; its time stays as measured). Each fn
     runs once untimed first: a first call pays one-time costs (TensorFlow builds oneDNN's primitive for a new kernel,
-    measured 130-700 ms against 1-5 ms after), by which the drop would throw out the fastest engine."""
-    for fn in fns:
-        fn()
-    outs, best = [None] * len(fns), [float("inf")] * len(fns)
-    running = list(range(len(fns)))
-    for r in range(repeat):
-        for i in running:
-            t0 = time.perf_counter()
-            outs[i] = fns[i]()
-            best[i] = min(best[i], time.perf_counter() - t0)
-        if r == 0:
-            running = [i for i in running if best[i] <= drop * min(best)]
+    measured 130-700 ms against 1-5 ms after), by which the drop would throw out the fastest engine.
+
+    ``threads`` copies of a fn run side by side in each timing, as predict runs its batches: an engine that takes
+    every core when alone (OpenBLAS' GEMM, TensorFlow's thread pool) meets there the contention it meets in use
+    (measured, resnet8 1x1 convolutions: im2col 8% faster alone, 12% slower side by side)."""
+    with ThreadPoolExecutor(threads) if threads > 1 else contextlib.nullcontext() as pool:
+        def run(fn):
+            if pool is None:
+                return fn()
+            return [f.result() for f in [pool.submit(fn) for _ in range(threads)]][0]
+
+        for fn in fns:
+            run(fn)
+        outs, best = [None] * len(fns), [float("inf")] * len(fns)
+        running = list(range(len(fns)))
+        for r in range(repeat):
+            for i in running:
+                t0 = time.perf_counter()
+                outs[i] = run(fns[i])
+                best[i] = min(best[i], time.perf_counter() - t0)
+            if r == 0:
+                running = [i for i in running if best[i] <= drop * min(best)]
     return list(zip(outs, best))
+
+
+def _int_sums(sums: np.ndarray, offset: np.ndarray | None) -> np.ndarray:
+    """A MAC's sums (float values that are exact integers, or integers) plus its offset per output, in int64."""
+    out = np.asarray(sums).astype(np.int64)
+    return out if offset is None else out + offset
 
 
 def _lut_macs(node: Node, table, groups, x_min: int, w_min: int) -> tuple[list, LutConv | None]:
@@ -167,9 +186,13 @@ class Emulator:
         if engine not in self.ENGINES:
             raise ValueError(f"engine must be one of {', '.join(self.ENGINES)}, got {engine!r}")
         self.ir, self.engine = ir, engine
-        # samples (real inputs of the network) on which each layer's engines race: the layer sees its own inputs
-        # (ReLU zeros, image backgrounds, which the lookup kernel skips); without them, uniform random codes
-        self._probe = None if probe is None or not len(probe) else (np.asarray(probe[:PROBE], np.float64), {}, [0])
+        # samples (real inputs of the network) on which each layer's engines race, one batch of predict's size (the
+        # engines' relative speed depends on it: measured at 32 samples, the float convolution won layers where int8
+        # runs batches of 64 faster): the layer sees its own inputs (ReLU zeros, image backgrounds, which the lookup
+        # kernel skips); without them, uniform random codes
+        self.probe_size = auto_batch(ir)
+        self._probe = None if probe is None or not len(probe) else (
+            np.asarray(probe[: self.probe_size], np.float64), {}, [0])
         self.assignments = assignments or {}
         self.macs: dict[str, list] = {}
         self.direct: dict[str, object] = {}  # layer -> its direct convolution, where one was measured fastest
@@ -241,7 +264,7 @@ class Emulator:
         if direct is not None:
             self.direct[node.name] = direct
 
-    def _choose_engine(self, node: Node, rival=None, probe: int = PROBE, repeat: int = 5) -> None:
+    def _choose_engine(self, node: Node, rival=None, repeat: int = 5) -> None:
         """The fastest exact way to run a layer on a GEMM, by measured time on a probe batch (the layer's inputs on the
         probe samples where the emulator was given them, else random input codes):
         im2col rows or a direct convolution (float32 or int8) for a convolution, and for a high-rank decomposition
@@ -272,24 +295,36 @@ class Emulator:
         xc = self._probe_input(node)
         if xc is None:
             rng = np.random.default_rng(0)
-            size = (probe, int(np.prod(self.ir.producer(node.inputs[0]).shape)))
+            size = (self.probe_size, int(np.prod(self.ir.producer(node.inputs[0]).shape)))
             xc = rng.integers(x_t.code_min, x_t.code_max + 1, size=size)
         probe = len(xc)
-        # (engine, run on the probe, its direct convolution, its table-lookup MACs); the GEMM on im2col rows first
-        contenders = [("im2col" if node.op == "conv" else "numpy", lambda: impl(op.columns(node, xc, probe)[0]), None,
-                       None)]
+        _, bias = op.groups(node)[0]
+
+        def rows(mac):  # the layer's GEMM rows as _mac gives them to this MAC
+            return self._readable(op.columns(node, xc, probe)[0], mac)
+
+        # (engine, its sums and offset on the probe, its direct convolution, its table-lookup MACs); im2col first
+        contenders = [("im2col" if node.op == "conv" else "numpy", lambda: (impl(rows(impl)), None), None, None)]
         for name, conv in convs.items():
-            contenders.append((name, lambda conv=conv: conv(xc, probe).astype(np.int64), conv, None))
+            contenders.append((name, lambda conv=conv: conv.partial(xc, probe), conv, None))
         if rival is not None:
             macs, direct = rival()
             lut, x_min = macs[0][1]
-            run = (lambda: direct(xc, probe).astype(np.int64)) if direct is not None else (
-                lambda: lut(op.columns(node, xc, probe)[0] - x_min))
+            run = (lambda: direct.partial(xc, probe)) if direct is not None else (
+                lambda: (lut(rows(macs[0][1]) - x_min), None))
             contenders.append((LUT_ENGINE[direct is not None], run, direct, macs))
-        timed = timed_race([c[1] for c in contenders], repeat)
-        y_gemm = timed[0][0]
+
+        def as_run(partial):  # timed as the layer runs: the sums, then the fused finish that reads them
+            def run():
+                sums, offset = partial()
+                self._finish(node, sums, bias, x_t, offset)
+                return sums, offset
+            return run
+
+        timed = timed_race([as_run(c[1]) for c in contenders], repeat, threads=THREADS or _usable_cpus())
+        y_gemm = _int_sums(*timed[0][0])
         options = [(t, name, conv, macs) for (y, t), (name, _, conv, macs) in zip(timed, contenders)
-                   if y is y_gemm or np.array_equal(y_gemm, y)]
+                   if np.array_equal(y_gemm, _int_sums(*y))]
         _, engine, conv, macs = min(options, key=lambda o: o[0])
         self.methods[-1].engine = engine
         if conv is not None:
@@ -307,7 +342,7 @@ class Emulator:
         stop = self.ir.nodes.index(node)
         run_nodes(self.ir, self.context(x), env, done[0], stop)
         done[0] = stop
-        return np.asarray(env[node.inputs[0]][0], dtype=np.int64).reshape(len(x), -1)
+        return np.asarray(env[node.inputs[0]][0]).reshape(len(x), -1)  # in the dtype the layer receives
 
     # ---- evaluation -----------------------------------------------------------------------------------
     def _relu(self, node: Node) -> Node | None:
@@ -345,8 +380,7 @@ class Emulator:
 
     def _mac(self, node: Node, group: int, xc, x_t: FixedType):
         kind, impl = self.macs[node.name][group]
-        if xc.dtype != np.int64 and (self._observe is not None or not getattr(impl, "reads_narrow", False)):
-            xc = xc.astype(np.int64)  # narrow codes from the layer before: lookups and the reference need int64
+        xc = xc.astype(np.int64) if self._observe is not None else self._readable(xc, impl)
         if self._observe is not None:
             self._observe(node, xc, x_t)
         w, bias = get_op(node.op).groups(node)[group]
@@ -360,6 +394,12 @@ class Emulator:
             lut, x_min = impl
             sums = lut(xc - x_min)
         return self._finish(node, sums, bias, x_t)
+
+    @staticmethod
+    def _readable(xc: np.ndarray, impl) -> np.ndarray:
+        """GEMM rows as a MAC reads them: narrow codes from the layer before are widened to int64 (lookups and the
+        reference index and subtract with them) unless the MAC reads any dtype."""
+        return xc if xc.dtype == np.int64 or getattr(impl, "reads_narrow", False) else xc.astype(np.int64)
 
     def _narrow(self, node: Node) -> bool:
         """Whether this node's codes go on in their narrowest dtype (not the network's output, nor to an observer)."""
