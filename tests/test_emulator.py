@@ -78,7 +78,7 @@ def test_float64_is_chosen_when_float32_could_round(tmp_path, monkeypatch):
     from approxhls.sim.reference import evaluate
 
     # 8-bit exact products race the table lookup: the GEMM wins here, so the test is about the GEMM's dtype
-    monkeypatch.setattr(emulator, "timed_race", lambda fns, repeat, **_: [(fn(), float(i)) for i, fn in enumerate(fns)])
+    monkeypatch.setattr(emulator, "timed_race", lambda fns, repeat: [(fn(), float(i)) for i, fn in enumerate(fns)])
 
     inp = keras.layers.Input((1024,), name="x_in")
     out = QDense(4, kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 0, alpha=1),
@@ -109,7 +109,7 @@ def test_emulate_command_reports_methods_and_throughput(tmp_path, monkeypatch):
 
     # the engine race is timed (tam_u8_k6's rank makes the table lookup a contender): here the GEMM always wins, so the
     # reported method does not depend on this machine's timing
-    monkeypatch.setattr(emulator, "timed_race", lambda fns, repeat, **_: [(fn(), float(i)) for i, fn in enumerate(fns)])
+    monkeypatch.setattr(emulator, "timed_race", lambda fns, repeat: [(fn(), float(i)) for i, fn in enumerate(fns)])
     assert main(["train", "--epochs", "2", "--width", "0.5", "--out", str(tmp_path / "m")]) == 0
     (tmp_path / "plan.json").write_text(json.dumps({"default": "mitchell_u8_w7", "layers": {"fc1": "tam_u8_k6"}}))
     assert main(["emulate", str(tmp_path / "m"), "--plan", str(tmp_path / "plan.json"), "--json",
@@ -368,7 +368,7 @@ def test_race_times_each_engine_as_the_layer_runs_it(monkeypatch):
         monkeypatch.setattr(engine, "partial", partial)
     runs = []
 
-    def last_wins(fns, repeat, **_):
+    def last_wins(fns, repeat):
         out = []
         for i, fn in enumerate(fns):
             finishes.clear()
@@ -444,7 +444,7 @@ def test_measured_choice_between_decomposition_and_table_lookup(monkeypatch, lut
     g = build_graph(m, ConvertOptions(input_precision="ap_ufixed<8,0>"), plan={"default": "etm_u8_m4"})
     races = []
 
-    def fake_race(fns, repeat, **_):  # per layer: the GEMM first, then the lookup
+    def fake_race(fns, repeat):  # per layer: the GEMM first, then the lookup
         races.append(len(fns))
         return [(fn(), t) for fn, t in zip(fns, (1.0, 0.0) if lut_wins else (0.0, 1.0))]
 
@@ -477,24 +477,6 @@ def test_timed_race_runs_contenders_in_turns_and_drops_the_hopeless(monkeypatch)
                               repeat=3)
     assert out == [("gemm", 3.0), ("conv", 1.0), ("int8", 1.5)]
     assert calls == ["gemm", "conv", "int8"] * 2 + ["conv", "int8"] * 2
-
-
-def test_timed_race_runs_copies_side_by_side_as_predict_runs_batches():
-    """With ``threads``, each timing runs that many copies of a contender at once (they meet at a barrier, which they
-    could not pass one after another), and the result is one copy's."""
-    import threading
-
-    from approxhls.sim import emulator
-
-    calls, barrier = [], threading.Barrier(3, timeout=10)
-
-    def contender():
-        barrier.wait()  # BrokenBarrierError unless three copies run side by side
-        calls.append(threading.get_ident())
-        return "sums"
-
-    out = emulator.timed_race([contender], repeat=2, threads=3)
-    assert [o for o, _ in out] == ["sums"] and len(calls) == 9 and len(set(calls[:3])) == 3
 
 
 def _rows_by_gather(node, xc, table, w_index, x_min):
@@ -575,7 +557,7 @@ def test_exact_products_by_lookup_when_it_wins_the_race(monkeypatch):
     from approxhls.sim import emulator
     from approxhls.sim.reference import evaluate
 
-    last_wins = lambda fns, repeat, **_: [(fn(), -float(i)) for i, fn in enumerate(fns)]  # noqa: E731
+    last_wins = lambda fns, repeat: [(fn(), -float(i)) for i, fn in enumerate(fns)]  # noqa: E731
     monkeypatch.setattr(emulator, "timed_race", last_wins)
     rng = np.random.default_rng(14)
     g = build_graph(_conv_pair(9, 16, "same", rng), ConvertOptions(input_precision="ap_ufixed<8,0>"))

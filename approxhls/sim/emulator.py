@@ -25,7 +25,6 @@ for the padding, the next layer's features and the residual add); an operation t
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -118,33 +117,23 @@ def _usable_cpus() -> int:
     return os.cpu_count() or 1
 
 
-def timed_race(fns: list, repeat: int, drop: float = 2.0, threads: int = 1) -> list[tuple]:
+def timed_race(fns: list, repeat: int, drop: float = 2.0) -> list[tuple]:
     """[(fn's result, its fastest time)] per fn, timed in turns (each round runs every fn still in the race once), so
     that a change of the machine's speed during the race slows all of them alike. After the first round, a fn more
     than ``drop`` times slower than the fastest leaves the race (it cannot win; its time stays as measured). Each fn
     runs once untimed first: a first call pays one-time costs (TensorFlow builds oneDNN's primitive for a new kernel,
-    measured 130-700 ms against 1-5 ms after), by which the drop would throw out the fastest engine.
-
-    ``threads`` copies of a fn run side by side in each timing, as predict runs its batches: an engine that takes
-    every core when alone (OpenBLAS' GEMM, TensorFlow's thread pool) meets there the contention it meets in use
-    (measured, resnet8 1x1 convolutions: im2col 8% faster alone, 12% slower side by side)."""
-    with ThreadPoolExecutor(threads) if threads > 1 else contextlib.nullcontext() as pool:
-        def run(fn):
-            if pool is None:
-                return fn()
-            return [f.result() for f in [pool.submit(fn) for _ in range(threads)]][0]
-
-        for fn in fns:
-            run(fn)
-        outs, best = [None] * len(fns), [float("inf")] * len(fns)
-        running = list(range(len(fns)))
-        for r in range(repeat):
-            for i in running:
-                t0 = time.perf_counter()
-                outs[i] = run(fns[i])
-                best[i] = min(best[i], time.perf_counter() - t0)
-            if r == 0:
-                running = [i for i in running if best[i] <= drop * min(best)]
+    measured 130-700 ms against 1-5 ms after), by which the drop would throw out the fastest engine."""
+    for fn in fns:
+        fn()
+    outs, best = [None] * len(fns), [float("inf")] * len(fns)
+    running = list(range(len(fns)))
+    for r in range(repeat):
+        for i in running:
+            t0 = time.perf_counter()
+            outs[i] = fns[i]()
+            best[i] = min(best[i], time.perf_counter() - t0)
+        if r == 0:
+            running = [i for i in running if best[i] <= drop * min(best)]
     return list(zip(outs, best))
 
 
@@ -321,7 +310,7 @@ class Emulator:
                 return sums, offset
             return run
 
-        timed = timed_race([as_run(c[1]) for c in contenders], repeat, threads=THREADS or _usable_cpus())
+        timed = timed_race([as_run(c[1]) for c in contenders], repeat)
         y_gemm = _int_sums(*timed[0][0])
         options = [(t, name, conv, macs) for (y, t), (name, _, conv, macs) in zip(timed, contenders)
                    if np.array_equal(y_gemm, _int_sums(*y))]
