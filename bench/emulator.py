@@ -104,6 +104,15 @@ def main():
                 shutil.rmtree(prj, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    # Keras runs the same network for every multiplier of a model: its fastest timing over the model's rows (12 of them)
+    # is the baseline of each ratio; a row's own three can all land in a slow spell of this machine (measured: 7,534
+    # against 14,239 img/s within one run), which would flatter the emulator
+    best_keras = {}
+    for r in rows:
+        best_keras[r["model"]] = max(best_keras.get(r["model"], 0.0), r["keras_img_s"])
+    for r in rows:
+        r["keras_best_img_s"] = best_keras[r["model"]]
+        r["emu_vs_keras"] = round(r["emulator_img_s"] / best_keras[r["model"]], 2)
     cols = ["model", "multiplier", "methods", "engines", "keras_img_s", "csim_img_s", "reference_img_s", "emulator_img_s",
             "emu_vs_csim", "emu_vs_keras", "emu_gmac_s", "emulator_equals_csim"]
     print("\n" + format_table(rows, cols))
