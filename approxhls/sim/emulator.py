@@ -369,7 +369,7 @@ class Emulator:
 
     def _mac(self, node: Node, group: int, xc, x_t: FixedType):
         kind, impl = self.macs[node.name][group]
-        xc = xc.astype(np.int64) if self._observe is not None else self._readable(xc, impl)
+        xc = np.asarray(xc, dtype=np.int64) if self._observe is not None else self._readable(xc, impl)
         if self._observe is not None:
             self._observe(node, xc, x_t)
         w, bias = get_op(node.op).groups(node)[group]
