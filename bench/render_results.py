@@ -134,8 +134,7 @@ def emulator() -> str:
                    f"16 outputs' weights added as one vector; code 0 skipped) or `numpy` (a GEMM, or the lookup on GEMM "
                    f"rows, where no direct engine applies), "
                    f"chosen per layer by a race on that layer's inputs from the first batch of benchmark images (of "
-                   f"the size predict runs), each engine timed as the layer runs it (its sums and the fused finish, "
-                   f"batches side by side). "
+                   f"the size predict runs), each engine timed as the layer runs it (its sums and the fused finish). "
                    f"Codes pass between layers in their narrowest integer type (uint8 after an 8-bit ReLU).")
         for r in d["rows"]:
             if not r.get("meets_goal", True):
