@@ -3,6 +3,8 @@
 For the zoo's cnn and resnet8 on Fashion-MNIST test images (weights drawn uniformly over the quantizers'
 range: speed does not depend on training), and for an exact, a separable, a low-rank and an
 arbitrary-table multiplier. Every emulator output is checked against the C-simulation element by element.
+On resnet8, a rank sweep adds the truncated array multipliers of lower error rank (same protocol, no goal): the
+low-rank engine's work grows with the rank, and the sweep measures where it crosses Keras.
 Prints a table, writes bench/results/emulator.json.
 
     .venv/bin/python bench/emulator.py [--quick]
@@ -25,6 +27,8 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 MULTIPLIERS = {"exact": "exact", "separable": "drum_u8_k4", "low-rank": "tam_u8_k7", "table": "mitchell_u8_w5"}
+# tam_u8_k10/k9/k8 on resnet8's weights: error rank 3, 4, 5 (tam_u8_k7, the low-rank row: 6)
+RANK_SWEEP = {"resnet8": ("tam_u8_k10", "tam_u8_k9", "tam_u8_k8")}
 
 
 def timed(fn, *args, repeat=1):
@@ -37,6 +41,55 @@ def timed(fn, *args, repeat=1):
     return out, best
 
 
+def measure(model, model_name: str, io_type: str, kind: str, mult: str, x, work: Path, n_csim: int, n_ref: int) -> dict:
+    """One row: ``model`` converted with ``mult`` on every layer and run by Keras, the C-simulation, the reference
+    evaluator and the emulator on the images ``x``; the emulator's outputs checked against the C-simulation's."""
+    from approxhls.hls.convert import ConvertOptions, convert_model
+    from approxhls.report import format_table
+    from approxhls.sim.assignment import project_assignments
+    from approxhls.sim.csimlib import CSimLibrary
+    from approxhls.sim.emulator import Emulator
+    from approxhls.sim.ir import IR
+    from approxhls.sim.reference import evaluate
+
+    n_fast = len(x)
+    prj = work / f"{model_name}_{mult}"
+    convert_model(model, prj, ConvertOptions(io_type=io_type), plan={"default": mult})
+    lib = CSimLibrary(prj)
+    _, t_build = timed(lib.load)
+    y_csim, t_csim = timed(lib.predict, x[:n_csim])
+    ir, asg = IR.load(prj), project_assignments(prj)
+    _, t_ref = timed(evaluate, ir, x[:n_ref], asg)
+    em = Emulator(ir, asg, probe=x)  # engines race on the layers' real inputs
+    em.predict(x[:64])
+    # Keras and the emulator alternately, best of three each: this machine's speed drifts by 2x over minutes, and a
+    # ratio of two timings taken minutes apart measures the drift
+    t_keras = t_emu = float("inf")
+    for _ in range(3):
+        t_keras = min(t_keras, timed(lambda: model.predict(x, batch_size=256, verbose=0))[1])
+        y_emu, t = timed(em.predict, x)
+        t_emu = min(t_emu, t)
+    equal = bool(np.array_equal(y_emu[:n_csim], y_csim))
+    macs = em.macs_per_sample()
+    ips = {k: n / t for k, n, t in (("keras", n_fast, t_keras), ("csim", n_csim, t_csim),
+                                   ("reference", n_ref, t_ref), ("emulator", n_fast, t_emu))}
+    row = {
+        "model": model_name, "io_type": io_type, "multiplier": mult, "kind": kind,
+        "methods": ",".join(sorted({m["method"] for m in em.describe()})),
+        "engines": ",".join(sorted({m["engine"] for m in em.describe()})),
+        "keras_img_s": round(ips["keras"], 1), "csim_img_s": round(ips["csim"], 1),
+        "reference_img_s": round(ips["reference"], 2), "emulator_img_s": round(ips["emulator"], 1),
+        "emu_vs_csim": round(ips["emulator"] / ips["csim"], 1),
+        "emu_gmac_s": round(ips["emulator"] * macs / 1e9, 2),
+        "csim_gmac_s": round(ips["csim"] * macs / 1e9, 3),
+        "macs_per_image": macs, "emulator_equals_csim": equal, "csim_compile_s": round(t_build, 1),
+    }
+    print(format_table([row], ["model", "multiplier", "methods", "csim_img_s", "emulator_img_s", "emu_vs_csim",
+                               "keras_img_s", "emulator_equals_csim"]), flush=True)
+    shutil.rmtree(prj, ignore_errors=True)
+    return row
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer images (a smoke run)")
@@ -46,18 +99,12 @@ def main():
 
     from conftest import randomize_weights
 
-    from approxhls.hls.convert import ConvertOptions, convert_model
     from approxhls.models.datasets import load_dataset
     from approxhls.models.zoo import build_model
     from approxhls.report import format_table, write_json
-    from approxhls.sim.assignment import project_assignments
-    from approxhls.sim.csimlib import CSimLibrary
-    from approxhls.sim.emulator import Emulator
-    from approxhls.sim.ir import IR
-    from approxhls.sim.reference import evaluate
 
     ds = load_dataset("fashion-mnist")
-    rows = []
+    rows, sweep = [], []
     work = Path(tempfile.mkdtemp(prefix="approxhls-bench-"))
     try:
         # io_stream for resnet8: g++ needs >10 minutes for its fully unrolled io_parallel C-simulation
@@ -66,50 +113,19 @@ def main():
             randomize_weights(model, seed=0, low=-0.25, high=0.25)
             x = ds.x_test[:n_fast].astype(np.float64)
             model.predict(x[:64], verbose=0)
-            for kind, mult in MULTIPLIERS.items():
-                prj = work / f"{model_name}_{kind}"
-                convert_model(model, prj, ConvertOptions(io_type=io_type), plan={"default": mult})
-                lib = CSimLibrary(prj)
-                _, t_build = timed(lib.load)
-                y_csim, t_csim = timed(lib.predict, x[:n_csim])
-                ir, asg = IR.load(prj), project_assignments(prj)
-                _, t_ref = timed(evaluate, ir, x[:n_ref], asg)
-                em = Emulator(ir, asg, probe=x)  # engines race on the layers' real inputs
-                em.predict(x[:64])
-                # Keras and the emulator alternately, best of three each: this machine's speed drifts by 2x over
-                # minutes, and a ratio of two timings taken minutes apart measures the drift
-                t_keras = t_emu = float("inf")
-                for _ in range(3):
-                    t_keras = min(t_keras, timed(lambda: model.predict(x, batch_size=256, verbose=0))[1])
-                    y_emu, t = timed(em.predict, x)
-                    t_emu = min(t_emu, t)
-                equal = bool(np.array_equal(y_emu[:n_csim], y_csim))
-                macs = em.macs_per_sample()
-                ips = {k: n / t for k, n, t in (("keras", n_fast, t_keras), ("csim", n_csim, t_csim),
-                                               ("reference", n_ref, t_ref), ("emulator", n_fast, t_emu))}
-                rows.append({
-                    "model": model_name, "io_type": io_type, "multiplier": mult, "kind": kind,
-                    "methods": ",".join(sorted({m["method"] for m in em.describe()})),
-                    "engines": ",".join(sorted({m["engine"] for m in em.describe()})),
-                    "keras_img_s": round(ips["keras"], 1), "csim_img_s": round(ips["csim"], 1),
-                    "reference_img_s": round(ips["reference"], 2), "emulator_img_s": round(ips["emulator"], 1),
-                    "emu_vs_csim": round(ips["emulator"] / ips["csim"], 1),
-                    "emu_gmac_s": round(ips["emulator"] * macs / 1e9, 2),
-                    "csim_gmac_s": round(ips["csim"] * macs / 1e9, 3),
-                    "macs_per_image": macs, "emulator_equals_csim": equal, "csim_compile_s": round(t_build, 1),
-                })
-                print(format_table([rows[-1]], ["model", "multiplier", "methods", "csim_img_s", "emulator_img_s",
-                                                 "emu_vs_csim", "keras_img_s", "emulator_equals_csim"]), flush=True)
-                shutil.rmtree(prj, ignore_errors=True)
+            jobs = [(kind, mult, rows) for kind, mult in MULTIPLIERS.items()]
+            jobs += [("rank sweep", mult, sweep) for mult in RANK_SWEEP.get(model_name, ())]
+            for kind, mult, into in jobs:
+                into.append(measure(model, model_name, io_type, kind, mult, x, work, n_csim, n_ref))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    # Keras runs the same network for every multiplier of a model: its fastest timing over the model's rows (12 of them)
-    # is the baseline of each ratio (set here, once all rows are timed); a row's own three can all land in a slow spell of this machine (measured: 7,534
-    # against 14,239 img/s within one run), which would flatter the emulator
+    # Keras runs the same network for every multiplier of a model: its fastest timing over the model's rows (3 timings
+    # each) is the baseline of each ratio, set once all rows are timed; a row's own three can all land in a slow spell
+    # of this machine (measured: 7,534 against 14,239 img/s within one run), which would flatter the emulator
     best_keras = {}
-    for r in rows:
+    for r in rows + sweep:
         best_keras[r["model"]] = max(best_keras.get(r["model"], 0.0), r["keras_img_s"])
-    for r in rows:
+    for r in rows + sweep:
         r["keras_best_img_s"] = best_keras[r["model"]]
         r["emu_vs_keras"] = round(r["emulator_img_s"] / best_keras[r["model"]], 2)
     cols = ["model", "multiplier", "methods", "engines", "keras_img_s", "csim_img_s", "reference_img_s", "emulator_img_s",
@@ -119,11 +135,14 @@ def main():
     for r in rows:
         r["meets_goal"] = bool(r["emu_vs_keras"] >= goals["emu_vs_keras"][r["kind"]] and r["emu_vs_csim"] >= 100)
     print("\n" + format_table(rows, ["model", "kind", "emu_vs_keras", "emu_vs_csim", "meets_goal"]))
+    if sweep:
+        print("\nrank sweep\n" + format_table(sweep, ["model", "multiplier", "methods", "engines", "emu_vs_keras",
+                                                     "emulator_equals_csim"]))
     meta = {"machine": platform.processor() or platform.machine(), "cores": os.cpu_count(), "goals": goals,
             "images": {"keras_emulator": n_fast, "csim": n_csim, "reference": n_ref}, "dataset": "fashion-mnist"}
-    write_json(args.out, {"meta": meta, "rows": rows})
+    write_json(args.out, {"meta": meta, "rows": rows, "rank_sweep": sweep})
     print(f"wrote {args.out}")
-    if not all(r["emulator_equals_csim"] for r in rows):
+    if not all(r["emulator_equals_csim"] for r in rows + sweep):
         sys.exit("emulator differs from the C-simulation")
 
 

@@ -120,9 +120,9 @@ def test_emulate_command_reports_methods_and_throughput(tmp_path, monkeypatch):
     assert r["n"] == 450 and 0 < r["accuracy"] <= 1 and r["images_per_s"] > 0 and r["gmac_per_s"] > 0
 
 
-def _conv_pair(side: int, mid: int, c2_padding: str, rng, c2_kernel=None):
-    """x_in (side, side, 3) -> QConv2D(mid, 3, stride 2, same) -> quantized ReLU -> QConv2D(5, 3, c2_padding), 8-bit
-    weights drawn from ``rng`` (c2's kernel given, with zero biases, or drawn)."""
+def _conv_pair(side: int, mid: int, c2_padding: str, rng, c2_kernel=None, c2_size: int = 3, c2_stride: int = 1):
+    """x_in (side, side, 3) -> QConv2D(mid, 3, stride 2, same) -> quantized ReLU -> QConv2D(5, c2_size, c2_stride,
+    c2_padding), 8-bit weights drawn from ``rng`` (c2's kernel given, with zero biases, or drawn)."""
     from qkeras import QActivation, QConv2D, quantized_bits, quantized_relu
     from tensorflow import keras
 
@@ -130,9 +130,9 @@ def _conv_pair(side: int, mid: int, c2_padding: str, rng, c2_kernel=None):
     inp = keras.layers.Input((side, side, 3), name="x_in")
     h = QConv2D(mid, 3, strides=2, padding="same", name="c1", **q)(inp)
     h = QActivation(quantized_relu(8, 2), name="r1")(h)
-    m = keras.Model(inp, QConv2D(5, 3, padding=c2_padding, name="c2", **q)(h))
+    m = keras.Model(inp, QConv2D(5, c2_size, strides=c2_stride, padding=c2_padding, name="c2", **q)(h))
     m.get_layer("c1").set_weights([rng.uniform(-1, 1, (3, 3, 3, mid)), rng.uniform(-0.5, 0.5, mid)])
-    c2 = [c2_kernel, np.zeros(5)] if c2_kernel is not None else [rng.uniform(-1, 1, (3, 3, mid, 5)),
+    c2 = [c2_kernel, np.zeros(5)] if c2_kernel is not None else [rng.uniform(-1, 1, (c2_size, c2_size, mid, 5)),
                                                                   rng.uniform(-0.5, 0.5, 5)]
     m.get_layer("c2").set_weights(c2)
     return m
@@ -192,6 +192,42 @@ def test_int8_convolution_equals_reference(mult, signed_input):
         assert "conv2d-int8" in engines
     else:
         assert "conv2d-int8" not in engines
+
+
+@pytest.mark.parametrize("engine", ["conv2d", "conv2d-int8"])
+@pytest.mark.parametrize("mult", ["exact", "tam_u8_k7"])
+def test_strided_pointwise_convolution_builds_features_of_the_pixels_it_reads(engine, mult):
+    """A 1x1 convolution with stride 2 (a residual skip) reads every second pixel of every second row: the direct
+    engines take those before building features, and convolve them with stride 1. An odd input side (9 -> 5 outputs)
+    checks the edges; every element against the reference."""
+    from approxhls.hls.convert import ConvertOptions, build_graph
+    from approxhls.sim import directconv
+    from approxhls.sim.emulator import Emulator
+    from approxhls.sim.reference import evaluate
+
+    rng = np.random.default_rng(8)
+    m = _conv_pair(17, 16, "same", rng, c2_size=1, c2_stride=2)
+    plan = None if mult == "exact" else {"default": mult}
+    g = build_graph(m, ConvertOptions(input_precision="ap_ufixed<8,0>"), plan=plan)
+    assert g.ir.node("c2").attrs["in_height"] == 9 and g.ir.node("c2").attrs["out_height"] == 5
+    x = rng.integers(0, 256, (6, 17, 17, 3)) / 256
+    em = Emulator(g.ir, g.assignments, engine=engine)
+    conv = em.direct.get("c2")
+    if conv is None:  # the int8 engine on a CPU without VNNI
+        assert engine == "conv2d-int8" and not directconv.exact_int8_cpu()
+    else:
+        assert conv.step == (2, 2) and directconv.pointwise_step(g.ir.node("c1").attrs) == (1, 1)
+        images = []
+        if engine == "conv2d":
+            own = conv.conv2d
+            conv.conv2d = lambda x, *a: images.append(x.shape) or own(x, *a)
+        else:
+            own = conv.conv
+            conv.conv = lambda x: images.append(x.shape) or own(x)
+        y = em.predict(x)
+        assert images and all(shape[1:3] == (5, 5) for shape in images)
+        assert np.array_equal(y, evaluate(g.ir, x, g.assignments))
+    assert np.array_equal(em.predict(x), evaluate(g.ir, x, g.assignments))
 
 
 def test_int8_engine_refuses_features_too_wide_for_it():
