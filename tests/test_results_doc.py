@@ -20,3 +20,26 @@ def test_every_benchmark_json_has_a_section():
     rendered = {s.__name__ for s in render_results.SECTIONS}
     for p in (ROOT / "bench" / "results").glob("*.json"):
         assert p.stem in rendered, f"{p.name} is not rendered into docs/RESULTS.md"
+
+
+def test_rank_sweep_is_rendered_from_its_rows():
+    """The sweep's table orders the model's exact, low-rank and sweep rows by the rank their methods name, and the
+    sentence on where the emulator meets Keras is computed from the ratios, not written."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import render_results
+
+    def row(mult, kind, methods, ratio):
+        return {"model": "resnet8", "multiplier": mult, "kind": kind, "methods": methods, "engines": "conv2d-int8",
+                "emulator_img_s": 1000.0 * ratio, "emu_vs_keras": ratio, "emulator_equals_csim": True}
+
+    d = {"rows": [row("tam_u8_k7", "low-rank", "gemm,low-rank r=6,lut", 0.6), row("exact", "exact", "gemm", 1.5),
+                  row("drum_u8_k4", "separable", "gemm,separable", 1.2)],
+         "rank_sweep": [row("tam_u8_k9", "rank sweep", "gemm,low-rank r=4", 0.9),
+                        row("tam_u8_k10", "rank sweep", "low-rank r=3,gemm", 1.1)]}
+    text = render_results.rank_sweep(d)
+    order = [line.split("|")[2].strip() for line in text.splitlines() if line.startswith("| resnet8")]
+    assert order == ["exact", "tam_u8_k10", "tam_u8_k9", "tam_u8_k7"]  # the separable row is not a rank point
+    assert "at least as fast as Keras at rank 0, 3." in text
+    d["rank_sweep"][1]["emu_vs_keras"] = 0.99
+    assert "at least as fast as Keras at rank 0." in render_results.rank_sweep(d)
+    assert render_results.decomposition_rank("gemm,lut") == 0
