@@ -458,6 +458,65 @@ def test_average_pooling_plain_sum_equals_windowed_accumulation(monkeypatch, io_
         assert np.array_equal(np.concatenate(seen[n.name]), np.concatenate(slow[n.name])), n.name
 
 
+@pytest.mark.parametrize("kind", ["max", "average"])
+@pytest.mark.parametrize("relu", [True, False])
+def test_pooling_reads_narrow_codes_and_equals_the_reference(monkeypatch, relu, kind):
+    """Pooling takes the codes in the narrow dtype the layer before passes on (uint8 after an 8-bit ReLU; a signed
+    one without): max pooling passes them on narrow where its types are its input's; average pooling sums them in
+    int64. Padded (max: the fill is the type's most negative code), strided and global windows, every element against
+    the reference evaluator, which runs on int64 codes."""
+    from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
+    from tensorflow import keras
+
+    from approxhls.hls.convert import ConvertOptions, build_graph
+    from approxhls.sim.emulator import Emulator
+    from approxhls.sim.ops import pooling
+    from approxhls.sim.reference import evaluate
+
+    q = dict(kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 0, alpha=1))
+    inp = keras.layers.Input((9, 9, 2), name="x_in")
+    h = QConv2D(4, 3, padding="same", name="c1", **q)(inp)
+    if relu:
+        h = QActivation(quantized_relu(8, 2), name="r0")(h)
+    layers = {"max": (keras.layers.MaxPooling2D, keras.layers.GlobalMaxPooling2D),
+              "average": (keras.layers.AveragePooling2D, keras.layers.GlobalAveragePooling2D)}
+    pool, global_pool = layers[kind]
+    h = pool(2, strides=2, padding="same", name="p1")(h)
+    h = pool(2, strides=1, padding="valid", name="p2")(h)
+    m = keras.Model(inp, QDense(3, name="c2", **q)(global_pool(name="g")(h)))
+    rng = np.random.default_rng(9)
+    for name in ("c1", "c2"):
+        w, b = m.get_layer(name).get_weights()
+        m.get_layer(name).set_weights([rng.uniform(-1, 1, w.shape), rng.uniform(-0.5, 0.5, b.shape)])
+    g = build_graph(m, ConvertOptions(input_precision="ap_ufixed<8,0>"))
+    x = rng.integers(0, 256, (70, 9, 9, 2)) / 256
+    dtypes = {}
+    op = {"max": pooling.MaxPool, "average": pooling.AvgPool}[kind]
+    own = op.evaluate
+
+    def evaluate_pool(self, node, ins, ctx):
+        out = own(self, node, ins, ctx)
+        dtypes.setdefault(node.name, (ins[0][0].dtype, out.dtype))
+        return out
+
+    monkeypatch.setattr(op, "evaluate", evaluate_pool)
+    want = evaluate(g.ir, x)
+    dtypes.clear()
+    assert np.array_equal(Emulator(g.ir).predict(x, batch=32), want)
+    pools = [n.name for n in g.ir.nodes if n.op == op.name]
+    assert len(pools) == 3 and sorted(dtypes) == sorted(pools)
+    # an average's result is int64 (its division widens): only the first pooling gets codes from the convolution
+    narrow_in = pools if kind == "max" else ["p1"]
+    assert all(dtypes[n][0].itemsize < 8 and dtypes[n][0].kind == ("u" if relu else "i") for n in narrow_in), dtypes
+    if kind == "average":  # where the accumulator holds every sum (p1 here), the plain sum reads narrow codes
+        p1 = g.ir.node("p1")
+        assert pooling.exact_accumulation(p1, g.ir.input_type_of(p1), p1.type("accum"))
+    if kind == "max":  # p1 and p2 keep their input's type, so their codes stay narrow; g has hls4ml's ap_fixed<16,6>
+        same = {n: g.ir.input_type_of(g.ir.node(n)) == g.ir.node(n).type() for n in pools}
+        assert same == {"p1": True, "p2": True, "g": False}
+        assert all(dtypes[n][1] == dtypes[n][0] for n in pools if same[n]), dtypes
+
+
 @pytest.mark.parametrize("lut_wins", [False, True])
 def test_measured_choice_between_decomposition_and_table_lookup(monkeypatch, lut_wins):
     """A high-rank decomposition is timed against the table-lookup kernel on a probe; whichever is taken, the outputs
