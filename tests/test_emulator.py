@@ -212,22 +212,20 @@ def test_strided_pointwise_convolution_builds_features_of_the_pixels_it_reads(en
     assert g.ir.node("c2").attrs["in_height"] == 9 and g.ir.node("c2").attrs["out_height"] == 5
     x = rng.integers(0, 256, (6, 17, 17, 3)) / 256
     em = Emulator(g.ir, g.assignments, engine=engine)
-    conv = em.direct.get("c2")
+    conv, images = em.direct.get("c2"), []
     if conv is None:  # the int8 engine on a CPU without VNNI
         assert engine == "conv2d-int8" and not directconv.exact_int8_cpu()
     else:
         assert conv.step == (2, 2) and directconv.pointwise_step(g.ir.node("c1").attrs) == (1, 1)
-        images = []
         if engine == "conv2d":
             own = conv.conv2d
             conv.conv2d = lambda x, *a: images.append(x.shape) or own(x, *a)
         else:
             own = conv.conv
             conv.conv = lambda x: images.append(x.shape) or own(x)
-        y = em.predict(x)
-        assert images and all(shape[1:3] == (5, 5) for shape in images)
-        assert np.array_equal(y, evaluate(g.ir, x, g.assignments))
-    assert np.array_equal(em.predict(x), evaluate(g.ir, x, g.assignments))
+    y = em.predict(x)
+    assert conv is None or (images and all(shape[1:3] == (5, 5) for shape in images))
+    assert np.array_equal(y, evaluate(g.ir, x, g.assignments))
 
 
 def test_int8_engine_refuses_features_too_wide_for_it():
