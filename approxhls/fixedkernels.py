@@ -17,6 +17,7 @@ ROUNDING_IDS = {"TRN": 0, "TRN_ZERO": 1, "RND": 2, "RND_MIN_INF": 3, "RND_ZERO":
 OVERFLOW_IDS = {"WRAP": 0, "SAT": 1, "SAT_ZERO": 3}
 MIN_SIZE = 4096  # below this the call overhead outweighs the passes saved
 MAX_WIDTH = 62   # 1 << width must fit an int64
+ALIGN = 64  # bytes: TensorFlow's (Eigen's) alignment on AVX-512 machines
 
 _one = None  # the element step (one requantization), compiled once per process
 _special: dict = {}  # (kernel, modes) -> compiled kernel
@@ -248,12 +249,22 @@ def shifted_image(codes: np.ndarray, x_min: int, pads: tuple, fill, dtype) -> np
     return out
 
 
+def aligned_empty(shape: tuple, dtype, align: int = ALIGN) -> np.ndarray:
+    """``np.empty`` whose first element sits on an ``align``-byte boundary: TensorFlow takes such an array without a
+    copy (through DLPack), where numpy's own 16-byte alignment costs a copy per call."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    raw = np.empty(nbytes + align, dtype=np.uint8)
+    start = -raw.ctypes.data % align
+    return raw[start : start + nbytes].view(dtype).reshape(shape)
+
+
 def _padded(shape: tuple, m: int, pads: tuple, fill, dtype) -> np.ndarray:
     """An uninitialized (n, H', W', C*m) image whose padding (top, bottom, left, right) holds ``fill``: the image's
-    part is written next."""
+    part is written next (aligned: it goes to TensorFlow's convolution)."""
     top, bottom, left, right = pads
     n, h, w, c = shape
-    out = np.empty((n, h + top + bottom, w + left + right, c * m), dtype=dtype)
+    out = aligned_empty((n, h + top + bottom, w + left + right, c * m), dtype)
     for border in (out[:, :top], out[:, top + h :], out[:, :, :left], out[:, :, left + w :]):
         border[...] = fill
     return out
