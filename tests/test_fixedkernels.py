@@ -113,6 +113,30 @@ def test_image_features_equal_the_padded_gather(pads):
     assert np.array_equal(fixedkernels.image_features(u.astype(np.uint8), 0, table, pads, fill), want)
 
 
+@pytest.mark.parametrize("c, m, pads", [(8, 1, (1, 1, 1, 1)), (4, 2, (0, 2, 1, 0)), (16, 3, (1, 1, 1, 1)),
+                                        (2, 4, (2, 0, 0, 3)), (8, 5, (1, 1, 1, 1)), (16, 6, (1, 1, 1, 1)),
+                                        (8, 7, (0, 0, 0, 0)), (1, 8, (1, 1, 1, 1))])
+def test_byte_features_streamed_in_words_equal_the_padded_gather(c, m, pads):
+    """uint8 features of m <= 8 bytes per code, where a row holds whole 64-bit words (c * m % 8 == 0), are streamed
+    into words: every element against the numpy gather, for codes of every width the emulator passes; a code's bytes
+    that straddle two words, the padding around the image and the last word of each row included."""
+    from approxhls.sim.ops.base import pad_image
+
+    rng = np.random.default_rng(c * 10 + m)
+    table = rng.integers(0, 256, size=(256, m)).astype(np.uint8)
+    x = rng.integers(-128, 128, size=(4, 33, 35, c))  # MIN_SIZE codes and more: the compiled path
+    fill = rng.integers(0, 256, size=c * m).astype(np.uint8)
+    attrs = dict(zip(("pad_top", "pad_bottom", "pad_left", "pad_right"), pads))
+    want = pad_image(table[x + 128].reshape(4, 33, 35, c * m), attrs, fill)
+    fixedkernels._special.pop(("byte_features", m), None)
+    for dtype in (np.int8, np.int16, np.int64):
+        got = fixedkernels.image_features(x.astype(dtype), -128, table, pads, fill)
+        assert got.dtype == np.uint8 and np.array_equal(got, want), dtype
+    assert ("byte_features", m) in fixedkernels._special  # the word kernel wrote them
+    u = x + 128  # unsigned codes after a ReLU (uint8), the table's first code 0
+    assert np.array_equal(fixedkernels.image_features(u.astype(np.uint8), 0, table, pads, fill), want)
+
+
 @pytest.mark.parametrize("signed", [False, True])
 def test_shifted_image_equals_the_lookup_of_shifted_codes(signed):
     """An exact product's int8 features are the codes less their minimum: the subtraction equals the lookup of that
