@@ -133,7 +133,8 @@ def main():
     print("\n" + format_table(rows, cols))
     goals = {"emu_vs_keras": {"exact": 1.0, "separable": 1.0, "low-rank": 1.0, "table": 0.5}, "emu_vs_csim": 100}
     for r in rows:
-        r["meets_goal"] = bool(r["emu_vs_keras"] >= goals["emu_vs_keras"][r["kind"]] and r["emu_vs_csim"] >= 100)
+        ratio = r["emulator_img_s"] / r["keras_best_img_s"]  # unrounded: 0.996 does not reach 1
+        r["meets_goal"] = bool(ratio >= goals["emu_vs_keras"][r["kind"]] and r["emu_vs_csim"] >= 100)
     print("\n" + format_table(rows, ["model", "kind", "emu_vs_keras", "emu_vs_csim", "meets_goal"]))
     if sweep:
         print("\nrank sweep\n" + format_table(sweep, ["model", "multiplier", "methods", "engines", "emu_vs_keras",

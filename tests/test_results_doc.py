@@ -30,7 +30,8 @@ def test_rank_sweep_is_rendered_from_its_rows():
 
     def row(mult, kind, methods, ratio):
         return {"model": "resnet8", "multiplier": mult, "kind": kind, "methods": methods, "engines": "conv2d-int8",
-                "emulator_img_s": 1000.0 * ratio, "emu_vs_keras": ratio, "emulator_equals_csim": True}
+                "emulator_img_s": 1000.0 * ratio, "keras_best_img_s": 1000.0, "emu_vs_keras": round(ratio, 2),
+                "emulator_equals_csim": True}
 
     d = {"rows": [row("tam_u8_k7", "low-rank", "gemm,low-rank r=6,lut", 0.6), row("exact", "exact", "gemm", 1.5),
                   row("drum_u8_k4", "separable", "gemm,separable", 1.2)],
@@ -40,6 +41,9 @@ def test_rank_sweep_is_rendered_from_its_rows():
     order = [line.split("|")[2].strip() for line in text.splitlines() if line.startswith("| resnet8")]
     assert order == ["exact", "tam_u8_k10", "tam_u8_k9", "tam_u8_k7"]  # the separable row is not a rank point
     assert "at least as fast as Keras at rank 0, 3." in text
-    d["rank_sweep"][1]["emu_vs_keras"] = 0.99
-    assert "at least as fast as Keras at rank 0." in render_results.rank_sweep(d)
+    d["rank_sweep"][1].update(emulator_img_s=996.0, emu_vs_keras=1.0)  # rounded to 1.00 in the JSON
+    text = render_results.rank_sweep(d)
+    assert "at least as fast as Keras at rank 0." in text  # 0.996 does not reach Keras
+    assert "rank 3 (tam_u8_k10): 0.996;" in text and "| 0.996 |" in text  # 3 decimals where 2 would cross 1
+    assert render_results.ratio_text(0.996, 0.5) == "1.00" and render_results.ratio_text(1.004, 1.0) == "1.00"
     assert render_results.decomposition_rank("gemm,lut") == 0
