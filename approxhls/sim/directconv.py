@@ -58,7 +58,7 @@ def as_tensor(tf, array: np.ndarray):
             and array.size):
         try:
             return tf.experimental.dlpack.from_dlpack(array.__dlpack__())
-        except (AttributeError, TypeError, ValueError, BufferError):
+        except (AttributeError, TypeError, ValueError, BufferError, tf.errors.OpError):
             pass  # a numpy or TensorFlow without DLPack for this dtype
     return tf.convert_to_tensor(array)
 
