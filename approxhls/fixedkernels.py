@@ -142,40 +142,37 @@ def _build_image_features(m):
     return kernel
 
 
-def _build_byte_features(m):
+def _build_chunked_features(c, words, two, one):
     import numba
 
-    width = np.uint64(8 * m)
-    word = np.uint64(64)
-
-    # 1-byte features, m <= 8 per code: each code's m bytes (``words``: the low bytes of a uint64) are streamed into
-    # 64-bit words, one store per 8 bytes instead of one per byte (measured 1.8x faster at m = 6). A row of the
-    # padded image holds a whole number of words (c * m % 8 == 0), so every row starts and ends on a word.
+    # the layout of chunked_order(c, m), m = 4 * words + 2 * two + one: per pixel, the codes' 4-byte chunks of
+    # features (chunk k of channel ch at uint32 k * c + ch), then their 2-byte chunks, then their last bytes. Each
+    # store is one lookup of a code's chunk, c is a constant (the loops unroll into runs of stores) and the index is
+    # unsigned (no negative-index test per lookup). Measured at c = 16, m = 6 on 64 images of 32x32, with the
+    # allocation: 12.9 us per image, against 22 for a kernel that streamed each code's bytes into 64-bit words and
+    # 28 for one store per byte
     @numba.njit(nogil=True)
-    def kernel(codes, x_min, words, out, top, left):
-        n, h, w, c = codes.shape
-        rows = codes.reshape(n * h, w * c)
-        start = left * c * m // 8
+    def kernel(codes, x_min, t4, t2, t1, o32, o16, o8, top, left):
+        n, h, w, _ = codes.shape
         for a in range(n):
             for i in range(h):
-                src = rows[a * h + i]
-                dst = out[a, top + i]
-                o, acc, bits = start, np.uint64(0), np.uint64(0)
-                for p in range(w * c):
-                    t = words[np.int64(src[p]) - x_min]
-                    acc |= t << bits
-                    bits += width
-                    if bits >= word:
-                        dst[o] = acc
-                        o += 1
-                        bits -= word
-                        acc = (t >> (width - bits)) if bits > 0 else np.uint64(0)
+                src, d32, d16, d8 = codes[a, i], o32[a, top + i], o16[a, top + i], o8[a, top + i]
+                for j in range(w):
+                    for k in range(words):
+                        for ch in range(c):
+                            d32[left + j, k * c + ch] = t4[k, np.uint64(np.int64(src[j, ch]) - x_min)]
+                    if two:
+                        for ch in range(c):
+                            d16[left + j, 2 * words * c + ch] = t2[np.uint64(np.int64(src[j, ch]) - x_min)]
+                    if one:
+                        for ch in range(c):
+                            d8[left + j, (4 * words + 2 * two) * c + ch] = t1[np.uint64(np.int64(src[j, ch]) - x_min)]
 
     return kernel
 
 
 _BUILDERS = {"requantize": _build_requantize, "finish": _build_finish, "add": _build_add,
-             "image_features": _build_image_features, "byte_features": _build_byte_features}
+             "image_features": _build_image_features, "chunked_features": _build_chunked_features}
 
 
 _has_numba: bool | None = None  # found out once: kernels() runs on every large requantization
@@ -304,23 +301,64 @@ def _padded(shape: tuple, m: int, pads: tuple, fill, dtype) -> np.ndarray:
     return out
 
 
-def image_features(codes: np.ndarray, x_min: int, table: np.ndarray, pads: tuple, fill) -> np.ndarray:
+def _chunk_sizes(m: int) -> list[int]:
+    """A code's m one-byte features cut into 4-byte chunks, then at most one 2-byte and one 1-byte chunk."""
+    return [4] * (m // 4) + [2] * (m % 4 // 2) + [1] * (m % 2)
+
+
+def chunked_order(c: int, m: int) -> np.ndarray | None:
+    """The feature layout of ``image_features(..., chunked=True)`` for c channels of m one-byte features, as the
+    interleaved layout's indices (channel ch's feature r at ch * m + r) in their new order; None where a chunk would
+    not sit on its own alignment in every pixel (c * m not a multiple of the largest chunk) or this is a big-endian
+    machine. A convolution takes its input channels in any order: its weights are permuted alike."""
+    sizes = _chunk_sizes(m)
+    if not sizes or (c * m) % sizes[0] or sys.byteorder != "little":
+        return None
+    order, r0 = [], 0
+    for size in sizes:
+        order += [ch * m + r0 + j for ch in range(c) for j in range(size)]
+        r0 += size
+    return np.array(order, dtype=np.int64)
+
+
+def _chunked_into(codes: np.ndarray, x_min: int, table: np.ndarray, out: np.ndarray, top: int, left: int) -> None:
+    c, m = codes.shape[3], table.shape[1]
+    words, two, one = m // 4, m % 4 // 2, m % 2
+    t4 = np.ascontiguousarray(np.ascontiguousarray(table[:, : 4 * words]).view(np.uint32).T)  # (words, codes)
+    t2 = np.ascontiguousarray(table[:, 4 * words : 4 * words + 2 * two]).view(np.uint16).reshape(-1)
+    t1 = np.ascontiguousarray(table[:, 4 * words + 2 * two :]).reshape(-1)
+    # views of the image as 4- and 2-byte words where chunks of that size exist (an unused one: a stand-in of the
+    # same rows, never written)
+    o32, o16 = (out.view(dt) if used else np.zeros((*out.shape[:2], 1, 1), dt)
+                for dt, used in ((np.uint32, words), (np.uint16, two)))
+    kernels()("chunked_features", c, words, two, one)(np.ascontiguousarray(codes), x_min, t4, t2, t1, o32, o16, out,
+                                                       top, left)
+
+
+def image_features(codes: np.ndarray, x_min: int, table: np.ndarray, pads: tuple, fill,
+                   chunked: bool = False) -> np.ndarray:
     """An image of integer codes (n, H, W, C; any integer dtype) -> its features (n, H', W', C*m), padded by
-    ``pads`` (top, bottom, left, right) with ``fill`` (C*m values), written straight into the padded array (no copy of
-    the image)."""
+    ``pads`` (top, bottom, left, right) with ``fill`` (C*m values, in the output's layout), written straight into the
+    padded array (no copy of the image). ``chunked`` (uint8 tables, where :func:`chunked_order` gives a layout):
+    the features in that layout instead of channel by channel."""
     top, _, left, _ = pads
     n, h, w, c = codes.shape
     m = table.shape[1]
     out = _padded(codes.shape, m, pads, fill, table.dtype)
     k = kernels()
+    if chunked:
+        order = chunked_order(c, m)
+        if order is None or table.dtype != np.uint8:
+            raise ValueError(f"no chunked layout for {c} channels of {m} {table.dtype} features")
+        if k is None or codes.size < MIN_SIZE:
+            rows = np.asarray(codes, dtype=np.int64) - x_min
+            out[:, top : top + h, left : left + w] = table[rows].reshape(n, h, w, c * m)[..., order]
+        else:
+            _chunked_into(codes, x_min, table, out, top, left)
+        return out
     if k is None or codes.size < MIN_SIZE:
         rows = np.asarray(codes, dtype=np.int64) - x_min
         out[:, top : top + h, left : left + w] = table[rows].reshape(n, h, w, c * m)
-    elif table.dtype == np.uint8 and m <= 8 and c * m % 8 == 0 and sys.byteorder == "little":
-        words = np.zeros((len(table), 8), dtype=np.uint8)
-        words[:, :m] = table
-        out_words = out.reshape(n, out.shape[1], -1).view(np.uint64)  # aligned rows of whole words
-        k("byte_features", m)(np.ascontiguousarray(codes), x_min, words.view(np.uint64)[:, 0], out_words, top, left)
     else:
         k("image_features", m)(np.ascontiguousarray(codes), x_min, np.ascontiguousarray(table), out, top, left)
     return out

@@ -190,6 +190,9 @@ def test_int8_convolution_equals_reference(mult, signed_input):
     assert np.array_equal(em.predict(x), want)
     if exact_int8_cpu():
         assert "conv2d-int8" in engines
+        # features looked up by 4-, 2- and 1-byte chunks, the weights' channels in the same order (16 channels of
+        # several pieces); an exact product's shifted codes need no lookup
+        assert em.direct["c2"].chunked == (mult != "exact"), em.direct["c2"].pieces
     else:
         assert "conv2d-int8" not in engines
 

@@ -114,27 +114,45 @@ def test_image_features_equal_the_padded_gather(pads):
 
 
 @pytest.mark.parametrize("c, m, pads", [(8, 1, (1, 1, 1, 1)), (4, 2, (0, 2, 1, 0)), (16, 3, (1, 1, 1, 1)),
-                                        (2, 4, (2, 0, 0, 3)), (8, 5, (1, 1, 1, 1)), (16, 6, (1, 1, 1, 1)),
-                                        (8, 7, (0, 0, 0, 0)), (1, 8, (1, 1, 1, 1))])
-def test_byte_features_streamed_in_words_equal_the_padded_gather(c, m, pads):
-    """uint8 features of m <= 8 bytes per code, where a row holds whole 64-bit words (c * m % 8 == 0), are streamed
-    into words: every element against the numpy gather, for codes of every width the emulator passes; a code's bytes
-    that straddle two words, the padding around the image and the last word of each row included."""
+                                        (3, 4, (2, 0, 0, 3)), (8, 5, (1, 1, 1, 1)), (16, 6, (1, 1, 1, 1)),
+                                        (2, 6, (0, 1, 0, 1)), (8, 7, (0, 0, 0, 0)), (1, 8, (1, 1, 1, 1)),
+                                        (4, 11, (1, 0, 1, 0)), (32, 6, (0, 0, 0, 0))])
+def test_chunked_features_are_the_padded_gather_in_chunk_order(c, m, pads):
+    """uint8 features written by chunks of a code's bytes (4, then 2, then 1: one lookup each) equal the numpy
+    gather with its channels in chunked_order, every element, for codes of every width the emulator passes; the
+    padding around the image (its fill given in the same order) included."""
     from approxhls.sim.ops.base import pad_image
 
+    order = fixedkernels.chunked_order(c, m)
+    assert sorted(order) == list(range(c * m))  # a permutation of the channel-by-channel layout
     rng = np.random.default_rng(c * 10 + m)
     table = rng.integers(0, 256, size=(256, m)).astype(np.uint8)
     x = rng.integers(-128, 128, size=(4, 33, 35, c))  # MIN_SIZE codes and more: the compiled path
     fill = rng.integers(0, 256, size=c * m).astype(np.uint8)
     attrs = dict(zip(("pad_top", "pad_bottom", "pad_left", "pad_right"), pads))
-    want = pad_image(table[x + 128].reshape(4, 33, 35, c * m), attrs, fill)
-    fixedkernels._special.pop(("byte_features", m), None)
+    want = pad_image(table[x + 128].reshape(4, 33, 35, c * m), attrs, fill)[..., order]
+    key = ("chunked_features", c, m // 4, m % 4 // 2, m % 2)
+    fixedkernels._special.pop(key, None)
     for dtype in (np.int8, np.int16, np.int64):
-        got = fixedkernels.image_features(x.astype(dtype), -128, table, pads, fill)
+        got = fixedkernels.image_features(x.astype(dtype), -128, table, pads, fill[order], chunked=True)
         assert got.dtype == np.uint8 and np.array_equal(got, want), dtype
-    assert ("byte_features", m) in fixedkernels._special  # the word kernel wrote them
+    assert key in fixedkernels._special  # the chunk kernel wrote them
     u = x + 128  # unsigned codes after a ReLU (uint8), the table's first code 0
-    assert np.array_equal(fixedkernels.image_features(u.astype(np.uint8), 0, table, pads, fill), want)
+    assert np.array_equal(fixedkernels.image_features(u.astype(np.uint8), 0, table, pads, fill[order], True), want)
+    small = x[:1, :3, :3]  # below MIN_SIZE: numpy writes the same layout
+    want_small = pad_image(table[small + 128].reshape(1, 3, 3, c * m), attrs, fill)[..., order]
+    assert np.array_equal(fixedkernels.image_features(small, -128, table, pads, fill[order], True), want_small)
+
+
+def test_chunked_layout_only_where_every_chunk_is_aligned():
+    """A 4-byte chunk needs pixels of a multiple of 4 bytes (c * m), a 2-byte one of 2: otherwise no layout, and
+    asking for one says so instead of writing misaligned words."""
+    assert fixedkernels.chunked_order(3, 6) is None and fixedkernels.chunked_order(1, 3) is None
+    assert fixedkernels.chunked_order(1, 1) is not None and fixedkernels.chunked_order(2, 3) is not None
+    assert list(fixedkernels.chunked_order(2, 3)) == [0, 1, 3, 4, 2, 5]  # (ch0 r0 r1, ch1 r0 r1), then (ch0 r2, ch1 r2)
+    with pytest.raises(ValueError, match="no chunked layout for 3 channels of 6"):
+        fixedkernels.image_features(np.zeros((1, 2, 2, 3), np.uint8), 0, np.zeros((256, 6), np.uint8), (0, 0, 0, 0),
+                                    np.zeros(18, np.uint8), chunked=True)
 
 
 @pytest.mark.parametrize("signed", [False, True])

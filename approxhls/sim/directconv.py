@@ -200,11 +200,18 @@ class Int8Conv:
         # one feature, code - x_min (exact products): the features are the codes shifted, no lookup needed
         self.shift_only = self.table.shape[1] == 1 and np.array_equal(self.table[:, 0], np.arange(len(self.table)))
         self.fill = np.tile(self.table[-x_min], c)  # per channel, the features of the padding code 0
+        w_in = w8.reshape(fh, fw, c * self.pieces, -1)
+        # features by chunks of a code's bytes (fixedkernels.chunked_order: one lookup per 4 bytes, not a byte at a
+        # time); the weights' input channels and the padding's features follow the same order
+        order = None if self.shift_only else fixedkernels.chunked_order(c, self.pieces)
+        self.chunked = order is not None
+        if self.chunked:
+            w_in, self.fill = w_in[:, :, order], self.fill[order]
         self.offset = offset if offset.any() else None
         self.oh, self.ow = a["out_height"], a["out_width"]
         self.step = pointwise_step(a)
         self.tf = tf
-        self.conv = _int8_conv(tf, w8.reshape(fh, fw, c * self.pieces, -1).astype(np.int8), *_strides(a, self.step))
+        self.conv = _int8_conv(tf, w_in.astype(np.int8), *_strides(a, self.step))
         try:  # a build without oneDNN has no u8 x s8 kernel (its QuantizedConv2D takes quint8 filters only)
             self.conv(np.zeros((1, fh, fw, c * self.pieces), np.uint8))
         except tf.errors.OpError as e:
@@ -219,7 +226,7 @@ class Int8Conv:
         if self.shift_only:
             feats = fixedkernels.shifted_image(x, self.x_min, pads, self.fill, np.uint8)
         else:
-            feats = fixedkernels.image_features(x, self.x_min, self.table, pads, self.fill)
+            feats = fixedkernels.image_features(x, self.x_min, self.table, pads, self.fill, self.chunked)
         y = self.conv(as_tensor(self.tf, feats)).numpy()[:, : self.oh, : self.ow]
         return y.reshape(n * self.oh * self.ow, -1), self.offset
 
