@@ -32,6 +32,15 @@ MULTIPLIERS = {"exact": "exact", "separable": "drum_u8_k4", "low-rank": "tam_u8_
 RANK_SWEEP = {"resnet8": ("tam_u8_k10", "tam_u8_k9", "tam_u8_k8")}
 
 
+def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str:
+    """The CPU's model name as the kernel reports it, or the platform's processor string."""
+    try:
+        lines = Path(cpuinfo).read_text().splitlines()
+    except OSError:
+        lines = []
+    return next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), platform.processor())
+
+
 def timed(fn, *args, repeat=1):
     best = None
     for _ in range(repeat):
@@ -139,7 +148,11 @@ def main():
     if sweep:
         print("\nrank sweep\n" + format_table(sweep, ["model", "multiplier", "methods", "engines", "emu_vs_keras",
                                                      "emulator_equals_csim"]))
-    meta = {"machine": platform.processor() or platform.machine(), "cores": os.cpu_count(), "goals": goals,
+    from approxhls.sim.directconv import int8_hardware
+
+    # the int8 engine's speed depends on the CPU's int8 instructions (oneDNN takes AMX where it is, else VNNI)
+    meta = {"machine": platform.processor() or platform.machine(), "cpu": cpu_model(), "int8_hardware": int8_hardware(),
+            "cores": os.cpu_count(), "goals": goals,
             "images": {"keras_emulator": n_fast, "csim": n_csim, "reference": n_ref}, "dataset": "fashion-mnist"}
     write_json(args.out, {"meta": meta, "rows": rows, "rank_sweep": sweep})
     print(f"wrote {args.out}")

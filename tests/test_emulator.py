@@ -306,13 +306,17 @@ def test_int8_engine_refuses_features_too_wide_for_it():
 
 def test_int8_engine_needs_vnni(tmp_path):
     """Without VNNI (or AMX), oneDNN adds pairs of u8 x s8 products in int16 with saturation: not exact, refused."""
-    from approxhls.sim.directconv import exact_int8_cpu
+    from approxhls.sim.directconv import exact_int8_cpu, int8_hardware
 
-    with_vnni, without = tmp_path / "a", tmp_path / "b"
+    with_vnni, without, amx = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     with_vnni.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_vnni\n")
     without.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512bw\n")
+    amx.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_vnni amx_bf16 amx_tile amx_int8 avx_vnni\n")
     assert exact_int8_cpu(str(with_vnni)) and not exact_int8_cpu(str(without))
     assert not exact_int8_cpu(str(tmp_path / "missing"))
+    # what the benchmark records beside its ratios (oneDNN takes AMX where it is)
+    assert int8_hardware(str(amx)) == ["avx512_vnni", "avx_vnni", "amx_int8"]
+    assert int8_hardware(str(with_vnni)) == ["avx512_vnni"] and int8_hardware(str(without)) == []
 
 
 def test_fused_relus_equal_the_unfused_graph():

@@ -147,16 +147,22 @@ class DirectConv:
         return self(xc, n), None
 
 
-@lru_cache(maxsize=1)
-def exact_int8_cpu(cpuinfo: str = "/proc/cpuinfo") -> bool:
-    """Whether this CPU adds u8 x s8 products into int32 without an int16 step (VNNI or AMX, from the kernel's flags;
-    False where they cannot be read, e.g. outside Linux)."""
+def int8_hardware(cpuinfo: str = "/proc/cpuinfo") -> list[str]:
+    """This CPU's flags (of EXACT_INT8_FLAGS) for adding u8 x s8 products into int32 without an int16 step, from the
+    kernel's flags; [] where they cannot be read (e.g. outside Linux)."""
     try:
         text = Path(cpuinfo).read_text()
     except OSError:
-        return False
+        return []
     flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
-    return any(f in flags for f in EXACT_INT8_FLAGS)
+    return [f for f in EXACT_INT8_FLAGS if f in flags]
+
+
+@lru_cache(maxsize=1)
+def exact_int8_cpu(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether this CPU adds u8 x s8 products into int32 without an int16 step (VNNI or AMX; False where its flags
+    cannot be read)."""
+    return bool(int8_hardware(cpuinfo))
 
 
 class Int8Conv:
