@@ -16,6 +16,7 @@ import argparse
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +40,24 @@ def cpu_model(cpuinfo: str = "/proc/cpuinfo") -> str:
     except OSError:
         lines = []
     return next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), platform.processor())
+
+
+ONEDNN_PROBE = """
+import numpy as np, tensorflow as tf
+from approxhls.sim.directconv import _int8_conv
+_int8_conv(tf, np.ones((3, 3, 64, 64), np.int8), 1, 1)(np.ones((8, 16, 16, 64), np.uint8))
+"""
+
+
+def onednn_int8_kernel() -> str:
+    """The oneDNN implementation that runs the int8 engine's convolution here (e.g. brgconv:avx512_core_amx), read
+    from ONEDNN_VERBOSE in a fresh process (the variable is read when oneDNN starts); "" where none ran."""
+    env = dict(os.environ, ONEDNN_VERBOSE="1", TF_CPP_MIN_LOG_LEVEL="3")
+    r = subprocess.run([sys.executable, "-c", ONEDNN_PROBE], capture_output=True, text=True, env=env, timeout=300)
+    # onednn_verbose,exec,cpu,convolution,<implementation>,forward_...,src_u8:...
+    names = [f[4] for f in (ln.split(",") for ln in r.stdout.splitlines()) if len(f) > 6 and f[1] == "exec"
+             and f[3] == "convolution" and f[6].startswith("src_u8")]
+    return names[-1] if names else ""
 
 
 def timed(fn, *args, repeat=1):
@@ -152,7 +171,7 @@ def main():
 
     # the int8 engine's speed depends on the CPU's int8 instructions (oneDNN takes AMX where it is, else VNNI)
     meta = {"machine": platform.processor() or platform.machine(), "cpu": cpu_model(), "int8_hardware": int8_hardware(),
-            "cores": os.cpu_count(), "goals": goals,
+            "int8_kernel": onednn_int8_kernel(), "cores": os.cpu_count(), "goals": goals,
             "images": {"keras_emulator": n_fast, "csim": n_csim, "reference": n_ref}, "dataset": "fashion-mnist"}
     write_json(args.out, {"meta": meta, "rows": rows, "rank_sweep": sweep})
     print(f"wrote {args.out}")

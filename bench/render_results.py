@@ -111,8 +111,8 @@ def emulator() -> str:
     cpu = ""
     if "cpu" in m:  # the int8 engine's speed, so each ratio to Keras float, depends on the CPU's int8 instructions
         isa = ", ".join(m["int8_hardware"]) or "none (the int8 engine is off)"
-        cpu = (f" ({m['cpu']}; int8 instructions: {isa}; oneDNN runs the int8 convolutions on AMX where amx_int8 is "
-               f"listed, else on VNNI)")
+        kernel = f"; oneDNN's int8 convolution here: `{m['int8_kernel']}`" if m.get("int8_kernel") else ""
+        cpu = f" ({m['cpu']}; int8 instructions: {isa}{kernel})"
     out.append(f"Images: Keras and emulator {m['images']['keras_emulator']}, C-simulation {m['images']['csim']}, "
                f"reference {m['images']['reference']}; {m['cores']} cores{cpu}.\n")
     goals = m.get("goals")
