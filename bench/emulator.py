@@ -29,6 +29,7 @@ from render_results import meets_goal  # noqa: E402  (bench/, this script's dire
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 MULTIPLIERS = {"exact": "exact", "separable": "drum_u8_k4", "low-rank": "tam_u8_k7", "table": "mitchell_u8_w5"}
+ALTERNATIONS = 5  # Keras and emulator timings per row, alternately (the machine's speed drifts: see measure)
 # tam_u8_k10/k9/k8 on resnet8's weights: error rank 3, 4, 5 (tam_u8_k7, the low-rank row: 6)
 RANK_SWEEP = {"resnet8": ("tam_u8_k10", "tam_u8_k9", "tam_u8_k8")}
 
@@ -91,13 +92,15 @@ def measure(model, model_name: str, io_type: str, kind: str, mult: str, x, work:
     _, t_ref = timed(evaluate, ir, x[:n_ref], asg)
     em = Emulator(ir, asg, probe=x)  # engines race on the layers' real inputs
     em.predict(x[:64])
-    # Keras and the emulator alternately, best of three each: this machine's speed drifts by 2x over minutes, and a
-    # ratio of two timings taken minutes apart measures the drift
+    # Keras and the emulator alternately, best of ALTERNATIONS each: this machine's speed drifts by 2x over minutes,
+    # and a ratio of two timings taken minutes apart measures the drift
     t_keras = t_emu = float("inf")
-    for _ in range(3):
-        t_keras = min(t_keras, timed(lambda: model.predict(x, batch_size=256, verbose=0))[1])
+    pairs = []  # (Keras, emulator) seconds of each alternation: their ratios, side by side
+    for _ in range(ALTERNATIONS):
+        tk = timed(lambda: model.predict(x, batch_size=256, verbose=0))[1]
         y_emu, t = timed(em.predict, x)
-        t_emu = min(t_emu, t)
+        t_keras, t_emu = min(t_keras, tk), min(t_emu, t)
+        pairs.append((tk, t))
     equal = bool(np.array_equal(y_emu[:n_csim], y_csim))
     macs = em.macs_per_sample()
     ips = {k: n / t for k, n, t in (("keras", n_fast, t_keras), ("csim", n_csim, t_csim),
@@ -112,6 +115,8 @@ def measure(model, model_name: str, io_type: str, kind: str, mult: str, x, work:
         "emu_gmac_s": round(ips["emulator"] * macs / 1e9, 2),
         "csim_gmac_s": round(ips["csim"] * macs / 1e9, 3),
         "macs_per_image": macs, "emulator_equals_csim": equal, "csim_compile_s": round(t_build, 1),
+        # each alternation's Keras / emulator seconds: adjacent timings share the machine's speed of the moment
+        "pair_ratios": [round(tk / te, 3) for tk, te in pairs],
     }
     print(format_table([row], ["model", "multiplier", "methods", "csim_img_s", "emulator_img_s", "emu_vs_csim",
                                "keras_img_s", "emulator_equals_csim"]), flush=True)
@@ -148,8 +153,8 @@ def main():
                 into.append(measure(model, model_name, io_type, kind, mult, x, work, n_csim, n_ref))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    # Keras runs the same network for every multiplier of a model: its fastest timing over the model's rows (3 timings
-    # each) is the baseline of each ratio, set once all rows are timed; a row's own three can all land in a slow spell
+    # Keras runs the same network for every multiplier of a model: its fastest timing over the model's rows
+    # (ALTERNATIONS timings each) is the baseline of each ratio, set once all rows are timed; a row's own three can all land in a slow spell
     # of this machine (measured: 7,534 against 14,239 img/s within one run), which would flatter the emulator
     best_keras = {}
     for r in rows + sweep:
@@ -172,6 +177,7 @@ def main():
     # the int8 engine's speed depends on the CPU's int8 instructions (oneDNN takes AMX where it is, else VNNI)
     meta = {"machine": platform.processor() or platform.machine(), "cpu": cpu_model(), "int8_hardware": int8_hardware(),
             "int8_kernel": onednn_int8_kernel(), "cores": os.cpu_count(), "goals": goals,
+            "alternations": ALTERNATIONS,
             "images": {"keras_emulator": n_fast, "csim": n_csim, "reference": n_ref}, "dataset": "fashion-mnist"}
     write_json(args.out, {"meta": meta, "rows": rows, "rank_sweep": sweep})
     print(f"wrote {args.out}")
