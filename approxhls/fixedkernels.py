@@ -306,16 +306,22 @@ def _chunk_sizes(m: int) -> list[int]:
     return [4] * (m // 4) + [2] * (m % 4 // 2) + [1] * (m % 2)
 
 
+def _chunkable(c: int, m: int) -> bool:
+    """Whether every chunk sits on its own alignment in every pixel (c * m a multiple of the largest chunk), on a
+    little-endian machine (a chunk's bytes are a word's bytes in memory order)."""
+    sizes = _chunk_sizes(m)
+    return bool(sizes) and (c * m) % sizes[0] == 0 and sys.byteorder == "little"
+
+
 def chunked_order(c: int, m: int) -> np.ndarray | None:
     """The feature layout of ``image_features(..., chunked=True)`` for c channels of m one-byte features, as the
-    interleaved layout's indices (channel ch's feature r at ch * m + r) in their new order; None where a chunk would
-    not sit on its own alignment in every pixel (c * m not a multiple of the largest chunk) or this is a big-endian
-    machine. A convolution takes its input channels in any order: its weights are permuted alike."""
-    sizes = _chunk_sizes(m)
-    if not sizes or (c * m) % sizes[0] or sys.byteorder != "little":
+    interleaved layout's indices (channel ch's feature r at ch * m + r) in their new order; None where no layout
+    applies (:func:`_chunkable`). A convolution takes its input channels in any order: its weights are permuted
+    alike."""
+    if not _chunkable(c, m):
         return None
     order, r0 = [], 0
-    for size in sizes:
+    for size in _chunk_sizes(m):
         order += [ch * m + r0 + j for ch in range(c) for j in range(size)]
         r0 += size
     return np.array(order, dtype=np.int64)
@@ -344,21 +350,15 @@ def image_features(codes: np.ndarray, x_min: int, table: np.ndarray, pads: tuple
     top, _, left, _ = pads
     n, h, w, c = codes.shape
     m = table.shape[1]
+    if chunked and (table.dtype != np.uint8 or not _chunkable(c, m)):
+        raise ValueError(f"no chunked layout for {c} channels of {m} {table.dtype} features")
     out = _padded(codes.shape, m, pads, fill, table.dtype)
     k = kernels()
-    if chunked:
-        order = chunked_order(c, m)
-        if order is None or table.dtype != np.uint8:
-            raise ValueError(f"no chunked layout for {c} channels of {m} {table.dtype} features")
-        if k is None or codes.size < MIN_SIZE:
-            rows = np.asarray(codes, dtype=np.int64) - x_min
-            out[:, top : top + h, left : left + w] = table[rows].reshape(n, h, w, c * m)[..., order]
-        else:
-            _chunked_into(codes, x_min, table, out, top, left)
-        return out
     if k is None or codes.size < MIN_SIZE:
-        rows = np.asarray(codes, dtype=np.int64) - x_min
-        out[:, top : top + h, left : left + w] = table[rows].reshape(n, h, w, c * m)
+        feats = table[np.asarray(codes, dtype=np.int64) - x_min].reshape(n, h, w, c * m)
+        out[:, top : top + h, left : left + w] = feats[..., chunked_order(c, m)] if chunked else feats
+    elif chunked:
+        _chunked_into(codes, x_min, table, out, top, left)
     else:
         k("image_features", m)(np.ascontiguousarray(codes), x_min, np.ascontiguousarray(table), out, top, left)
     return out
