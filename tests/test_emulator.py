@@ -662,8 +662,9 @@ def _rows_by_gather(node, xc, table, w_index, x_min):
 @pytest.mark.parametrize("entries", ["int16", "int32"])
 def test_lookup_convolution_equals_the_gather_on_rows(entries):
     """LutConv (products per kernel position and input code, no im2col) against a gather on im2col rows, every element:
-    a strided same-padded convolution on signed inputs, a valid one, and a Dense layer; a table whose row for code 0
-    is not zero (moved into the offset), with entries that fit 16 bits or need 32."""
+    a strided same-padded convolution on signed inputs, a valid one, strides past the filter (1x1 stride 2, 2x2
+    stride 3: rows and columns no window reads, which the kernel does not index), and a Dense layer; a table whose
+    row for code 0 is not zero (moved into the offset), with entries that fit 16 bits or need 32."""
     from qkeras import QDense, quantized_bits
     from tensorflow import keras
 
@@ -674,15 +675,18 @@ def test_lookup_convolution_equals_the_gather_on_rows(entries):
     q = dict(kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 0, alpha=1))
     inp = keras.layers.Input((37,), name="x_in")
     dense = build_graph(keras.Model(inp, QDense(21, name="d", **q)(inp)), ConvertOptions()).ir.node("d")
+    strided = [build_graph(_conv_pair(9, 20, "valid", rng, c2_size=size, c2_stride=stride),
+                           ConvertOptions()).ir.node("c2") for size, stride in ((1, 2), (2, 3))]
     big = 2**14 if entries == "int16" else 2**20  # entries less code 0's: twice that
-    for node, x_min, nx in ((g.ir.node("c1"), -128, 256), (g.ir.node("c2"), 0, 256), (dense, -3, 9)):
+    for node, x_min, nx in ((g.ir.node("c1"), -128, 256), (g.ir.node("c2"), 0, 256), (strided[0], 0, 256),
+                            (strided[1], -2, 7), (dense, -3, 9)):
         k, out = node.weights["weight"].reshape(-1, node.weights["weight"].shape[-1]).shape
         table = rng.integers(-big, big, (nx, 256))
         w_index = rng.integers(0, 256, (k, out))
         conv = lutkernel.LutConv.create(node, table, w_index, x_min)
         assert conv is not None and conv.P.dtype == np.dtype(entries)
         assert conv.offset is not None  # code 0's row is random: its products are a constant per output
-        shape = (6, *g.ir.producer(node.inputs[0]).shape) if node is not dense else (6, k)
+        shape = (6, k) if node is dense else (6, node.attrs["in_height"], node.attrs["in_width"], node.attrs["n_chan"])
         xc = rng.integers(x_min, x_min + nx, shape)
         xc[0] = 0  # every input at the skipped code
         assert np.array_equal(conv(xc, len(xc)), _rows_by_gather(node, xc, table, w_index, x_min))

@@ -75,7 +75,7 @@ def _build() -> ctypes.CDLL | None:
     for name, entry in (("lut_conv16", np.int16), ("lut_conv32", np.int32)):
         fn = getattr(lib, name)
         fn.argtypes = [i64, *[ctypes.c_int64] * 12, npc.ndpointer(entry, flags="C_CONTIGUOUS"), ctypes.c_int64,
-                       ctypes.c_int64, i32]
+                       ctypes.c_int64, i32, i32, i32]
         fn.restype = None
     return lib
 
@@ -155,6 +155,7 @@ class LutConv:
             return None
         entry = np.int16 if largest < 2**15 else np.int32
         size = -(-w_index.shape[1] // BLOCK) * BLOCK * w_index.shape[0] * table.shape[0] * np.dtype(entry).itemsize
+        # the bound also keeps the kernel's row offsets within one block (< k * nx * BLOCK entries) in int32
         return cls(node, rel, zero, w_index, x_min, entry) if size <= MAX_CONV_TABLE_BYTES else None
 
     def partial(self, xc: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -165,7 +166,11 @@ class LutConv:
                                    dtype=np.int64)
         hp, wp = img.shape[1:3]
         res = np.empty((n * oh * ow, self.out), dtype=np.int32)
-        self.kernel(img, n, hp, wp, c, fh, fw, sh, sw, oh, ow, self.x_min, -self.x_min, self.P, self.nx, self.out, res)
+        # the kernel's scratch: per input pixel, the offsets of its non-zero codes' product rows and their count (0
+        # for a pixel no window reads, which the kernel leaves as it is)
+        offs, cnt = np.empty(img.shape, dtype=np.int32), np.zeros(img.shape[:3], dtype=np.int32)
+        self.kernel(img, n, hp, wp, c, fh, fw, sh, sw, oh, ow, self.x_min, -self.x_min, self.P, self.nx, self.out, res,
+                    offs, cnt)
         return res, self.offset
 
     def __call__(self, xc: np.ndarray, n: int) -> np.ndarray:

@@ -38,14 +38,42 @@ void lut_gemm(const int32_t *xi, int64_t rows, int64_t k, const int32_t *woff, i
  * caller moves code 0's products into a constant: most inputs after a ReLU are 0, and padding is). Sums are int32
  * (the caller checked the bound); P has 16-bit entries (lut_conv16) or 32-bit ones (lut_conv32). One thread: the
  * emulator runs batches in threads (a search, in processes), and nested OpenMP threads were measured slower.
+ *
+ * First, per input pixel that a window reads, the offsets (ch * nx + x - x_min) * BLOCK of its channels whose code
+ * is not ``skip`` are packed to the front of offs[pixel] (count in cnt[pixel]), without a branch. A pixel is read
+ * by up to fh * fw windows and every block, so the test per code runs once instead of that many times, and the
+ * lookups after are branch-free: measured 1.7x faster over resnet8's lookup layers (about half their inputs are 0,
+ * which made the per-lookup test a coin flip for the branch predictor). The offsets fit int32: P's size bound
+ * (k * nx * BLOCK entries, k >= c) is checked by the caller.
  */
 #define BLOCK 16  /* measured: 32 is 2-5x slower (the accumulators leave the registers) */
 
 #define LUT_CONV(NAME, PTYPE)                                                                                         \
 void NAME(const int64_t *img, int64_t n, int64_t h, int64_t w, int64_t c, int64_t fh, int64_t fw, int64_t sh,         \
           int64_t sw, int64_t oh, int64_t ow, int64_t x_min, int64_t skip, const PTYPE *P, int64_t nx,                \
-          int64_t out, int32_t *res) {                                                                                \
+          int64_t out, int32_t *res, int32_t *offs, int32_t *cnt) {                                                   \
     const int64_t k = fh * fw * c, blocks = (out + BLOCK - 1) / BLOCK, rows = n * oh * ow;                            \
+    const int64_t last_y = (oh - 1) * sh + fh, last_x = (ow - 1) * sw + fw;  /* rows, columns any window reads */     \
+    for (int64_t a = 0; a < n; a++) {                                                                                 \
+        for (int64_t y = 0; y < h && y < last_y; y++) {                                                               \
+            if (y % sh >= fh)                                                                                         \
+                continue;  /* a stride past the filter (a strided 1x1 convolution) skips this row */                  \
+            for (int64_t x = 0; x < w && x < last_x; x++) {                                                           \
+                if (x % sw >= fw)                                                                                     \
+                    continue;                                                                                         \
+                const int64_t pix = (a * h + y) * w + x;                                                              \
+                const int64_t *px = img + pix * c;                                                                    \
+                int32_t *o = offs + pix * c;                                                                          \
+                int32_t m = 0;                                                                                        \
+                for (int64_t ch = 0; ch < c; ch++) {                                                                  \
+                    const int64_t xi = px[ch] - x_min;                                                                \
+                    o[m] = (int32_t)((ch * nx + xi) * BLOCK);                                                         \
+                    m += xi != skip;                                                                                  \
+                }                                                                                                     \
+                cnt[pix] = m;                                                                                         \
+            }                                                                                                         \
+        }                                                                                                             \
+    }                                                                                                                 \
     /* blocks outermost: one block's part of P (k * nx * BLOCK entries) stays in cache for all rows */                \
     for (int64_t b = 0; b < blocks; b++) {                                                                            \
         const PTYPE *pb = P + b * k * nx * BLOCK;                                                                     \
@@ -53,15 +81,13 @@ void NAME(const int64_t *img, int64_t n, int64_t h, int64_t w, int64_t c, int64_
         for (int64_t r = 0; r < rows; r++) {                                                                          \
             const int64_t a = r / (oh * ow), i = (r / ow) % oh, j = r % ow;                                           \
             int32_t acc[BLOCK] = {0};                                                                                 \
-            int64_t kk = 0;                                                                                           \
             for (int64_t dy = 0; dy < fh; dy++) {                                                                     \
                 for (int64_t dx = 0; dx < fw; dx++) {                                                                 \
-                    const int64_t *px = img + ((a * h + i * sh + dy) * w + j * sw + dx) * c;                          \
-                    for (int64_t ch = 0; ch < c; ch++, kk++) {                                                        \
-                        const int64_t xi = px[ch] - x_min;                                                            \
-                        if (xi == skip)                                                                               \
-                            continue;                                                                                 \
-                        const PTYPE *p = pb + (kk * nx + xi) * BLOCK;                                                 \
+                    const int64_t pix = (a * h + i * sh + dy) * w + j * sw + dx;                                      \
+                    const int32_t *o = offs + pix * c;                                                                \
+                    const PTYPE *pk = pb + (dy * fw + dx) * c * nx * BLOCK;  /* kernel position (dy, dx, 0) */        \
+                    for (int32_t q = 0; q < cnt[pix]; q++) {                                                          \
+                        const PTYPE *p = pk + o[q];                                                                   \
                         for (int t = 0; t < BLOCK; t++)                                                               \
                             acc[t] += p[t];                                                                           \
                     }                                                                                                 \
