@@ -115,8 +115,12 @@ def measure(model, model_name: str, io_type: str, kind: str, mult: str, x, work:
         "emu_gmac_s": round(ips["emulator"] * macs / 1e9, 2),
         "csim_gmac_s": round(ips["csim"] * macs / 1e9, 3),
         "macs_per_image": macs, "emulator_equals_csim": equal, "csim_compile_s": round(t_build, 1),
-        # each alternation's Keras / emulator seconds: adjacent timings share the machine's speed of the moment
+        # each alternation's Keras and emulator seconds, timed one after the other: adjacent timings share the
+        # machine's speed of the moment, so their ratio is the side-by-side comparison; the goal is judged on the
+        # worst alternation (every one must meet it)
+        "pair_seconds": [[round(tk, 6), round(te, 6)] for tk, te in pairs],
         "pair_ratios": [round(tk / te, 3) for tk, te in pairs],
+        "emu_vs_keras": round(min(tk / te for tk, te in pairs), 2),
     }
     print(format_table([row], ["model", "multiplier", "methods", "csim_img_s", "emulator_img_s", "emu_vs_csim",
                                "keras_img_s", "emulator_equals_csim"]), flush=True)
@@ -153,17 +157,18 @@ def main():
                 into.append(measure(model, model_name, io_type, kind, mult, x, work, n_csim, n_ref))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    # Keras runs the same network for every multiplier of a model: its fastest timing over the model's rows
-    # (ALTERNATIONS timings each) is the baseline of each ratio, set once all rows are timed; a row's own three can all land in a slow spell
-    # of this machine (measured: 7,534 against 14,239 img/s within one run), which would flatter the emulator
+    # for information beside the judged (paired) ratio: the emulator's best against the fastest Keras over the model's
+    # rows. Those two timings may lie minutes apart, and this machine's speed drifts by up to 1.7x within a run
+    # (measured: Keras on resnet8 at 1,503 and 2,639 img/s in one run), so this ratio measures the drift as much as
+    # the emulator and is not judged
     best_keras = {}
     for r in rows + sweep:
         best_keras[r["model"]] = max(best_keras.get(r["model"], 0.0), r["keras_img_s"])
     for r in rows + sweep:
         r["keras_best_img_s"] = best_keras[r["model"]]
-        r["emu_vs_keras"] = round(r["emulator_img_s"] / best_keras[r["model"]], 2)
+        r["emu_vs_keras_best"] = round(r["emulator_img_s"] / best_keras[r["model"]], 2)
     cols = ["model", "multiplier", "methods", "engines", "keras_img_s", "csim_img_s", "reference_img_s", "emulator_img_s",
-            "emu_vs_csim", "emu_vs_keras", "emu_gmac_s", "emulator_equals_csim"]
+            "emu_vs_csim", "emu_vs_keras", "emu_vs_keras_best", "emu_gmac_s", "emulator_equals_csim"]
     print("\n" + format_table(rows, cols))
     goals = {"emu_vs_keras": {"exact": 1.0, "separable": 1.0, "low-rank": 1.0, "table": 0.5}, "emu_vs_csim": 100}
     for r in rows:
