@@ -158,9 +158,9 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
     # for information beside the judged (paired) ratio: the emulator's best against the fastest Keras over the model's
-    # rows. Those two timings may lie minutes apart, and this machine's speed drifts by up to 1.7x within a run
-    # (measured: Keras on resnet8 at 1,503 and 2,639 img/s in one run), so this ratio measures the drift as much as
-    # the emulator and is not judged
+    # rows. Those two timings may lie minutes apart, and this machine's speed drifts within a run (measured: Keras on
+    # resnet8 at 1,503 and 2,639 img/s in one run, 1.76x), so this ratio measures the drift as much as the emulator
+    # and is not judged
     best_keras = {}
     for r in rows + sweep:
         best_keras[r["model"]] = max(best_keras.get(r["model"], 0.0), r["keras_img_s"])

@@ -176,7 +176,8 @@ def keras_spread(d: dict | None) -> str:
     parts = []
     for model in dict.fromkeys(r["model"] for r in d["rows"]):
         speeds = [r["keras_img_s"] for r in d["rows"] + d.get("rank_sweep", []) if r["model"] == model]
-        parts.append(f"Keras on {model}: {min(speeds):,.0f} to {max(speeds):,.0f} img/s, {max(speeds) / min(speeds):.2f}x")
+        lo, hi = min(speeds), max(speeds)
+        parts.append(f"Keras on {model}: {lo:,.0f} to {hi:,.0f} img/s, {hi / lo:.2f}x")
     return "this run's rows measured " + "; ".join(parts)
 
 
