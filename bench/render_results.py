@@ -112,8 +112,6 @@ def emulator() -> str:
            f"({keras_spread(d)}), so that ratio measures the drift as much as the emulator.\n"]
     if d is None:
         return "\n".join(out) + missing("make bench")
-    if not all(r.get("pair_seconds") for r in d["rows"]):
-        out.append("This data predates the alternations' seconds: its rows are judged on the last ratio column.\n")
     m = d["meta"]
     cpu = ""
     if "cpu" in m:  # the int8 engine's speed, so each ratio to Keras float, depends on the CPU's int8 instructions
@@ -133,7 +131,7 @@ def emulator() -> str:
              "csim": f(r["csim_img_s"], 1), "ref": f(r["reference_img_s"], 1),
              "emu": f(r["emulator_img_s"], 0), "vc": f"{r['emu_vs_csim']:.0f}x",
              "vk": ratio_text(speed_ratio(r), goal_of(r)), "gmac": f(r["emu_gmac_s"], 2),
-             "paired": f"{statistics.median(r['pair_ratios']):.2f}" if r.get("pair_ratios") else "",
+             "paired": f"{statistics.median(alternation_ratios(r)):.2f}",
              "vkb": f"{cross_row_ratio(r):.2f}",
              "eq": r["emulator_equals_csim"]} for r in d["rows"]]
     out.append(table(rows, [("model", "model"), ("multiplier", "mult"), ("method", "method"), ("engine", "engine"),
@@ -181,19 +179,20 @@ def keras_spread(d: dict | None) -> str:
     return "this run's rows measured " + "; ".join(parts)
 
 
+def alternation_ratios(r: dict) -> list[float]:
+    """Per alternation, Keras' seconds / the emulator's seconds timed right after (the same moment's machine)."""
+    return [keras / emulator for keras, emulator in r["pair_seconds"]]
+
+
 def speed_ratio(r: dict) -> float:
     """The judged emulator / Keras, unrounded (the JSON's ``emu_vs_keras`` is rounded to 2 decimals, and 0.996 must
-    not count as reaching 1): the worst alternation's Keras seconds / emulator seconds. Data written before the
-    alternations' seconds were kept was judged on :func:`cross_row_ratio`, and still is."""
-    if r.get("pair_seconds"):
-        return min(keras / emulator for keras, emulator in r["pair_seconds"])
-    return cross_row_ratio(r)
+    not count as reaching 1): the worst alternation."""
+    return min(alternation_ratios(r))
 
 
 def cross_row_ratio(r: dict) -> float:
     """The emulator's best / the fastest Keras over the model's rows (timings that may lie minutes apart)."""
-    best = r.get("keras_best_img_s")
-    return r["emulator_img_s"] / best if best else r["emu_vs_keras"]
+    return r["emulator_img_s"] / r["keras_best_img_s"]
 
 
 def ratio_text(x: float, goal: float) -> str:

@@ -52,7 +52,7 @@ def test_rank_sweep_is_rendered_from_its_rows():
 def test_emulator_rows_are_judged_on_their_worst_alternation():
     """Keras / emulator seconds of adjacent timings (one alternation) share the machine's speed of the moment; the
     goal holds only if every alternation meets it. The emulator's best against the fastest Keras of another row (a
-    different moment) is shown, not judged; data without the alternations' seconds is judged on it, as it was."""
+    different moment) is shown, not judged."""
     sys.path.insert(0, str(ROOT / "bench"))
     import render_results
 
@@ -63,9 +63,7 @@ def test_emulator_rows_are_judged_on_their_worst_alternation():
     assert render_results.meets_goal(r, goals)
     r["pair_seconds"][0] = [1.9, 2.0]  # one alternation slower than Keras fails the row
     assert render_results.speed_ratio(r) == 0.95 and not render_results.meets_goal(r, goals)
-    del r["pair_seconds"]
-    assert render_results.speed_ratio(r) == 0.9 and not render_results.meets_goal(r, goals)
-    r["emulator_img_s"] = 1000.0
-    assert render_results.meets_goal(r, goals)
+    r["pair_seconds"][0] = [2.0, 2.0]  # every alternation at least as fast: met, whatever the cross-row ratio
+    assert render_results.meets_goal(r, goals) and render_results.cross_row_ratio(r) < 1.0
     r["emu_vs_csim"] = 99.0  # the C-simulation goal still counts
     assert not render_results.meets_goal(r, goals)
