@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from render_results import results_path  # bench/, this script's directory
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 GOAL_SAVING, GOAL_LOSS = 0.45, 0.005  # resnet8: >= 45% multiplication energy saved at <= 0.5 pp test loss
@@ -158,7 +160,7 @@ def main():
                     help="keep the rows OUT already has for a configuration (same searches: same fronts) and run only "
                          "the configurations it lacks")
     args = ap.parse_args()
-    out_path = Path(args.out or ("bench/results/quick/alwann.json" if args.quick else "bench/results/alwann.json"))
+    out_path = Path(args.out or results_path("alwann", args.quick))
     kept = {}
     if args.keep and out_path.exists():
         import json

@@ -5,7 +5,7 @@ range: speed does not depend on training), and for an exact, a separable, a low-
 arbitrary-table multiplier. Every emulator output is checked against the C-simulation element by element.
 On resnet8, a rank sweep adds the truncated array multipliers of lower error rank (same protocol, no goal): the
 low-rank engine's work grows with the rank, and the sweep measures where it crosses Keras.
-Prints a table, writes bench/results/emulator.json.
+Prints a table, writes bench/results/emulator.json (``--quick``: bench/results/quick/emulator.json).
 
     .venv/bin/python bench/emulator.py [--quick]
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
-from render_results import meets_goal, speed_ratio  # noqa: E402  (bench/, this script's directory)
+from render_results import meets_goal, results_path, speed_ratio  # noqa: E402  (bench/, this script's directory)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -128,9 +128,10 @@ def measure(model, model_name: str, io_type: str, kind: str, mult: str, x, work:
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="fewer images (a smoke run)")
-    ap.add_argument("--out", default="bench/results/emulator.json")
+    ap.add_argument("--quick", action="store_true", help="fewer images (a smoke run, written under bench/results/quick/)")
+    ap.add_argument("--out", default=None, help="the JSON (default: bench/results/emulator.json, which RESULTS.md renders)")
     args = ap.parse_args()
+    args.out = args.out or results_path("emulator", args.quick)
     n_fast, n_csim, n_ref = (500, 40, 10) if args.quick else (5000, 300, 40)
 
     from conftest import randomize_weights

@@ -10,7 +10,7 @@ weight tuning over the built-in designs, the imported ones and both, on the same
     .venv/bin/python bench/import_library.py --library DIR [DIR ...] [--label EvoApprox] [--quick]
 
 Prints the import summary and the search table; writes bench/results/import_library.json and
-docs/import_library.png.
+docs/import_library.png (``--quick``: both under bench/results/quick/, so a smoke run never replaces them).
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from render_results import results_path  # bench/, this script's directory
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -42,11 +44,15 @@ def main():
     ap.add_argument("--home", default=None, help="APPROXHLS_HOME for the imported designs (default: a fresh "
                                                  "directory under runs/, so every design is imported and characterized)")
     ap.add_argument("--models", default="runs/alwann", help="directory with (or for) the trained cnn")
-    ap.add_argument("--out", default="bench/results/import_library.json")
-    ap.add_argument("--plot", default="docs/import_library.png")
-    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out", default=None, help="the JSON (default: bench/results/import_library.json, which "
+                                                "RESULTS.md renders)")
+    ap.add_argument("--plot", default=None, help="the front's plot (default: docs/import_library.png)")
+    ap.add_argument("--quick", action="store_true", help="a smoke run, written under bench/results/quick/")
     ap.add_argument("--jobs", type=int, default=2)
     args = ap.parse_args()
+    args.out = Path(args.out or results_path("import_library", args.quick))
+    args.plot = Path(args.plot or (args.out.with_suffix(".png") if args.quick else "docs/import_library.png"))
+    args.plot.parent.mkdir(parents=True, exist_ok=True)
     if args.home is None:
         Path("runs").mkdir(exist_ok=True)
         args.home = tempfile.mkdtemp(prefix="import_home-", dir="runs")

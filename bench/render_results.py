@@ -22,6 +22,12 @@ DOC = ROOT / "docs" / "RESULTS.md"
 
 # ---- helpers ---------------------------------------------------------------------------------------------------
 
+def results_path(name: str, quick: bool = False) -> Path:
+    """Where a benchmark writes its JSON: bench/results/NAME.json, which this script renders, or, for a ``--quick``
+    smoke run, bench/results/quick/NAME.json, so that a smoke run never replaces the real data."""
+    return (RESULTS / "quick" if quick else RESULTS) / f"{name}.json"
+
+
 def load(name: str):
     p = RESULTS / f"{name}.json"
     return json.loads(p.read_text()) if p.exists() else None

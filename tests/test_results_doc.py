@@ -67,3 +67,18 @@ def test_emulator_rows_are_judged_on_their_worst_alternation():
     assert render_results.meets_goal(r, goals) and render_results.cross_row_ratio(r) < 1.0
     r["emu_vs_csim"] = 99.0  # the C-simulation goal still counts
     assert not render_results.meets_goal(r, goals)
+
+
+def test_quick_runs_never_replace_the_rendered_data():
+    """A --quick smoke run writes under bench/results/quick/, which RESULTS.md does not render; every benchmark that
+    offers --quick takes its default output from the one function that says so."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import render_results
+
+    real, quick = render_results.results_path("emulator"), render_results.results_path("emulator", quick=True)
+    assert real == render_results.RESULTS / "emulator.json"
+    assert quick.parent == render_results.RESULTS / "quick" and quick != real
+    offering = [p for p in (ROOT / "bench").glob("*.py") if '"--quick"' in p.read_text()]
+    assert {p.stem for p in offering} >= {"alwann", "emulator", "import_library"}
+    for p in offering:
+        assert "results_path(" in p.read_text(), f"{p.name} offers --quick without results_path"
