@@ -27,3 +27,7 @@ class ToolMissingError(ApproxHLSError):
 
 class ProjectError(ApproxHLSError):
     """A converted project directory is missing files or is inconsistent."""
+
+
+class ToolTimeoutError(ApproxHLSError):
+    """An external tool ran past its deadline and was stopped."""
