@@ -20,6 +20,11 @@ _RESERVED = {
 }
 
 
+def is_safe_identifier(name) -> bool:
+    """A plain C identifier that is neither reserved nor too long (it can name C++ functions and Tcl projects)."""
+    return isinstance(name, str) and bool(_IDENT.match(name)) and name not in _RESERVED and len(name) <= 64
+
+
 def check_identifier(name: str, what: str = "name") -> str:
     """Refuse a name that is not a plain C identifier (it becomes a C++ function or Tcl project name)."""
     if not isinstance(name, str) or not _IDENT.match(name):

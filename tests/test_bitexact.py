@@ -11,7 +11,7 @@ import pytest
 from conftest import on_grid_inputs, randomize_weights
 
 from approxhls.hls.convert import ConvertOptions, convert_model
-from approxhls.hls.csim import compare_outputs
+from approxhls.hls.verify import compare_outputs
 from approxhls.models.zoo import build_model
 from approxhls.sim.csimlib import CSimLibrary
 

@@ -5,9 +5,9 @@ from tensorflow import keras
 from approxhls.errors import (
     InvalidNameError,
     ModelError,
-    ProjectError,
     UnsupportedLayerError,
 )
+from approxhls.fixedpoint import FixedType
 from approxhls.hls.convert import ConvertOptions, check_layers, convert, convert_model
 from approxhls.models.modelio import load_model
 from approxhls.models.zoo import build_model
@@ -25,13 +25,6 @@ def test_unsupported_activation_is_named():
     inp = keras.layers.Input((4,), name="x_in")
     out = keras.layers.Activation("elu", name="act_elu")(inp)
     with pytest.raises(UnsupportedLayerError, match="act_elu.*'elu'.*use relu"):
-        check_layers(keras.Model(inp, out))
-
-
-def test_reserved_input_name():
-    inp = keras.layers.Input((4,), name="input")
-    out = keras.layers.Dense(2, name="d")(inp)
-    with pytest.raises(ModelError, match="reserves"):
         check_layers(keras.Model(inp, out))
 
 
@@ -69,11 +62,17 @@ def saved_model(tmp_path_factory):
     return d
 
 
-@pytest.mark.parametrize("out", ["with space/prj", "a;b", "x/../y", "q'uote"])
-def test_bad_project_paths(tmp_path, saved_model, out, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(InvalidNameError):
-        convert(saved_model, out)
+@pytest.mark.parametrize("out", [".", "..", "sub/.."])
+def test_the_working_directory_and_its_parents_are_never_an_output(tmp_path, saved_model, out, monkeypatch):
+    from approxhls.fsutil import OutputError
+
+    work = tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    (work / "notes.txt").write_text("mine")
+    monkeypatch.chdir(work)
+    with pytest.raises(OutputError, match="working directory"):
+        convert(saved_model, out, overwrite=True)
+    assert (work / "notes.txt").read_text() == "mine"
 
 
 def test_corrupt_model_file(tmp_path):
@@ -86,21 +85,39 @@ def test_corrupt_model_file(tmp_path):
         load_model(tmp_path / "absent.h5")
 
 
-def test_existing_project_needs_force_and_failure_leaves_nothing(tmp_path, saved_model, monkeypatch):
+def test_existing_outputs_need_force_and_a_failure_loses_nothing(tmp_path, saved_model, monkeypatch):
+    from approxhls.fsutil import OutputError
+
     out = tmp_path / "prj"
     out.mkdir()
-    with pytest.raises(ProjectError, match="--force"):
+    with pytest.raises(OutputError, match="--force"):
         convert(saved_model, out)
-    # a conversion that fails half-way leaves no directory behind
+    (out / "notes.txt").write_text("mine")  # not a project: never replaced, even with --force
+    with pytest.raises(OutputError, match="not an approxhls project"):
+        convert(saved_model, out, overwrite=True)
+    assert (out / "notes.txt").read_text() == "mine"
+    # an old project survives a conversion that fails half-way (or is interrupted), and no temporary is left
+    (out / "notes.txt").unlink()
+    convert(saved_model, out, overwrite=True)  # an empty directory may be filled
+    (out / "notes.txt").write_text("mine")
     import approxhls.hls.convert as conv
 
-    def boom(*a, **k):
-        raise RuntimeError("simulated failure")
+    real = conv.convert_model
 
-    monkeypatch.setattr(conv, "convert_model", boom)
-    with pytest.raises(RuntimeError):
+    def interrupted(model, tmp, *a, **k):
+        real(model, tmp, *a, **k)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(conv, "convert_model", interrupted)
+    with pytest.raises(KeyboardInterrupt):
         convert(saved_model, out, overwrite=True)
-    assert not out.exists()
+    assert (out / "notes.txt").read_text() == "mine" and (out / "approxhls.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["prj"]
+    # a plan file inside the project it replaces is read before anything changes
+    monkeypatch.setattr(conv, "convert_model", real)
+    (out / "my_plan.json").write_text('{"default": "tam_u8_k7"}')
+    convert(saved_model, out, overwrite=True, plan=out / "my_plan.json")
+    assert not (out / "notes.txt").exists() and (out / "plan.json").is_file()
 
 
 def test_metadata_records_types(tmp_path, saved_model):
@@ -110,6 +127,9 @@ def test_metadata_records_types(tmp_path, saved_model):
     meta = load_project(tmp_path / "prj")
     assert meta["input_precision"] == "ap_ufixed<8,0>"
     assert meta["bit_exact_derived"] is True and meta["bit_exact"] is None  # not verified: no claim
+    assert [(p["direction"], p["ctype"], p["precision"]) for p in meta["ports"]] == \
+        [("in", "input_t", "ap_ufixed<8,0>"),
+         ("out", "result_t", str(FixedType.parse(meta["layers"][-1]["types"]["result_t"])))]
     assert all(row["exact"] for row in meta["exactness"])
     names = [row["name"] for row in meta["layers"]]
     assert "fc1" in names and "logits" in names

@@ -5,7 +5,8 @@ element wherever the project derives exactness; a project never claims an exactn
 import numpy as np
 import pytest
 
-from approxhls.hls.convert import ConvertOptions, convert_model, verification_inputs
+from approxhls.hls.convert import ConvertOptions, convert_model
+from approxhls.hls.verify import verification_inputs
 from approxhls.models.corpus import CORPUS, build
 from approxhls.sim.csimlib import CSimLibrary
 from approxhls.sim.emulator import Emulator

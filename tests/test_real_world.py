@@ -108,7 +108,6 @@ def _model(layer, shape=(8,), name="x_in"):
     (lambda: _model(keras.layers.Conv2D(2, 3, dilation_rate=2, name="dil"), (8, 8, 1)), "dil.*dilation"),
     (lambda: _model(keras.layers.Conv3D(2, 3, name="c3d"), (4, 4, 4, 1)), "c3d.*Conv3D"),
     (lambda: _model(keras.layers.Softmax(axis=1, name="sm1"), (3, 4)), "sm1.*axis 1"),
-    (lambda: _model(keras.layers.Dense(2, name="d"), name="input"), "reserves"),
 ])
 def test_refusals_name_the_layer(make, needle):
     with pytest.raises((UnsupportedLayerError, ModelError), match=needle):

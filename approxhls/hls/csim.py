@@ -7,26 +7,12 @@ difference next to the mismatch counts, and names the layers that differ and why
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 
+from approxhls.hls.verify import compare_outputs
+from approxhls.project import Project
 from approxhls.sim.csimlib import CSimLibrary
-from approxhls.sim.project import KERAS_COPY, load_project
-
-
-def compare_outputs(reference: np.ndarray, actual: np.ndarray) -> dict:
-    """Counts of samples and elements where ``actual`` differs from ``reference`` by any amount."""
-    ref = np.asarray(reference, dtype=np.float64).reshape(len(reference), -1)
-    act = np.asarray(actual, dtype=np.float64).reshape(len(actual), -1)
-    diff = ref != act
-    bad = np.flatnonzero(diff.any(axis=1))
-    return {
-        "mismatches": int(len(bad)),
-        "mismatched_elements": int(diff.sum()),
-        "max_abs_diff": float(np.abs(ref - act).max()) if ref.size else 0.0,
-        "first_mismatch": int(bad[0]) if len(bad) else None,
-    }
 
 
 def run_csim(prj, dataset: str | None = None, limit: int | None = None, show_progress: bool = True,
@@ -39,15 +25,15 @@ def run_csim(prj, dataset: str | None = None, limit: int | None = None, show_pro
     from tqdm.auto import tqdm
 
     from approxhls.models.datasets import load_dataset
-    from approxhls.models.modelio import load_model
 
-    meta = load_project(prj)
-    spec = dataset or meta.get("dataset") or "digits"
-    ds = load_dataset(spec, grid=meta["input_precision"]).limit(limit)
+    project = Project.load(prj)
+    meta = project.meta
+    spec = dataset or project.dataset or "digits"
+    ds = load_dataset(spec, grid=project.input_precision).limit(limit)
     lib = CSimLibrary(prj)
     lib.load()
-    x = ds.for_input(ds.x_test, meta["input_shape"])
-    keras_model = load_model(Path(meta["dir"]) / KERAS_COPY)
+    x = ds.for_input(ds.x_test, project.input_shape)
+    keras_model = project.keras_model()
     y_keras = keras_model.predict(x, batch_size=512, verbose=0).reshape(len(x), -1)
     t0 = time.perf_counter()
     with tqdm(total=len(x), desc="C-simulation", unit="img", disable=not show_progress) as bar:
@@ -73,11 +59,9 @@ def run_csim(prj, dataset: str | None = None, limit: int | None = None, show_pro
         "plan": {k: v["multiplier"] for k, v in (meta.get("plan") or {}).items()} or None,
     }
     if check_reference:
-        from approxhls.sim.assignment import project_assignments
-        from approxhls.sim.ir import IR
         from approxhls.sim.reference import evaluate
 
-        y_ref = evaluate(IR.load(prj), x, project_assignments(prj))
+        y_ref = evaluate(project.ir(), x, project.assignments())
         report["mismatches_reference"] = compare_outputs(y_ref, y_csim)["mismatches"]
         report["accuracy_reference"] = float(np.mean(np.argmax(y_ref, axis=1) == ds.y_test))
     return report

@@ -2,47 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from approxhls.sim.project import PROJECT_JSON
 
+def load_target(target, plan=None, io_type: str = "io_parallel", weights=None):
+    """A project directory (its IR and plan) or a model (converted in memory): see
+    :func:`approxhls.project.resolve_target`."""
+    from approxhls.hls.options import ConvertOptions
+    from approxhls.project import resolve_target
 
-@dataclass
-class Target:
-    ir: object
-    assignments: dict
-    input_precision: str
-    input_shape: list
-    dataset: str | None
-    keras_model: object = None  # path or model, for the exact reference accuracy
-
-
-def load_target(target, plan=None, io_type: str = "io_parallel", weights=None) -> Target:
-    """A project directory (its IR and plan; ``plan`` must be None) or a model (converted in memory)."""
-    from approxhls.errors import ApproxHLSError
-
-    p = Path(target)
-    if (p / PROJECT_JSON).exists():
-        from approxhls.sim.assignment import project_assignments
-        from approxhls.sim.ir import IR
-        from approxhls.sim.project import KERAS_COPY, load_project
-
-        if plan is not None:
-            raise ApproxHLSError(f"{target} is a converted project with its own plan; give a model to apply --plan")
-        meta = load_project(p)
-        return Target(IR.load(p), project_assignments(p), meta["input_precision"], meta["input_shape"],
-                      meta.get("dataset"), p / KERAS_COPY)
-    from approxhls.hls.convert import ConvertOptions, build_graph
-    from approxhls.models.modelio import load_model, load_train_info
-
-    model = load_model(p, weights)
-    info = load_train_info(p, weights)
-    g = build_graph(model, ConvertOptions(io_type=io_type), info, plan)
-    return Target(g.ir, g.assignments, str(g.grid), [int(d) for d in model.input_shape[1:]], info.get("dataset"),
-                  model)
+    return resolve_target(target, plan, weights, ConvertOptions(io_type=io_type))
 
 
 def run_emulation(target, plan=None, dataset: str | None = None, limit: int | None = None,

@@ -3,8 +3,7 @@ the layer, its class and quantizer, and what to use instead (hls4ml's own errors
 
 from __future__ import annotations
 
-from approxhls.errors import ModelError, UnsupportedLayerError
-from approxhls.names import check_identifier
+from approxhls.errors import UnsupportedLayerError
 
 # Keras layer classes hls4ml 1.3.0 converts and approxhls evaluates bit for bit (vs its C-simulation).
 SUPPORTED_LAYERS = frozenset({
@@ -68,17 +67,11 @@ def check_layers(model, io_type: str = "io_parallel") -> None:
     supported alternative."""
     for layer in model.layers:
         cls = type(layer).__name__
-        if layer.name == "input":
-            raise ModelError("a layer is named 'input', which hls4ml reserves; rename it (e.g. 'x_in')")
-        check_identifier(layer.name, f"layer name (layer of type {cls})")
         if cls not in SUPPORTED_LAYERS:
             hint = HINTS.get(cls, "the supported layers are listed by `approxhls info`")
             raise UnsupportedLayerError(f"layer {layer.name!r} of type {cls} is not supported: {hint}")
         _check_activation(layer, cls)
         _check_specials(layer, cls, io_type)
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise ModelError(f"approxhls converts single-input single-output models; this one has "
-                         f"{len(model.inputs)} inputs and {len(model.outputs)} outputs")
 
 
 def _check_activation(layer, cls: str) -> None:
@@ -101,6 +94,13 @@ def _check_activation(layer, cls: str) -> None:
 
 def _check_specials(layer, cls: str, io_type: str) -> None:
     cfg = layer.get_config()
+    if cfg.get("data_format") == "channels_first":
+        why = ("Keras flattens in channels-first order, which hls4ml 1.3.0 ignores (the elements would come out in "
+               "another order)" if cls == "Flatten" else
+               "approxhls converts channels-last models only (hls4ml transposes channels-first tensors, which "
+               "approxhls does not evaluate)")
+        raise UnsupportedLayerError(f"layer {layer.name!r} ({cls}, data_format='channels_first') is not supported: "
+                                    f"{why}; use data_format='channels_last'")
     if cls == "QConv2DBatchnorm" and io_type == "io_stream":
         if tuple(cfg["kernel_size"]) == (1, 1) and tuple(cfg["strides"]) != (1, 1):
             # hls4ml 1.3.0 streams this case through its generic conv and computes wrong values.

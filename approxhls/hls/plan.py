@@ -53,6 +53,13 @@ class Plan:
             d["bias_offsets"] = {k: [int(v) for v in m] for k, m in self.bias_offsets.items()}
         return d
 
+    def renamed(self, names: dict) -> "Plan":
+        """The same plan with layer names mapped through ``names`` (the user's name -> the name in the conversion)."""
+        def keys(d):
+            return {names.get(k, k): v for k, v in d.items()}
+
+        return Plan(self.default, keys(self.layers), keys(self.tuned_weights), keys(self.bias_offsets))
+
     def save(self, path) -> Path:
         p = Path(path)
         p.write_text(json.dumps(self.to_json(), indent=2))
@@ -114,10 +121,38 @@ def fits(design, x_type: FixedType, w_type: FixedType) -> str | None:
     return None
 
 
-def resolve_plan(plan, ir) -> dict[str, Assignment]:
-    """Check a plan against the IR of the (exact) converted network; one Assignment per multiplying layer."""
+def design_of(name: str):
+    """The multiplier design a plan names (None for ``exact``), or a PlanError naming the unknown name."""
     from approxhls.multipliers.registry import get_design
 
+    if name == EXACT:
+        return None
+    try:
+        return get_design(name)
+    except ApproxHLSError as e:
+        raise PlanError(str(e)) from None
+
+
+def assign(layer: str, x_t: FixedType, w_t: FixedType, plan) -> Assignment:
+    """One layer's Assignment under the plan: the multiplier it names (which must fit the layer's operands), else
+    the default where it fits, else exact (and the Assignment says why)."""
+    plan = load_plan(plan)
+    named = plan.layers.get(layer)
+    if named is not None:
+        design = design_of(named)
+        reason = fits(design, x_t, w_t) if design is not None else None
+        if reason:
+            raise PlanError(f"layer {layer!r}: {reason}")
+        return Assignment(layer, named, "plan", x_t, w_t, design)
+    default = design_of(plan.default)
+    reason = fits(default, x_t, w_t) if default is not None else None
+    if reason:
+        return Assignment(layer, EXACT, f"exact (default does not fit: {reason})", x_t, w_t, None)
+    return Assignment(layer, plan.default, "default", x_t, w_t, default)
+
+
+def check_plan(plan, ir) -> None:
+    """Every layer the plan names exists and has multiplications a plan can replace; bias offsets fit."""
     plan = load_plan(plan)
     mult_nodes = {n.name: n for n in ir.plannable_nodes()}
     all_names = {n.name for n in ir.nodes}
@@ -131,15 +166,6 @@ def resolve_plan(plan, ir) -> dict[str, Assignment]:
                     else f"it is a {node.op} layer")
             raise PlanError(f"the plan names layer {layer!r}, which has no multiplications a plan can replace "
                             f"({what}); planable layers: {', '.join(mult_nodes)}")
-
-    def design_of(name):
-        if name == EXACT:
-            return None
-        try:
-            return get_design(name)
-        except ApproxHLSError as e:
-            raise PlanError(str(e)) from None
-
     for layer in plan.tuned_weights:
         if layer not in mult_nodes:
             raise PlanError(f"the plan tunes the weights of {layer!r}, which is not a layer with multiplications")
@@ -150,23 +176,15 @@ def resolve_plan(plan, ir) -> dict[str, Assignment]:
         if len(offsets) != node.weights["bias"].size:
             raise PlanError(f"the plan gives {len(offsets)} bias offsets for {layer!r}, which has "
                             f"{node.weights['bias'].size} output channels")
-    default = design_of(plan.default)
-    out = {}
-    for name, node in mult_nodes.items():
-        x_t, w_t = ir.input_type_of(node), node.type("weight")
-        if name in plan.layers:
-            design = design_of(plan.layers[name])
-            reason = fits(design, x_t, w_t) if design is not None else None
-            if reason:
-                raise PlanError(f"layer {name!r}: {reason}")
-            out[name] = Assignment(name, plan.layers[name], "plan", x_t, w_t, design)
-            continue
-        reason = fits(default, x_t, w_t) if default is not None else None
-        if reason:
-            out[name] = Assignment(name, EXACT, f"exact (default does not fit: {reason})", x_t, w_t, None)
-        else:
-            out[name] = Assignment(name, plan.default, "default", x_t, w_t, default)
-    return out
+    design_of(plan.default)  # an unknown default is an error even where no layer takes it
+
+
+def resolve_plan(plan, ir) -> dict[str, Assignment]:
+    """A plan checked against a converted network's IR; one Assignment per multiplying layer (what the conversion's
+    plan pass does, for costing or emulating a plan without converting again)."""
+    plan = load_plan(plan)
+    check_plan(plan, ir)
+    return {n.name: assign(n.name, ir.input_type_of(n), n.type("weight"), plan) for n in ir.plannable_nodes()}
 
 
 def save_resolved(prj, plan: Plan, assignments: dict[str, Assignment]) -> None:

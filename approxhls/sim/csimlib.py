@@ -8,27 +8,30 @@ project's C++ sources and weights, so an up-to-date build is reused. Needs numpy
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import json
 import os
 import shutil
-import subprocess
+import tempfile
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import numpy.ctypeslib as npc
 
-from approxhls.errors import ProjectError, ToolMissingError
+from approxhls.errors import ProjectError
 from approxhls.sim.project import load_project
+from approxhls.toolrun import require, run_tool
 
 BUILD_RECORD = ".approxhls_build.json"
+BUILD_LOG = "build_lib.log"
 
 
 def _sources(prj: Path) -> list[Path]:
     """Files whose change requires a rebuild (ap_types is shipped by hls4ml and never changes)."""
-    files = [prj / "build_lib.sh"]
-    files += sorted(prj.glob("*_bridge.cpp"))
+    files = sorted(prj.glob("*_bridge.cpp"))
     fw = prj / "firmware"
     for p in sorted(fw.rglob("*")):
         if p.is_file() and "ap_types" not in p.parts and p.suffix in (".h", ".cpp", ".hpp", ".txt"):
@@ -36,12 +39,47 @@ def _sources(prj: Path) -> list[Path]:
     return files
 
 
-def source_digest(prj: Path) -> str:
-    h = hashlib.sha256()
+def source_digest(prj: Path, flags: list[str]) -> str:
+    h = hashlib.sha256(" ".join(flags).encode())
     for p in _sources(prj):
         h.update(str(p.relative_to(prj)).encode())
         h.update(p.read_bytes())
     return h.hexdigest()
+
+
+def optimization_flag() -> str:
+    """The C-simulation's optimization level: hls4ml's -O3 unless APPROXHLS_CSIM_OPT says otherwise (the integer
+    results of ap_fixed arithmetic do not depend on it; tests build faster at -O0/-O1)."""
+    opt = os.environ.get("APPROXHLS_CSIM_OPT", "-O3")
+    if opt not in ("-O0", "-O1", "-O2", "-O3", "-Os", "-Og"):
+        raise ProjectError(f"APPROXHLS_CSIM_OPT={opt!r}: give one of -O0, -O1, -O2, -O3, -Os, -Og")
+    return opt
+
+
+@functools.lru_cache(maxsize=None)
+def _standard(gxx: str) -> list[str]:
+    """build_lib.sh's choices: the newest of c++23 / c++11 the compiler takes, and -fno-gnu-unique where known."""
+    flags = []
+    for probe, fallback in (("-std=c++23", "-std=c++11"), ("-fno-gnu-unique", None)):
+        r = run_tool([gxx, "-Werror", "-fsyntax-only", probe, "-xc++", "-", "-o", "/dev/null"], input="",
+                     what=f"probing {gxx} for {probe}", kind="probe")
+        chosen = probe if r.returncode == 0 else fallback
+        if chosen:
+            flags.append(chosen)
+    return flags
+
+
+def compile_flags(gxx: str) -> list[str]:
+    """The flags of every C-simulation build (and of the program that makes hls4ml's activation tables)."""
+    return [optimization_flag(), "-fPIC", *_standard(gxx)]
+
+
+WEIGHTS_ENV = "APPROXHLS_WEIGHTS_DIR"
+# hls4ml's C-simulation reads its weights from text files in WEIGHTS_DIR at the first call. The directory is taken
+# from the environment at that call, not compiled in: the library works wherever the project is (it is built
+# beside its destination and moved in), and no character of a directory name ever reaches the compiler.
+WEIGHTS_FROM_ENV = f'-DWEIGHTS_DIR=(getenv("{WEIGHTS_ENV}") ? getenv("{WEIGHTS_ENV}") : "weights")'
+_first_calls = threading.Lock()
 
 
 class CSimLibrary:
@@ -59,7 +97,7 @@ class CSimLibrary:
         self.rebuilt = False
 
     # ---- build -----------------------------------------------------------------------------------
-    def library_path(self) -> Path | None:
+    def library_path(self, flags: list[str] | None = None) -> Path | None:
         rec = self.dir / BUILD_RECORD
         if not rec.exists():
             return None
@@ -67,50 +105,68 @@ class CSimLibrary:
             info = json.loads(rec.read_text())
         except json.JSONDecodeError:
             return None
-        lib = self.dir / info.get("library", "")
-        if info.get("digest") == source_digest(self.dir) and lib.is_file():
+        lib = self.dir / str(info.get("library", ""))
+        flags = flags if flags is not None else [*compile_flags(require("g++")), WEIGHTS_FROM_ENV]
+        if info.get("digest") == source_digest(self.dir, flags) and lib.is_file() and lib.parent == self.dir / "firmware":
             return lib
         return None
 
     def build(self, force: bool = False) -> Path:
-        lib = None if force else self.library_path()
+        """Compile the project's C++ and its bridge into a shared library, as build_lib.sh does (the same flags,
+        with the optimization level of :func:`optimization_flag`); each file's compile has a deadline."""
+        gxx = require("g++")
+        flags = [*compile_flags(gxx), WEIGHTS_FROM_ENV]
+        lib = None if force else self.library_path(flags)
         if lib is not None:
             return lib
-        if shutil.which("g++") is None:
-            raise ToolMissingError(
-                "g++ is not installed; the C-simulation needs it (Debian: `apt-get install g++`)"
-            )
-        script = self.dir / "build_lib.sh"
-        if not script.exists():
-            raise ProjectError(f"{self.dir} has no build_lib.sh; re-create it with `approxhls convert`")
-        for old in (self.dir / "firmware").glob(f"{self.name}-*.so"):
-            old.unlink()
+        bridge = self.dir / f"{self.name}_bridge.cpp"
+        if not bridge.is_file():
+            raise ProjectError(f"{self.dir} has no {bridge.name}; re-create it with `approxhls convert`")
+        digest = source_digest(self.dir, flags)
         t0 = time.perf_counter()
-        res = subprocess.run(["bash", "build_lib.sh"], cwd=self.dir, capture_output=True, text=True)
+        log = []
+        with tempfile.TemporaryDirectory(prefix="approxhls-csim-") as tmp:
+            objs = []
+            for src in (self.dir / "firmware" / f"{self.name}.cpp", bridge):
+                obj = Path(tmp) / f"{src.stem}.o"
+                self._run(log, [gxx, *flags, "-Ifirmware/ap_types/", "-c", src.relative_to(self.dir), "-o", obj],
+                          f"compiling {src.name} of {self.dir}")
+                objs.append(obj)
+            lib = self.dir / "firmware" / f"{self.name}-approxhls-{digest[:16]}.so"
+            partial = Path(tmp) / lib.name
+            self._run(log, [gxx, *flags, "-shared", *objs, "-o", partial], f"linking the C-simulation of {self.dir}")
+            for old in (self.dir / "firmware").glob(f"{self.name}-*.so"):
+                old.unlink()
+            shutil.move(str(partial), lib)
+        (self.dir / BUILD_LOG).write_text("".join(log))
         self.build_seconds = time.perf_counter() - t0
-        log = self.dir / "build_lib.log"
-        log.write_text(res.stdout + res.stderr)
-        if res.returncode != 0:
-            tail = "\n".join((res.stdout + res.stderr).strip().splitlines()[-15:])
-            raise ProjectError(f"the C-simulation of {self.dir} failed to compile (full log: {log}):\n{tail}")
-        libs = sorted((self.dir / "firmware").glob(f"{self.name}-*.so"), key=os.path.getmtime)
-        if not libs:
-            raise ProjectError(f"build_lib.sh ran but left no {self.name}-*.so in {self.dir}/firmware")
-        lib = libs[-1]
-        record = {"digest": source_digest(self.dir), "library": str(lib.relative_to(self.dir))}
-        (self.dir / BUILD_RECORD).write_text(json.dumps(record))
+        (self.dir / BUILD_RECORD).write_text(json.dumps({"digest": digest, "library": str(lib.relative_to(self.dir)),
+                                                          "flags": flags}))
         self.rebuilt = True
         return lib
+
+    def _run(self, log: list, cmd: list, what: str) -> None:
+        res = run_tool(cmd, cwd=self.dir, what=what, kind="compile")
+        log.append(" ".join(str(c) for c in cmd) + "\n" + res.stdout + res.stderr)
+        if res.returncode != 0:
+            (self.dir / BUILD_LOG).write_text("".join(log))
+            tail = "\n".join((res.stdout + res.stderr).strip().splitlines()[-15:])
+            raise ProjectError(f"the C-simulation of {self.dir} failed to compile (full log: "
+                               f"{self.dir / BUILD_LOG}):\n{tail}")
 
     def load(self, force_build: bool = False) -> "CSimLibrary":
         if self._fn is not None and not force_build:
             return self
         lib_path = self.build(force=force_build)
-        # Weights are read from text files relative to the project at first call (WEIGHTS_DIR is absolute).
         self._lib = ctypes.CDLL(str(lib_path.resolve()))
         fn = getattr(self._lib, f"{self.name}_double")
         fn.restype = None
         fn.argtypes = [npc.ndpointer(ctypes.c_double, flags="C_CONTIGUOUS")] * 2
+        weights = self.dir / "firmware" / "weights"
+        if any(weights.glob("*.txt")):  # the first call reads them from the directory the environment names
+            with _first_calls:
+                os.environ[WEIGHTS_ENV] = str(weights.resolve())
+                fn(np.zeros(self.n_in), np.zeros(self.n_out))
         self._fn = fn
         return self
 

@@ -1,26 +1,11 @@
-"""A converted project directory: its metadata file and the files approxhls keeps in it (json only)."""
+"""Compatibility: a project's approxhls.json as a dict (``meta['dir']`` is the directory). New code uses
+:class:`approxhls.project.Project`, which owns every file of a project."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-from approxhls.errors import ProjectError
-
-PROJECT_JSON = "approxhls.json"
-KERAS_COPY = "keras_model.h5"
+from approxhls.project import KERAS_COPY, PROJECT_JSON, Project  # noqa: F401
 
 
 def load_project(prj) -> dict:
-    """Read a converted project's approxhls.json; ``meta['dir']`` is the project directory."""
-    p = Path(prj) / PROJECT_JSON
-    if not p.exists():
-        raise ProjectError(
-            f"{prj} is not an approxhls project (no {PROJECT_JSON}); create one with `approxhls convert`"
-        )
-    try:
-        meta = json.loads(p.read_text())
-    except json.JSONDecodeError as e:
-        raise ProjectError(f"{p} is corrupt ({e}); re-create the project with `approxhls convert`") from None
-    meta["dir"] = str(Path(prj))
-    return meta
+    """Read and check a converted project's approxhls.json; ``meta['dir']`` is the project directory."""
+    return Project.load(prj).meta | {"dir": str(prj)}

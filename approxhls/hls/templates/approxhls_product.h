@@ -4,7 +4,8 @@
 // approxhls: the product of a Dense/Conv layer computed by an approximate multiplier on the operands'
 // integer codes and scaled back to the fixed-point product (value = P * 2^-(Fx + Fw)).
 // L is the layer's descriptor from approxhls_multipliers.h: operand signedness, the multiplier, and
-// the width of its products. Unsigned cores are applied by sign-magnitude.
+// the width of its products. Unsigned cores are applied by sign-magnitude. Each planned layer's config says
+// `using product = nnet::product::approxhls_LAYER<x_T, y_T>`, a class defined at the end of this file.
 
 #include "ap_fixed.h"
 #include "nnet_mult.h"
@@ -47,5 +48,8 @@ template <class x_T, class w_T, class L> class approxhls_mult : public Product {
 
 } // namespace product
 } // namespace nnet
+
+// the product class each planned layer's config names (written per project):
+// approxhls: product classes
 
 #endif

@@ -90,6 +90,8 @@ class MacOp(Op):
     def exactness(self, node, ir) -> Exactness:
         if not node.attrs.get("quantized_weights", True):
             return Exactness(False, f"float weights rounded to {node.types['weight']}")
+        if not node.attrs.get("on_grid", True):
+            return Exactness(False, f"float biases rounded to {node.types.get('bias')}")
         if node.attrs.get("product_note"):
             return Exactness(False, node.attrs["product_note"])
         return EXACT

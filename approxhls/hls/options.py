@@ -1,0 +1,61 @@
+"""The options of a conversion, validated, and written to a project so that it can be converted again alike."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+from approxhls.errors import ModelError
+from approxhls.names import check_identifier
+
+DEFAULT_PART = "xc7z020clg400-1"  # PYNQ-Z2
+BACKENDS = {"vitis": "Vitis", "vivado": "Vivado"}
+IO_TYPES = ("io_parallel", "io_stream")
+STRATEGIES = ("latency", "resource")
+SOFTMAX_CHOICES = ("keep", "argmax", "strip")
+MAX_REUSE_FACTOR = 1 << 20  # far above any layer's product count; hls4ml writes it into C++ as an int
+
+
+@dataclass
+class ConvertOptions:
+    io_type: str = "io_parallel"
+    strategy: str = "latency"
+    reuse_factor: int = 1
+    backend: str = "vitis"
+    part: str = DEFAULT_PART
+    clock_period: float = 10.0
+    project_name: str = "approxhls_model"
+    input_precision: str | None = None  # default: the training grid, else ap_ufixed<8,0>
+    softmax: str = "keep"               # keep (hls4ml's stable softmax), argmax (one-hot), strip (logits out)
+
+    def validate(self) -> "ConvertOptions":
+        for what, value, choices in (("io_type", self.io_type, IO_TYPES), ("strategy", self.strategy, STRATEGIES),
+                                     ("backend", self.backend, tuple(BACKENDS)),
+                                     ("softmax", self.softmax, SOFTMAX_CHOICES)):
+            if value not in choices:
+                raise ModelError(f"{what} must be one of {', '.join(choices)}, got {value!r}")
+        if isinstance(self.reuse_factor, bool) or not isinstance(self.reuse_factor, int) or \
+                not 1 <= self.reuse_factor <= MAX_REUSE_FACTOR:
+            raise ModelError(f"reuse factor must be an integer from 1 to {MAX_REUSE_FACTOR}, got {self.reuse_factor!r}")
+        if not isinstance(self.clock_period, (int, float)) or not math.isfinite(self.clock_period) or \
+                not 0 < self.clock_period <= 1000:
+            raise ModelError(f"clock period must be a number of ns above 0 and at most 1000, got {self.clock_period!r}")
+        check_identifier(self.project_name, "project name")
+        if not self.part or not all(c.isalnum() or c in "-_" for c in self.part):
+            raise ModelError(f"FPGA part {self.part!r} has characters a part number never has")
+        return self
+
+    @property
+    def hls_backend(self) -> str:
+        return BACKENDS[self.backend]
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ConvertOptions":
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ModelError(f"unknown conversion options {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**data).validate()

@@ -1,0 +1,107 @@
+"""Every layer's output three ways: Keras (one sub-model per layer), the emulator and the traced C-simulation.
+
+A traced build is the project's own conversion written once more with hls4ml's tracing on (every layer's output
+readable through the bridge); its arithmetic is the project's (tracing adds only copies outside synthesis).
+``approxhls diff`` prints the rows; ``convert --verify`` stops at a layer claimed exact that differs from Keras.
+
+An IR node is compared with the Keras layer it stands for (:func:`keras_sources`): the layer of its name, or, for a
+node hls4ml inserts after a layer (``c1_relu`` for a QConv2D's float activation, ``sep_pointwise`` of a separable
+convolution), that layer when the node is the last one derived from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def keras_sources(ir, keras_graph: list[tuple[str, list[str]]]) -> dict[str, str]:
+    """IR node -> the Keras layer whose output it equals (the last node derived from each layer).
+
+    ``keras_graph``: (layer name, names of its inbound layers) in model order. A Keras layer hls4ml removed (a
+    quantizing linear activation merged into its parent, a Dropout) takes over its parent's node."""
+    keras_names = [name for name, _ in keras_graph]
+    by_length = sorted(keras_names, key=len, reverse=True)
+    source = {}
+    for node in ir.nodes:
+        if node.name in keras_names:
+            source[node.name] = node.name
+        else:
+            k = next((k for k in by_length if node.name.startswith(k + "_")), None)
+            if k is not None:
+                source[node.name] = k
+    last = {}
+    for node in ir.nodes:
+        if node.name in source:
+            last[source[node.name]] = node.name
+    for name, inbound in keras_graph:
+        if name not in last and len(inbound) == 1 and inbound[0] in last:
+            last[name] = last.pop(inbound[0])
+    return {n: k for k, n in last.items()}
+
+
+def keras_graph(model) -> list[tuple[str, list[str]]]:
+    graph = []
+    for layer in model.layers:
+        inbound = []
+        for node in layer.inbound_nodes:
+            layers = node.inbound_layers if isinstance(node.inbound_layers, list) else [node.inbound_layers]
+            inbound += [lay.name for lay in layers]
+        graph.append((layer.name, inbound))
+    return graph
+
+
+def keras_layer_outputs(model, names: list[str], x) -> dict[str, np.ndarray]:
+    """(n, elements) float64 outputs of the named Keras layers on x."""
+    from tensorflow import keras
+
+    if not names:
+        return {}
+    outs = keras.Model(model.inputs, [model.get_layer(k).output for k in names]).predict(x, verbose=0)
+    outs = outs if isinstance(outs, list) else [outs]
+    n = len(x[0]) if isinstance(x, (list, tuple)) else len(x)
+    return {k: np.asarray(o, dtype=np.float64).reshape(n, -1) for k, o in zip(names, outs)}
+
+
+def first_difference(a: np.ndarray, b: np.ndarray):
+    """(sample, index, a value, b value) of the first element where a and b differ, or None."""
+    bad = np.argwhere(a != b)
+    if not len(bad):
+        return None
+    s, i = map(int, bad[0])
+    return s, i, float(a[s, i]), float(b[s, i])
+
+
+@dataclass
+class LayerTrace:
+    """One IR node's output from each evaluator (None where an evaluator cannot see it)."""
+
+    node: object
+    keras_layer: str | None
+    keras: np.ndarray | None
+    emulator: np.ndarray | None
+    csim: np.ndarray | None
+
+
+def trace_layers(traced_dir, ir, assignments: dict, model, x) -> tuple[np.ndarray, list[LayerTrace]]:
+    """The traced C-simulation's outputs and every node's output from Keras, the emulator and the C-simulation."""
+    from approxhls.sim.csimlib import CSimLibrary
+    from approxhls.sim.emulator import Emulator
+
+    sizes = {n.name: int(np.prod(n.shape)) for n in ir.nodes}
+    y_csim, traces = CSimLibrary(traced_dir).trace(x, sizes)
+    emulated: dict[str, list] = {}
+    Emulator(ir, assignments).predict(x, observe=lambda node, codes, t: emulated.setdefault(node.name, []).append(
+        t.from_codes(codes).reshape(len(codes), -1)))
+    sources = keras_sources(ir, keras_graph(model))
+    keras_out = keras_layer_outputs(model, sorted(set(sources.values())), x)
+    rows = []
+    for node in ir.nodes:
+        c = traces.get(node.name)
+        if c is None and node.name == ir.output:
+            c = y_csim
+        e = emulated.get(node.name)
+        k = keras_out.get(sources.get(node.name, ""))
+        rows.append(LayerTrace(node, sources.get(node.name), k, None if e is None else np.concatenate(e), c))
+    return y_csim, rows

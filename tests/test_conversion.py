@@ -1,0 +1,171 @@
+"""Conversion as hls4ml passes: Sequential and functional twins, names hls4ml reserves, refusals that name the layer,
+per-layer verification, and an approximate multiplier whose products exceed the exact ones."""
+
+import json
+
+import numpy as np
+import pytest
+from tensorflow import keras
+
+from approxhls.errors import ModelError, UnsupportedLayerError
+from approxhls.hls.convert import ConvertOptions, build_graph, convert_model
+from approxhls.project import Project
+
+Q8 = "quantized_bits(8,0,alpha=1)"
+
+
+def _twins(build):
+    """The same layers as a Sequential model and as a functional one, with equal (seeded) weights."""
+    seq = keras.Sequential(build(), name="seq")
+    seq.build((None, 6))
+    inp = keras.Input((6,), name="x_in")
+    x = inp
+    for layer in build():
+        x = layer(x)
+    fun = keras.Model(inp, x, name="fun")
+    rng = np.random.default_rng(3)
+    weights = [rng.uniform(-1, 1, w.shape) for w in seq.get_weights()]
+    seq.set_weights(weights)
+    fun.set_weights(weights)
+    return seq, fun
+
+
+def _dense_stack():
+    from qkeras import QActivation, QDense
+
+    return [QDense(5, kernel_quantizer=Q8, bias_quantizer=Q8, name="fc1"),
+            QActivation("quantized_relu(8,2)", name="relu1"),
+            QDense(3, kernel_quantizer=Q8, bias_quantizer=Q8, name="fc2")]
+
+
+def test_sequential_and_functional_twins_convert_alike_and_exactly(tmp_path):
+    """hls4ml's Sequential input layer is one it makes itself (fc1_input): the grid goes there, not onto fc1."""
+    seq, fun = _twins(_dense_stack)
+    types = {}
+    for m in (seq, fun):
+        convert_model(m, tmp_path / m.name, ConvertOptions(), verify=30)
+        meta = Project.load(tmp_path / m.name).meta
+        assert meta["bit_exact"] is True and meta["verified"]["equal"], meta["verified"]
+        assert meta["verified"]["layers_checked"] >= 3
+        assert meta["ports"][0]["precision"] == "ap_ufixed<8,0>"
+        types[m.name] = {r["name"]: r["types"] for r in meta["layers"] if r["name"] in ("fc1", "fc2")}
+    assert types["seq"] == types["fun"]
+
+
+def test_a_one_layer_sequential_quantizer_converts_and_is_exact(tmp_path):
+    from qkeras import QActivation, quantized_bits
+
+    m = keras.Sequential([QActivation(quantized_bits(4, 0), input_shape=(5,), name="q")])
+    convert_model(m, tmp_path / "p", ConvertOptions(input_precision="ap_fixed<8,1>"), verify=40)
+    meta = Project.load(tmp_path / "p").meta
+    assert meta["bit_exact"] is True and meta["verified"]["mismatched_elements"] == 0
+
+
+def test_reserved_and_keyword_layer_names_are_renamed_inside_and_kept_in_reports(tmp_path):
+    """QKeras examples name their input 'input' (hls4ml refuses it); 'default' is a C++ keyword."""
+    from qkeras import QDense
+
+    inp = keras.Input((6,), name="input")
+    out = QDense(4, kernel_quantizer=Q8, bias_quantizer=Q8, name="default")(inp)
+    m = keras.Model(inp, out)
+    convert_model(m, tmp_path / "p", ConvertOptions(), verify=20, plan={"layers": {"default": "tam_u8_k7"}})
+    meta = Project.load(tmp_path / "p").meta
+    assert set(meta["user_names"].values()) == {"input", "default"}
+    assert "default" in meta["plan"] and meta["plan"]["default"]["multiplier"] == "tam_u8_k7"
+    assert {r["layer"] for r in meta["exactness"]} >= {"input", "default"}
+    assert any(r["name"] == "default" for r in meta["layers"])
+    assert meta["verified"]["first_layer_differing"] == "default"  # the approximate layer, by the user's name
+    assert [layer.name for layer in m.layers] == ["input", "default"]  # the user's model is untouched
+
+
+def test_non_finite_weights_are_refused_by_layer_and_weight(tmp_path):
+    from qkeras import QDense
+
+    inp = keras.Input((3,), name="x_in")
+    m = keras.Model(inp, QDense(2, kernel_quantizer=Q8, bias_quantizer=Q8, name="fc")(inp))
+    w = m.get_weights()
+    w[0][1, 0] = np.nan
+    m.set_weights(w)
+    with pytest.raises(ModelError, match=r"layer 'fc': weight .*kernel.* 1 NaN or infinite value\(s\) \(first at "
+                                         r"index \(1, 0\)"):
+        build_graph(m, ConvertOptions())
+
+
+def test_channels_first_flatten_is_refused_with_the_reason():
+    inp = keras.Input((2, 3, 4), name="x_in")
+    m = keras.Model(inp, keras.layers.Flatten(data_format="channels_first", name="flat")(inp))
+    with pytest.raises(UnsupportedLayerError, match="flat.*channels_first.*another order"):
+        build_graph(m, ConvertOptions())
+
+
+@pytest.mark.parametrize("bias", ["quantized_po2(4)", None], ids=["po2-bias", "float-bias"])
+def test_po2_kernels_take_any_bias_quantizer(tmp_path, bias):
+    from qkeras import QActivation, QDense
+
+    inp = keras.Input((6,), name="x_in")
+    x = QDense(4, kernel_quantizer="quantized_po2(4)", bias_quantizer=bias, name="fc")(inp)
+    m = keras.Model(inp, QActivation("quantized_bits(12,5,alpha=1)", name="q")(x))
+    m.set_weights([np.random.default_rng(0).uniform(-1, 1, w.shape) for w in m.get_weights()])
+    convert_model(m, tmp_path / "p", ConvertOptions(), verify=30)
+    meta = Project.load(tmp_path / "p").meta
+    v = meta["verified"]
+    # exact where the types say so; otherwise the difference is explained by a layer said not to be exact
+    assert meta["bit_exact"] is (v["equal"] and meta["bit_exact_derived"] is True)
+    if not v["equal"]:
+        assert next(r for r in meta["exactness"] if r["layer"] == v["first_layer_differing"])["exact"] is not True
+
+
+def test_a_layer_derived_exact_that_differs_stops_the_conversion_naming_it(tmp_path, monkeypatch):
+    """The verification walks the layers: a layer derived as exact whose output differs is approxhls' defect."""
+    from approxhls.hls import convert as conv
+    from approxhls.hls.verify import ExactnessDefect
+
+    seq, _ = _twins(_dense_stack)
+    real = conv.layer_exactness
+
+    def claims_everything(ir, assignments):  # what the Sequential defect did: a wrong layer said exact
+        return [r | {"exact": True, "reason": ""} for r in real(ir, assignments)]
+
+    monkeypatch.setattr(conv, "layer_exactness", claims_everything)
+    out = tmp_path / "p"
+    with pytest.raises(ExactnessDefect, match=r"layer 'fc1' was derived as equal to Keras but differs .*sample \d+, "
+                                              r"element \d+"):
+        conv.convert(_saved(seq, tmp_path), out, ConvertOptions(), verify=20, plan={"layers": {"fc1": "tam_u8_k7"}})
+    assert not out.exists()  # nothing written
+
+
+def _saved(model, tmp_path):
+    path = tmp_path / "model.h5"
+    model.save(path)
+    return path
+
+
+def test_accumulator_holds_products_larger_than_exact_ones(tmp_path):
+    """A multiplier 4x the exact product: hls4ml's inferred accumulator (exact products) would wrap; the planned
+    layer's is wider by the two bits, so the C-simulation equals the sums of the table's products."""
+    from qkeras import QActivation, QDense
+
+    from approxhls.multipliers.user import add_multiplier
+    from approxhls.sim.csimlib import CSimLibrary
+    from approxhls.sim.emulator import Emulator
+
+    src = tmp_path / "times4.c"
+    src.write_text("#include <stdint.h>\nuint16_t times4(uint8_t a, uint8_t b) { return (uint16_t)(4 * a * b); }\n")
+    add_multiplier(src, name="times4")
+    inp = keras.Input((64,), name="x_in")
+    x = QDense(3, kernel_quantizer="quantized_bits(4,0,alpha=1)", bias_quantizer="quantized_bits(4,0,alpha=1)",
+               name="fc")(inp)
+    m = keras.Model(inp, x)
+    w = np.full((64, 3), -0.875)  # code -7: every product as large as it gets
+    w[:, 1] = 0.875
+    m.set_weights([w, np.zeros(3)])
+    convert_model(m, tmp_path / "p", ConvertOptions(input_precision="ap_ufixed<4,0>"), plan={"default": "times4"})
+    prj = Project.load(tmp_path / "p")
+    assert json.loads((tmp_path / "p" / "plan.json").read_text())["resolved"]["fc"]["extra_bits"] == 2
+    x = np.full((3, 64), 15 / 16)
+    x[1] = np.linspace(0, 15, 64).round() / 16
+    y = CSimLibrary(tmp_path / "p").predict(x)
+    codes = np.round(x * 16).astype(np.int64)
+    expected = np.stack([(4 * codes * -7).sum(1), (4 * codes * 7).sum(1), (4 * codes * -7).sum(1)], 1) / 128
+    assert np.array_equal(y, expected)
+    assert np.array_equal(Emulator(prj.ir(), prj.assignments()).predict(x), y)
