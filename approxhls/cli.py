@@ -121,6 +121,19 @@ def cmd_convert(a):
         print(f"note: {note}")
 
 
+def _print_second_opinion(op: dict) -> None:
+    """hls4ml's bit-exact mode next to approxhls' types (adopted where narrower and proven)."""
+    from approxhls.report import format_table
+
+    if not op:
+        return
+    if op.get("layers"):
+        print("\naccumulators: approxhls vs hls4ml 1.3.0 bit_exact=True")
+        print(format_table(op["layers"], ["layer", "approxhls", "hls4ml_bit_exact", "adopted", "why"]))
+    elif op.get("status") not in (None, "converted", "not asked"):
+        print(f"\nsecond opinion: {op['status']}")
+
+
 def print_exactness(meta: dict) -> None:
     """Which layers equal Keras and why the others do not, and what the verification found."""
     from approxhls.report import format_table
@@ -132,10 +145,11 @@ def print_exactness(meta: dict) -> None:
         print("\nlayers not guaranteed to equal Keras bit for bit:")
         print(format_table(inexact, ["layer", "op", "exact", "reason"]))
     if v:
-        print(f"\nverified on {v['samples']} samples ({v['inputs']}): " +
+        print(f"\nverified on {v['samples']} samples ({v['inputs']}), {v.get('layers_checked', 0)} layers traced: " +
               ("every output element equals Keras" if v["equal"] else
                f"{v['mismatched_samples']} samples differ from Keras (max |diff| {v['max_abs_diff']:.4g}, class "
-               f"agreement {v['class_agreement']:.4f})"))
+               f"agreement {v['class_agreement']:.4f}); first layer that differs: {v.get('first_layer_differing')}"))
+    _print_second_opinion(meta.get("second_opinion") or {})
     if meta["bit_exact"] is None:
         claim = ("exact by its types, not verified (run with --verify N)" if meta["bit_exact_derived"] else
                  "not guaranteed bit-exact (layers above); " +

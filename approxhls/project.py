@@ -118,6 +118,23 @@ class Project:
         return [int(d) for d in self.meta["output_shape"]]
 
     @property
+    def input_shapes(self) -> list[list[int]]:
+        """Every input's shape; a sample is the inputs side by side (flattened), in the model's order."""
+        return [[int(d) for d in s] for s in self.meta.get("input_shapes", [self.meta["input_shape"]])]
+
+    @property
+    def output_shapes(self) -> list[list[int]]:
+        return [[int(d) for d in s] for s in self.meta.get("output_shapes", [self.meta["output_shape"]])]
+
+    def require_single_io(self, what: str) -> None:
+        """Refuse a command that handles one input and one output (a dataset's images, a stream wrapper)."""
+        if len(self.input_shapes) != 1 or len(self.output_shapes) != 1:
+            raise ProjectError(f"{what} takes a model with one input and one output; {self.dir} has "
+                               f"{len(self.input_shapes)} inputs and {len(self.output_shapes)} outputs (its "
+                               f"C-simulation and emulator take samples with the inputs side by side: "
+                               f"`approxhls diff` and `convert --verify` check it)")
+
+    @property
     def dataset(self) -> str | None:
         return self.meta.get("dataset")
 

@@ -169,3 +169,70 @@ def test_accumulator_holds_products_larger_than_exact_ones(tmp_path):
     expected = np.stack([(4 * codes * -7).sum(1), (4 * codes * 7).sum(1), (4 * codes * -7).sum(1)], 1) / 128
     assert np.array_equal(y, expected)
     assert np.array_equal(Emulator(prj.ir(), prj.assignments()).predict(x), y)
+
+
+def test_models_with_two_inputs_and_two_outputs_convert_and_the_emulator_equals_the_csim(tmp_path):
+    """hls4ml's test_merge models take two inputs; a sample is the inputs side by side, the outputs likewise."""
+    from qkeras import QActivation, QDense
+
+    from approxhls.hls.verify import verification_inputs
+    from approxhls.sim.csimlib import CSimLibrary
+    from approxhls.sim.emulator import Emulator
+
+    a, b = keras.Input((4,), name="a"), keras.Input((3,), name="b")
+    da = QDense(5, kernel_quantizer=Q8, bias_quantizer=Q8, name="da")(a)
+    db = QDense(5, kernel_quantizer=Q8, bias_quantizer=Q8, name="db")(b)
+    s = QActivation("quantized_bits(8,3,alpha=1)", name="qs")(keras.layers.Add(name="add")([da, db]))
+    c = keras.layers.Concatenate(name="cat")([da, db])
+    m = keras.Model([a, b], [s, QActivation("quantized_relu(8,3)", name="qc")(c)])
+    m.set_weights([np.random.default_rng(1).uniform(-1, 1, w.shape) for w in m.get_weights()])
+    convert_model(m, tmp_path / "p", ConvertOptions(), verify=30, plan={"layers": {"db": "tam_u8_k7"}})
+    prj = Project.load(tmp_path / "p")
+    assert prj.input_shapes == [[4], [3]] and prj.output_shapes == [[5], [10]]
+    assert [p["direction"] for p in prj.meta["ports"]] == ["in", "in", "out", "out"]
+    v = prj.meta["verified"]
+    assert v["first_layer_differing"] == "db"  # the planned layer, and nothing before it
+    x = verification_inputs(prj.meta, 50, seed=7)
+    y = CSimLibrary(tmp_path / "p").predict(x)
+    assert y.shape == (50, 15)
+    assert np.array_equal(Emulator(prj.ir(), prj.assignments()).predict(x), y)
+    with pytest.raises(Exception, match="one input and one output"):
+        prj.require_single_io("approxhls csim")
+
+
+def test_hls4ml_bit_exact_is_a_second_opinion_adopted_where_narrower_and_proven(tmp_path):
+    """hls4ml's bit-exact mode converts a model with an input quantizer; its narrower accumulators are adopted
+    after approxhls' own bound says they hold every sum, and the result stays exact."""
+    from qkeras import QActivation, QDense
+
+    from approxhls.hls.second_opinion import holds, value_range
+
+    i = keras.Input((6,), name="x_in")
+    x = QActivation(Q8, name="qin")(i)
+    x = QDense(5, kernel_quantizer=Q8, bias_quantizer=Q8, name="fc1")(x)
+    x = QActivation("quantized_relu(8,2)", name="r1")(x)
+    x = QDense(3, kernel_quantizer=Q8, bias_quantizer=Q8, name="fc2")(x)
+    m = keras.Model(i, QActivation("quantized_bits(10,4,alpha=1)", name="q2")(x))
+    m.set_weights([np.random.default_rng(0).uniform(-1, 1, w.shape) for w in m.get_weights()])
+    convert_model(m, tmp_path / "p", ConvertOptions(input_precision="ap_fixed<8,1>"), verify=60)
+    meta = Project.load(tmp_path / "p").meta
+    op = meta["second_opinion"]
+    assert op["status"] == "converted"
+    rows = {r["layer"]: r for r in op["layers"]}
+    assert set(rows) == {"fc1", "fc2"} and all(r["adopted"] for r in rows.values()), rows
+    assert meta["bit_exact"] is True  # narrower, and still every output equal to Keras
+    fc1 = next(r for r in meta["layers"] if r["name"] == "fc1")["types"]["accum_t"]
+    assert fc1 == rows["fc1"]["hls4ml_bit_exact"]
+    # the check that adoption rests on
+    from hls4ml.model.types import FixedPrecisionType
+
+    t = FixedPrecisionType(8, 2, True)
+    assert value_range(t) == (-2.0, 2.0 - 2 ** -6)
+    assert holds(t, -2.0, 1.5, 6) and not holds(t, -2.0, 2.0, 6) and not holds(t, -1.0, 1.0, 7)
+
+
+def test_the_second_opinion_says_why_hls4ml_could_not(tmp_path):
+    seq, _ = _twins(_dense_stack)  # no quantizer right after the input: hls4ml's bit-exact mode refuses it
+    convert_model(seq, tmp_path / "p", ConvertOptions())
+    op = Project.load(tmp_path / "p").meta["second_opinion"]
+    assert op["status"].startswith("hls4ml 1.3.0 bit_exact=True could not convert it") and op["layers"] == []

@@ -58,7 +58,7 @@ def _layer_config(layer, layer_cfg: dict, opts: ConvertOptions, cfg: dict) -> No
         cfg["LayerName"].setdefault(f"{layer.name}_softmax", {})["Implementation"] = "argmax"
 
 
-def hls_config(model, opts: ConvertOptions, grid: FixedType, plan=None) -> dict:
+def hls_config(model, opts: ConvertOptions, grid: FixedType, plan=None, second_opinion: dict | None = None) -> dict:
     """hls4ml's configuration of the model, carrying approxhls' settings for its passes."""
     import hls4ml
 
@@ -70,7 +70,8 @@ def hls_config(model, opts: ConvertOptions, grid: FixedType, plan=None) -> dict:
     cfg["Model"]["ReuseFactor"] = int(opts.reuse_factor)
     # every layer traced: its output readable from the C-simulation (verification, diff); outside synthesis only
     cfg["Model"][SETTINGS_KEY] = {"input_precision": str(grid), "trace": True,
-                                  "plan": plan.to_json() if plan is not None else None}
+                                  "plan": plan.to_json() if plan is not None else None,
+                                  "second_opinion": second_opinion or {}}
     for layer in model.layers:
         layer_cfg = cfg["LayerName"].get(layer.name)
         if layer_cfg is not None:  # None: layers hls4ml drops (Dropout)
@@ -117,6 +118,7 @@ class Graph:
     exactness: list = field(default_factory=list)          # per IR node: exact vs Keras, and why not
     repairs: list = field(default_factory=list)            # what approxhls changed in hls4ml's conversion
     user_names: dict = field(default_factory=dict)         # layer name inside the conversion -> the user's
+    second_opinion: dict = field(default_factory=dict)     # hls4ml's bit-exact accumulators, side by side
 
     @property
     def exact(self) -> bool | None:
@@ -151,18 +153,24 @@ def graph_assignments(hls_model, ir) -> dict:
 
 
 def build_graph(model, opts: ConvertOptions, train_info: dict | None = None, plan=None,
-                out: Path | None = None) -> Graph:
-    """Convert a Keras model in memory (nothing written), with exact precisions and the plan applied."""
+                out: Path | None = None, second_opinion: bool = False) -> Graph:
+    """Convert a Keras model in memory (nothing written), with exact precisions and the plan applied;
+    ``second_opinion``: convert with hls4ml's bit-exact mode too and adopt its narrower accumulators where they
+    provably hold every sum (:mod:`approxhls.hls.second_opinion`)."""
     from approxhls.hls.extract import extract_ir
     from approxhls.hls.keras_prep import prepare
     from approxhls.hls.passes.repairs import repairs
+    from approxhls.hls.passes.second_opinion import opinions
     from approxhls.hls.plan import check_plan, load_plan
+    from approxhls.hls.second_opinion import hls4ml_bit_exact_types
 
     opts.validate()
     prepared = prepare(model, opts)
     grid = FixedType.parse(opts.input_precision or (train_info or {}).get("input_grid") or DEFAULT_GRID)
     plan = load_plan(plan).renamed({old: new for new, old in prepared.user_names.items()}) if plan is not None else None
-    cfg = hls_config(prepared.model, opts, grid, plan)
+    opinion = hls4ml_bit_exact_types(prepared.model, opts, grid) if second_opinion else {"status": "not asked"}
+    adopt = {name: t["accum_t"] for name, t in opinion.get("layers", {}).items() if "accum_t" in t}
+    cfg = hls_config(prepared.model, opts, grid, plan, adopt)
     log, caught = io.StringIO(), []
     hls_model = _to_hls(prepared.model, cfg, Path(out) if out is not None else Path("approxhls_unwritten"), opts,
                         log, caught)
@@ -175,8 +183,9 @@ def build_graph(model, opts: ConvertOptions, train_info: dict | None = None, pla
     notes = [f"{r['layer']}: {r['reason']}" for r in exactness if r["exact"] is not True]
     notes += [str(w.message) for w in caught if "approxhls" in str(w.filename) or "pooling" in str(w.message)]
     notes += [f"{a.layer}: {a.source}" for a in assignments.values() if a.source.startswith("exact (")]
+    opinion["layers"] = opinions(hls_model)
     return Graph(hls_model, ir, assignments, plan, notes, grid, log.getvalue(), prepared.model, prepared.notes,
-                 exactness, repairs(hls_model), prepared.user_names)
+                 exactness, repairs(hls_model), prepared.user_names, opinion)
 
 
 # ---- writing a project ---------------------------------------------------------------------------------------------
@@ -259,8 +268,10 @@ def project_meta(g: Graph, opts: ConvertOptions, train_info: dict, source: str) 
         "clock_period_ns": opts.clock_period,
         "softmax": opts.softmax,
         "input_precision": str(g.grid),
-        "input_shape": [int(d) for d in model.inputs[0].shape[1:]],
+        "input_shape": [int(d) for d in model.inputs[0].shape[1:]],     # the first input's (most models have one)
         "output_shape": [int(d) for d in model.outputs[0].shape[1:]],
+        "input_shapes": [[int(d) for d in t.shape[1:]] for t in model.inputs],   # a sample: these side by side
+        "output_shapes": [[int(d) for d in t.shape[1:]] for t in model.outputs],
         "ports": [p.to_json() for p in record_ports(g.hls_model)],
         "keras_model": KERAS_COPY,
         "traced": True,  # every layer's output readable from the C-simulation (hls4ml's trace, outside synthesis)
@@ -275,6 +286,8 @@ def project_meta(g: Graph, opts: ConvertOptions, train_info: dict, source: str) 
         "notes": g.notes,
         "deployment_notes": g.deployment_notes,  # how the model changed before conversion (LSQ, softmax, names)
         "repairs": g.repairs,                    # what approxhls changed in hls4ml's conversion and output
+        "second_opinion": {"status": g.second_opinion["status"],  # hls4ml's bit-exact mode, side by side
+                           "layers": _user_rows(g.second_opinion.get("layers", []), g.user_names)},
         "plan": {g.user_names.get(name, name): a.to_json() for name, a in g.assignments.items()} or None,
         "layers": _layer_table(g.hls_model, g.user_names),
     }
@@ -290,7 +303,7 @@ def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | Non
 
     out = Path(out)
     train_info = train_info or {}
-    g = build_graph(model, opts, train_info, plan, out)
+    g = build_graph(model, opts, train_info, plan, out, second_opinion=True)
     log = io.StringIO(g.log)
     log.seek(0, io.SEEK_END)
     with contextlib.redirect_stdout(log):

@@ -27,6 +27,7 @@ def run_csim(prj, dataset: str | None = None, limit: int | None = None, show_pro
     from approxhls.models.datasets import load_dataset
 
     project = Project.load(prj)
+    project.require_single_io("approxhls csim (a dataset's test split)")
     meta = project.meta
     spec = dataset or project.dataset or "digits"
     ds = load_dataset(spec, grid=project.input_precision).limit(limit)

@@ -18,10 +18,14 @@ def load_target(target, plan=None, io_type: str = "io_parallel", weights=None):
 
 def run_emulation(target, plan=None, dataset: str | None = None, limit: int | None = None,
                   keras_reference: bool = True, weights=None) -> dict:
+    from approxhls.errors import ApproxHLSError
     from approxhls.models.datasets import load_dataset
     from approxhls.sim.emulator import Emulator
 
     t = load_target(target, plan, weights=weights)
+    if sum(1 for n in t.ir.nodes if n.op == "input") != 1 or len(t.ir.outputs) != 1:
+        raise ApproxHLSError(f"approxhls emulate runs a dataset through a model with one input and one output; "
+                             f"{target} has several (`approxhls diff` and `convert --verify` check such models)")
     ds = load_dataset(dataset or t.dataset or "digits", grid=t.input_precision).limit(limit)
     x = ds.for_input(ds.x_test, t.input_shape)
     em = Emulator(t.ir, t.assignments, probe=x)  # each layer's engines race on its inputs from these images

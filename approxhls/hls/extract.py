@@ -199,7 +199,12 @@ class Extractor:
             nodes += type(op).extract(layer, self)
         for (node, key, _), table in zip(self._tables, make_tables([s for _, _, s in self._tables])):
             node.weights[key] = table
-        return IR(nodes, nodes[0].types["result"], hls_model.outputs[0])
+        offset = 0
+        for name in hls_model.inputs:  # a sample is the model's inputs side by side
+            node = next(n for n in nodes if n.name == name)
+            node.attrs["offset"] = offset
+            offset += int(np.prod(node.shape))
+        return IR(nodes, nodes[0].types["result"], hls_model.outputs[0], list(hls_model.outputs))
 
 
 def _unsupported(layer) -> str:

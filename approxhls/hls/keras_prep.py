@@ -130,9 +130,7 @@ def prepare(model, opts) -> Prepared:
         notes = notes + [note]
     check_finite(model)
     check_layers(model, opts.io_type)
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise ModelError(f"approxhls converts single-input single-output models; this one has "
-                         f"{len(model.inputs)} inputs and {len(model.outputs)} outputs")
+
     renames = safe_names(model)
     if renames:
         model = rename_layers(model, renames)

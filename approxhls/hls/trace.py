@@ -52,16 +52,38 @@ def keras_graph(model) -> list[tuple[str, list[str]]]:
     return graph
 
 
+def keras_inputs(model, x: np.ndarray):
+    """Samples as approxhls holds them (a sample: the model's inputs side by side) -> what Keras takes."""
+    x = np.asarray(x)
+    if len(model.inputs) == 1:
+        return x.reshape((len(x), *model.inputs[0].shape[1:]))
+    n, parts, start = len(x), [], 0
+    flat = x.reshape(n, -1)
+    for t in model.inputs:
+        shape = tuple(int(d) for d in t.shape[1:])
+        size = int(np.prod(shape))
+        parts.append(flat[:, start:start + size].reshape((n, *shape)))
+        start += size
+    return parts
+
+
+def keras_predict(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """The model's outputs (n, elements) float64, several outputs side by side in the model's order."""
+    outs = model.predict(keras_inputs(model, x), batch_size=batch_size, verbose=0)
+    outs = outs if isinstance(outs, list) else [outs]
+    return np.concatenate([np.asarray(o, dtype=np.float64).reshape(len(x), -1) for o in outs], axis=1)
+
+
 def keras_layer_outputs(model, names: list[str], x) -> dict[str, np.ndarray]:
     """(n, elements) float64 outputs of the named Keras layers on x."""
     from tensorflow import keras
 
     if not names:
         return {}
-    outs = keras.Model(model.inputs, [model.get_layer(k).output for k in names]).predict(x, verbose=0)
+    outs = keras.Model(model.inputs, [model.get_layer(k).output for k in names]).predict(keras_inputs(model, x),
+                                                                                        verbose=0)
     outs = outs if isinstance(outs, list) else [outs]
-    n = len(x[0]) if isinstance(x, (list, tuple)) else len(x)
-    return {k: np.asarray(o, dtype=np.float64).reshape(n, -1) for k, o in zip(names, outs)}
+    return {k: np.asarray(o, dtype=np.float64).reshape(len(x), -1) for k, o in zip(names, outs)}
 
 
 def first_difference(a: np.ndarray, b: np.ndarray):

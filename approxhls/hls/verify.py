@@ -30,12 +30,15 @@ def claim(meta: dict) -> bool | None:
 
 
 def verification_inputs(meta: dict, n: int, seed: int = 0) -> np.ndarray:
-    """n samples on the input grid: the all-zero and all-maximum corners, then uniformly random codes."""
+    """n samples on the input grid: the all-zero and all-maximum corners, then uniformly random codes (several
+    inputs: side by side in one row per sample)."""
     t = FixedType.parse(meta["input_precision"])
+    shapes = meta.get("input_shapes", [meta["input_shape"]])
     rng = np.random.default_rng(seed)
-    codes = rng.integers(t.code_min, t.code_max + 1, (max(n, 2), int(np.prod(meta["input_shape"]))))
+    codes = rng.integers(t.code_min, t.code_max + 1, (max(n, 2), sum(int(np.prod(s)) for s in shapes)))
     codes[0], codes[1] = 0, t.code_max
-    return t.from_codes(codes[:n]).reshape((n, *meta["input_shape"]))
+    x = t.from_codes(codes[:n])
+    return x.reshape((n, *shapes[0])) if len(shapes) == 1 else x
 
 
 def compare_outputs(reference: np.ndarray, actual: np.ndarray) -> dict:
@@ -82,14 +85,14 @@ def check_layers_against_keras(rows, exactness: dict, user_names: dict) -> dict 
 def verify_project(project, model, n: int, user_names: dict | None = None) -> dict:
     """Run n samples through Keras and the project's (traced) C-simulation; compare every layer and every output,
     and the emulator with the C-simulation."""
-    from approxhls.hls.trace import trace_layers
+    from approxhls.hls.trace import keras_predict, trace_layers
 
     user_names = user_names or {}
     meta = project.meta
     x = verification_inputs(meta, n)
     ir = project.ir()
     y_csim, rows = trace_layers(project.dir, ir, project.assignments(), model, x)
-    y_keras = model.predict(x, batch_size=256, verbose=0).reshape(n, -1)
+    y_keras = keras_predict(model, x)
     exactness = {r["layer"]: r["exact"] for r in meta["exactness"]}
     rename = {v: k for k, v in user_names.items()}  # the user's name -> the IR's
     divergence = check_layers_against_keras(rows, {rename.get(k, k): v for k, v in exactness.items()}, user_names)

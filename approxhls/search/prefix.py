@@ -66,7 +66,7 @@ class PrefixRunner:
         producer = {v: n for n in ir.nodes for v in n.outputs}
         self.live = []  # per cut: variables produced before it and read at or after it (or the output)
         for i in self.cuts:
-            read = {v for n in ir.nodes[i:] for v in n.inputs} | {ir.output}
+            read = {v for n in ir.nodes[i:] for v in n.inputs} | set(ir.outputs)
             self.live.append(sorted(v for v in read if v in producer and ir.nodes.index(producer[v]) < i))
         self.states: dict[tuple, list] = {}  # (tag, key prefix of d layers) -> the state at cut d, per batch
         self.kept_bytes = 0

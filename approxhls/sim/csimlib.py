@@ -89,8 +89,10 @@ class CSimLibrary:
         self.dir = Path(project_dir)
         self.meta = load_project(self.dir)
         self.name = self.meta["project_name"]
-        self.n_in = int(np.prod(self.meta["input_shape"]))
-        self.n_out = int(np.prod(self.meta["output_shape"]))
+        # the top function's arguments: a sample is its inputs side by side, the outputs likewise
+        self.in_sizes = [int(np.prod(s)) for s in self.meta.get("input_shapes", [self.meta["input_shape"]])]
+        self.out_sizes = [int(np.prod(s)) for s in self.meta.get("output_shapes", [self.meta["output_shape"]])]
+        self.n_in, self.n_out = sum(self.in_sizes), sum(self.out_sizes)
         self._lib = None
         self._fn = None
         self.build_seconds = 0.0
@@ -159,9 +161,19 @@ class CSimLibrary:
             return self
         lib_path = self.build(force=force_build)
         self._lib = ctypes.CDLL(str(lib_path.resolve()))
-        fn = getattr(self._lib, f"{self.name}_double")
-        fn.restype = None
-        fn.argtypes = [npc.ndpointer(ctypes.c_double, flags="C_CONTIGUOUS")] * 2
+        top = getattr(self._lib, f"{self.name}_double")
+        top.restype = None
+        top.argtypes = [npc.ndpointer(ctypes.c_double, flags="C_CONTIGUOUS")] * (len(self.in_sizes) + len(self.out_sizes))
+        ins, outs = np.cumsum([0, *self.in_sizes]), np.cumsum([0, *self.out_sizes])
+
+        def fn(x, y):  # one sample: its inputs side by side in x, its outputs side by side into y
+            parts = [np.ascontiguousarray(x[a:b]) for a, b in zip(ins[:-1], ins[1:])]
+            results = [np.zeros(b - a) for a, b in zip(outs[:-1], outs[1:])]
+            top(*parts, *results)
+            y[:] = np.concatenate(results) if len(results) > 1 else results[0]
+
+        if len(self.in_sizes) == len(self.out_sizes) == 1:
+            fn = top
         weights = self.dir / "firmware" / "weights"
         if any(weights.glob("*.txt")):  # the first call reads them from the directory the environment names
             with _first_calls:

@@ -72,7 +72,7 @@ def fusable_relus(ir: IR) -> dict[str, Node]:
             continue
         (v,) = node.outputs
         after = readers.get(v, [])
-        if v != ir.output and len(after) == 1 and after[0].op == "relu":
+        if v not in ir.outputs and len(after) == 1 and after[0].op == "relu":
             src_t, relu_t = node.type(), after[0].type()
             # the fused codes stand under the producer's variable (a prefix state may keep it in that type's dtype)
             if src_t.code_min <= relu_t.code_min and relu_t.code_max <= src_t.code_max:
@@ -392,7 +392,7 @@ class Emulator:
 
     def _narrow(self, node: Node) -> bool:
         """Whether this node's codes go on in their narrowest dtype (not the network's output, nor to an observer)."""
-        return self._fuse and self.ir.output not in node.outputs
+        return self._fuse and not set(self.ir.outputs) & set(node.outputs)
 
     def _evaluate(self, node: Node, ins: list, ctx: Context) -> np.ndarray:
         """A node's result codes, with the fused ReLUs: applied by their producer, passed on by themselves. Codes

@@ -55,7 +55,12 @@ class Node:
 class IR:
     nodes: list[Node]
     input_type: str
-    output: str
+    output: str                      # the first output (most networks have one)
+    outputs: list[str] = None        # every output, in the order of the model's outputs
+
+    def __post_init__(self):
+        if self.outputs is None:
+            self.outputs = [self.output]
 
     def node(self, name: str) -> Node:
         for n in self.nodes:
@@ -95,7 +100,7 @@ class IR:
     # ---- persistence ------------------------------------------------------------------------------
     def save(self, directory) -> None:
         d = Path(directory)
-        meta = {"version": IR_VERSION, "input_type": self.input_type, "output": self.output,
+        meta = {"version": IR_VERSION, "input_type": self.input_type, "output": self.output, "outputs": self.outputs,
                 "nodes": [{k: getattr(n, k) for k in ("name", "op", "inputs", "outputs", "shape", "types", "attrs")}
                           for n in self.nodes]}
         (d / IR_JSON).write_text(json.dumps(meta, indent=1))
@@ -119,4 +124,4 @@ class IR:
             if m["op"] == "input":
                 m = dict(m, inputs=[])  # version 1 listed the graph input's name
             nodes.append(Node(**m, weights=weights))
-        return cls(nodes, meta["input_type"], meta["output"])
+        return cls(nodes, meta["input_type"], meta["output"], meta.get("outputs"))

@@ -73,8 +73,9 @@ def run_nodes(ir: IR, ctx: Context, env: dict, start: int, stop: int, observe=No
 
 
 def output_values(ir: IR, env: dict, n: int) -> np.ndarray:
-    codes, t = env[ir.output]
-    return t.from_codes(codes).reshape(n, -1)
+    """The outputs as float64 values (n, elements); several outputs side by side, in the model's order."""
+    values = [t.from_codes(codes).reshape(n, -1) for codes, t in (env[v] for v in ir.outputs)]
+    return values[0] if len(values) == 1 else np.concatenate(values, axis=1)
 
 
 def evaluate(ir: IR, x: np.ndarray, assignments: dict | None = None, batch: int = 64, observe=None) -> np.ndarray:

@@ -18,7 +18,7 @@ alone in the same process is hls4ml's own.
 
 from __future__ import annotations
 
-from approxhls.hls.passes import exact_types, inputs, multipliers, products, repairs, sources, weights
+from approxhls.hls.passes import exact_types, inputs, multipliers, products, repairs, second_opinion, sources, weights
 
 # (pass name, class): in the order they run
 BEFORE_MERGE = (
@@ -34,6 +34,7 @@ BEFORE_INFERENCE = (
     ("approxhls_po2_bias", exact_types.PowerOfTwoBias),
     ("approxhls_po2_accumulator", exact_types.PowerOfTwoAccumulator),
     ("approxhls_multiplier_plan", multipliers.MultiplierPlan),
+    ("approxhls_narrower_accumulator", second_opinion.NarrowerAccumulator),
     ("approxhls_tuned_weights", weights.TunedWeights),
     ("approxhls_bias_offsets", weights.BiasOffsets),
 )

@@ -38,7 +38,10 @@ class Input(Op):
         return [node]
 
     def evaluate(self, node, ins, ctx):
-        return node.type().to_codes(ctx.x.reshape((ctx.n, *node.shape)))  # the bridge's double -> input_t
+        # a sample is its inputs side by side (one input: all of it); the bridge's double -> input_t
+        start = node.attrs.get("offset", 0)
+        flat = ctx.x.reshape(ctx.n, -1)[:, start:start + int(np.prod(node.shape))]
+        return node.type().to_codes(flat.reshape((ctx.n, *node.shape)))
 
     def exactness(self, node, ir):
         return Exactness(True, "on inputs on its grid")
