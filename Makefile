@@ -77,6 +77,9 @@ PYENV_DIR := $(or $(PYENV_ROOT),$(HOME)/.pyenv)
 python_for = $(firstword $(shell python$(1) -c 'import sys; print(sys.executable)' 2>/dev/null) $(wildcard $(PYENV_DIR)/versions/$(1).*/bin/python$(1)))
 PYNQ_FIXTURE_INPUTS := $(shell find approxhls -name '*.py' -o -name '*.tmpl' -o -name '*.h') tests/host_fixtures.py tests/conftest.py
 
+# kept between runs (make would delete a pattern rule's intermediate file)
+.PRECIOUS: $(PYNQ_MATRIX)/%/.installed
+
 $(PYNQ_MATRIX)/%/.installed: pyproject.toml constraints-board.txt
 	@rm -rf $(PYNQ_MATRIX)/$* && mkdir -p $(PYNQ_MATRIX)
 	@py="$(call python_for,$(PYNQ_PYTHON_$*))"; \
@@ -94,7 +97,7 @@ $(PYNQ_MATRIX)/fixtures/fixtures.json: $(STAMP) $(PYNQ_FIXTURE_INPUTS)
 
 test-pynq-%: $(PYNQ_MATRIX)/%/.installed $(PYNQ_MATRIX)/fixtures/fixtures.json
 	@echo "== pynq $* under Python $$(cat $(PYNQ_MATRIX)/$*/.python) (PYNQ image: $(PYNQ_PYTHON_$*))"
-	$(PYNQ_MATRIX)/$*/bin/python -m pip install -q --no-deps --force-reinstall .
+	$(PYNQ_MATRIX)/$*/bin/python -m pip install -qq --no-deps --force-reinstall .
 	APPROXHLS_HOST_FIXTURES=$(CURDIR)/$(PYNQ_MATRIX)/fixtures APPROXHLS_EXPECT_PYNQ=$* \
 	APPROXHLS_EXPECT_PYTHON=$$(grep -qx '$(PYNQ_PYTHON_$*)' $(PYNQ_MATRIX)/$*/.python && echo $(PYNQ_PYTHON_$*)) APPROXHLS_BOARD_VENV=1 \
 	    $(PYNQ_MATRIX)/$*/bin/python -m pytest -q -p no:cacheprovider tests/test_host.py tests/test_board_install.py

@@ -23,6 +23,8 @@ from approxhls.host import Accelerator, packing
 from approxhls.errors import ApproxHLSError
 from approxhls.host.backends import BoardError
 
+pytestmark = pytest.mark.xdist_group("host")  # one worker writes the overlays once
+
 try:
     import pynq  # noqa: F401  (make installs it: PYNQ's driver code is what these tests drive)
 except ImportError:  # a broken setup fails, it does not skip
@@ -312,7 +314,10 @@ def test_host_imports_no_tensorflow_or_hls4ml_or_overlays():
 
 
 def test_board_install_pulls_no_tensorflow():
-    import tomllib
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10 (PYNQ 3 images): pytest's own tomli
+        import tomli as tomllib
 
     meta = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
     board = meta["dependencies"] + meta["optional-dependencies"]["board"]
@@ -568,3 +573,16 @@ def test_run_on_a_directory_that_does_not_exist(tmp_path, capsys):
 
     assert main(["run", str(tmp_path / "nowhere")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_host_and_overlays_start_tools_only_through_run_tool():
+    """Every external program in host/ and overlays/ goes through approxhls.toolrun (a deadline, a named error);
+    host/ reaches neither approxhls.overlays nor another package's private plotting helper (it runs on a board)."""
+    root = Path(__file__).resolve().parents[1] / "approxhls"
+    for f in sorted((root / "host").glob("*.py")) + sorted((root / "overlays").glob("*.py")):
+        text = f.read_text()
+        assert not any(k in text for k in ("import subprocess", "os.system(", "os.popen(")), f
+    for f in sorted((root / "host").glob("*.py")):
+        text = f.read_text()
+        assert not any(k in text for k in ("from approxhls.overlays", "import approxhls.overlays",
+                                           "from approxhls.plots", "import approxhls.plots")), f

@@ -443,3 +443,47 @@ def test_cli_overlay_writes_scripts_and_checks_the_wrapper(projects, tmp_path):
         assert r.returncode == 0 and "PASS 4 samples" in r.stdout, r.stderr
     assert main(["overlay", str(projects["io_parallel"]), "--board", "zedboard", "--out", str(tmp_path / "x")]) == 2
     assert not (tmp_path / "x").exists()
+
+
+# ---- side by side with hls4ml 1.3.0's own board flow (README: "approxhls overlays and hls4ml's board flows") -----
+def test_side_by_side_with_hls4ml_vivado_accelerator(projects, tmp_path):
+    """The same model (the io_parallel MLP of `projects`, seed 7) through hls4ml 1.3.0's VivadoAccelerator backend for
+    pynq-z2 and through `approxhls overlay --board pynq-z2`: what each writes, as the README's table states it."""
+    import inspect
+
+    import hls4ml
+    from conftest import randomize_weights
+    from hls4ml.backends import VivadoBackend
+
+    from approxhls.models.zoo import build_model
+
+    assert "VitisUnified" not in hls4ml.backends.get_available_backends()  # not in 1.3.0
+    m = build_model("mlp", (8, 8, 1), 10, "fixed-w8a8", width=0.5)
+    randomize_weights(m, seed=7, low=-0.5, high=0.5)
+    cfg = hls4ml.utils.config_from_keras_model(m, granularity="name", backend="VivadoAccelerator")
+    va = tmp_path / "va"
+    hls4ml.converters.convert_from_keras_model(m, hls_config=cfg, output_dir=str(va), backend="VivadoAccelerator",
+                                               board="pynq-z2", io_type="io_parallel", interface="axi_stream",
+                                               driver="python").write()
+    axi = (va / "firmware" / "myproject_axi.cpp").read_text()
+    design, project = (va / "design.tcl").read_text(), (va / "project.tcl").read_text()
+    driver = (va / "axi_stream_driver.py").read_text()
+    # hls4ml: one element per beat as float32, converted in the fabric; no control registers (ap_ctrl_none)
+    assert "#pragma HLS INTERFACE axis port=in" in axi and "ap_ctrl_none port=return" in axi
+    assert "set bit_width_hls_input 32" in project and "typedef float T_in;" in (va / "firmware" / "myproject_axi.h").read_text()
+    assert "set clock_period 5" in project and "FCLK_CLK0 (100 MHz)" in design  # HLS at 200 MHz, PL clock 100 MHz
+    assert "c_sg_length_width {26}" in design and "processing_system7:5.5" in design and "hier_0" in design
+    assert not any(k in design for k in ("IRQ_F2P", "xlconcat", "axi_intc", "SLACK", "get_timing_paths"))
+    assert ".wait()" in driver and "timeout" not in driver and "error" not in driver.lower()
+    assert "vivado_hls -f build_prj.tcl" in inspect.getsource(VivadoBackend.build)  # Vivado HLS (2020.1 and older)
+    # approxhls: ap_ctrl_hs control with a batch register, packed words, the board's clock for HLS and PL, a
+    # timing check, no interrupt either (completion by DMASR polling in the host, with a deadline)
+    out = tmp_path / "ov"
+    spec = write_overlay(projects["io_parallel"], out, OverlayOptions(board="pynq-z2"))
+    wrapper = (out / "hls" / "firmware" / f"{spec['name']}_axis.cpp").read_text()
+    script = (out / "build_overlay.tcl").read_text()
+    assert "mode = s_axilite port = return" in wrapper and "mode = s_axilite port = batch" in wrapper
+    assert "mode = axis port = in_stream" in wrapper
+    assert spec["word_bits"] == 64 and spec["input"]["field_bits"] == 8  # eight inputs per 64-bit beat
+    assert "create_clock -period 10" in (out / "build_ip.tcl").read_text() and spec["clock_mhz"] == 100
+    assert "get_timing_paths" in script and not any(k in script for k in ("IRQ_F2P", "xlconcat", "axi_intc"))
