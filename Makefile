@@ -100,6 +100,7 @@ test-pynq-%: $(PYNQ_MATRIX)/%/.installed $(PYNQ_MATRIX)/fixtures/fixtures.json
 	$(PYNQ_MATRIX)/$*/bin/python -m pip install -qq --no-deps --force-reinstall .
 	APPROXHLS_HOST_FIXTURES=$(CURDIR)/$(PYNQ_MATRIX)/fixtures APPROXHLS_EXPECT_PYNQ=$* \
 	APPROXHLS_EXPECT_PYTHON=$$(grep -qx '$(PYNQ_PYTHON_$*)' $(PYNQ_MATRIX)/$*/.python && echo $(PYNQ_PYTHON_$*)) APPROXHLS_BOARD_VENV=1 \
-	    $(PYNQ_MATRIX)/$*/bin/python -m pytest -q -p no:cacheprovider tests/test_host.py tests/test_board_install.py
+	    $(PYNQ_MATRIX)/$*/bin/python -m pytest -q -p no:cacheprovider -W ignore::pytest.PytestUnknownMarkWarning \
+	    tests/test_host.py tests/test_board_install.py
 
 test-pynq: $(addprefix test-pynq-,$(PYNQ_RELEASES))
