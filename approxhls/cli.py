@@ -318,8 +318,8 @@ def _run_args(p):
     p.add_argument("--self-test", action="store_true",
                    help="first check the board bit for bit against the overlay's golden vectors (golden.npz)")
     p.add_argument("--timeout", type=float, default=None,
-                   help="seconds one batch may take (default: 20x the overlay's timing estimate or the slowest "
-                        "batch measured)")
+                   help="seconds one batch may take, finite and above 0 (default: 20x the overlay's timing estimate "
+                        "or the slowest batch measured)")
     p.add_argument("--runs", type=int, default=100, help="single samples timed for the latency percentiles")
     p.add_argument("--batches", default="1,8,64,256,1024", help="batch sizes of the throughput sweep")
     p.add_argument("--batch-size", type=int, default=None, help="batch size of the accuracy pass")
@@ -332,111 +332,18 @@ def _run_args(p):
     p.add_argument("--json", default=None, help="write the report here (and a latency plot beside it)")
 
 
-def _run_samples(a, spec):
-    """(x, y, name): --dataset, else the overlay's shipped samples, else the project's dataset."""
-    import numpy as np
-
-    from approxhls.errors import ApproxHLSError
-
-    shipped = (spec.data.get("dataset") or {}) if spec.kind == "overlay" else {}
-    if a.dataset is None and shipped.get("file") and (spec.dir / shipped["file"]).exists():
-        d = np.load(spec.dir / shipped["file"])
-        return d["x"].reshape(len(d["x"]), -1)[: a.limit], d["y"][: a.limit], f"{shipped['name']} (shipped samples)"
-    name = a.dataset or (spec.data.get("dataset") if spec.kind == "project" else None) or "digits"
-    try:
-        from approxhls.models.datasets import load_dataset
-
-        ds = load_dataset(name, grid=str(spec.input.type)).limit(a.limit)
-    except ImportError as e:
-        raise ApproxHLSError(f"dataset {name!r} needs {e.name} (pip install scikit-learn, or the full install); "
-                             f"or give --dataset FILE.npz") from None
-    return ds.x_test.reshape(len(ds.x_test), -1), ds.y_test, ds.name
-
-
 @command("run", "run an overlay on the board (or the simulated board, or its C-simulation): self-test, accuracy, "
                 "latency, throughput, power")(_run_args)
 def cmd_run(a):
-    import time
-    from pathlib import Path
-
-    import numpy as np
-
     from approxhls.host import Accelerator
-    from approxhls.host.latency import (
-        pl_clock,
-        plot_latency,
-        single_sample_latency,
-        throughput_sweep,
-    )
-    from approxhls.host.power import external_power
-    from approxhls.host.selftest import self_test
+    from approxhls.host.benchmark import RunOptions, parse_batches, run_benchmark, write_report
 
+    opts = RunOptions(a.dataset, a.limit, a.batch_size, a.runs, parse_batches(a.batches), a.self_test, a.power,
+                      a.power_seconds, a.rail, a.external_power_w, a.external_idle_w).validate()
     with Accelerator.open(a.target, a.backend, timeout_s=a.timeout, faults=a.fault) as acc:
-        lbl = " (SIMULATION)" if acc.simulated else ""
-        print(acc.describe())
-        report = {"target": a.target, "backend": acc.describe(), "simulated": acc.simulated}
-        if a.self_test:
-            st = report["self_test"] = self_test(acc)
-            print(f"self-test: {st['summary']}")
-            if not st["passed"]:
-                raise SystemExit("error: the self-test failed: the board does not compute what the C-simulation does")
-        x, y_true, ds_name = _run_samples(a, acc.spec)
-        t0 = time.perf_counter()
-        y = acc.predict(x, a.batch_size)
-        report |= {"dataset": ds_name, "n": int(len(x)), "accuracy": float(np.mean(np.argmax(y, axis=1) == y_true)),
-                   "first_pass_s": round(time.perf_counter() - t0, 3)}
-        print(f"accuracy {report['accuracy']:.4f} on {report['n']} samples of {ds_name}{lbl}")
-        report["single_sample"] = single_sample_latency(acc, x, runs=a.runs)
-        ss = report["single_sample"]
-        e2e = ss["end_to_end_s"]
-        print(f"single-sample latency{lbl}, end to end: p50 {e2e['p50'] * 1e6:.1f} us  p90 {e2e['p90'] * 1e6:.1f} us  "
-              f"p99 {e2e['p99'] * 1e6:.1f} us")
-        hw = ss["hardware_s"]
-        print(f"single-sample latency{lbl}, hardware only: " + (
-            f"p50 {hw['p50'] * 1e6:.1f} us  p99 {hw['p99'] * 1e6:.1f} us" if hw.get("p50") is not None
-            else f"unavailable ({hw['reason']})"))
-        sizes = [int(b) for b in a.batches.split(",") if b.strip()]
-        report["throughput"] = throughput_sweep(acc, x, sizes)
-        for row in report["throughput"]:
-            extra = (f"; hardware {row['hardware_samples_per_s']:.0f}/s, DRAM {row['dram_mb_per_s']:.1f} MB/s"
-                     if "hardware_samples_per_s" in row else "")
-            print(f"batch {row['batch']:>5}: end to end {row['end_to_end_samples_per_s']:.0f} samples/s{extra}{lbl}")
-        report["pl_clock"] = clk = pl_clock(acc)
-        print("PL clock: " + (f"{clk['mhz']:g} MHz ({clk['source']})" if clk["available"] else f"unavailable ({clk['reason']})"))
-        if a.external_power_w is not None:
-            t1 = time.perf_counter()
-            acc.predict(x, a.batch_size)
-            report["power"] = external_power(a.external_power_w, a.external_idle_w or 0.0, len(x), time.perf_counter() - t1)
-        elif a.power:
-            report["power"] = acc.measure_power(x, a.power_seconds, rails=a.rail)
-    if "power" in report:
-        _print_power(report["power"], lbl)
+        report = {"target": a.target} | run_benchmark(acc, opts, say=print)
     if a.json:
-        from approxhls.report import write_json
-
-        write_json(a.json, report)
-        png = Path(a.json).with_suffix(".png")
-        why = plot_latency(report, png)
-        print(f"wrote {a.json}" + (f" and {png}" if why is None else f" ({why})"))
-
-
-def _print_power(pw: dict, lbl: str) -> None:
-    import math
-
-    if not pw["available"]:
-        print(f"power: unavailable ({pw['reason']})")
-        return
-    for role, r in pw["rails"].items():
-        if not r.get("available"):
-            print(f"power {role}: unavailable ({r['reason']})")
-            continue
-        ci = r.get("energy_ci95_j")
-        e = r.get("energy_per_inference_j")
-        print(f"power {role} ({r['rail']}){lbl}: idle {r['idle_w']:.3f} W, dynamic {r['dynamic_w']:.3f} W, "
-              f"{e * 1e6:.3f} uJ/inference" + (f" +- {ci * 1e6:.3f} (95% CI)" if ci is not None and not math.isnan(ci) else "")
-              + (f"; {r['note']}" if r.get("note") else ""))
-    for role, why in pw.get("missing", {}).items():
-        print(f"power {role}: unavailable ({why})")
+        print(write_report(report, a.json))
 
 
 # ---- cost -----------------------------------------------------------------------------------------
@@ -479,10 +386,13 @@ def cmd_cost(a):
 
 def _overlay_args(p):
     from approxhls.overlays.boards import BOARDS
+    from approxhls.overlays.overlay import DEFAULT_BOARD
 
     p.add_argument("project", help="a directory written by `approxhls convert` (with or without a plan)")
-    p.add_argument("--board", default="pynq-z2", help=f"one of {', '.join(sorted(BOARDS))}")
-    p.add_argument("--out", required=True, help="directory for the scripts, the wrapper and overlay.json")
+    p.add_argument("--board", default=DEFAULT_BOARD,
+                   help=f"one of {', '.join(sorted(BOARDS))} (default {DEFAULT_BOARD}, PYNQ 4.0's reference board; "
+                        f"pynq-z2 runs PYNQ 3.x images)")
+    p.add_argument("--out", required=True, help="a new directory for the scripts, the wrapper and overlay.json")
     p.add_argument("--clock-mhz", type=float, default=None, help="PL clock (default: the board's, 100 MHz)")
     p.add_argument("--batch", type=int, default=1024, help="largest batch of one DMA transfer (sizes the DMA)")
     p.add_argument("--word-bits", type=int, default=64, help="AXI-Stream word width: 8, 16, 32 or 64")
@@ -490,54 +400,32 @@ def _overlay_args(p):
                    help="C-simulate the stream wrapper (g++) on N random samples and compare with the project")
     p.add_argument("--golden", type=int, default=64, metavar="N",
                    help="golden vectors for `run --self-test`: N samples through the wrapper's C-simulation (0: none)")
-    p.add_argument("--build", action="store_true", help="run Vitis HLS and Vivado (must be on PATH)")
+    p.add_argument("--build", action="store_true",
+                   help="run Vitis HLS (vitis_hls, or vitis-run on 2025.x) and Vivado (must be on PATH)")
     p.add_argument("--jobs", type=int, default=None, help="Vivado implementation jobs with --build")
     p.add_argument("--force", action="store_true", help="replace an existing overlay directory")
 
 
 @command("overlay", "write (and with --build, run) the Vitis HLS / Vivado scripts of a PYNQ overlay")(_overlay_args)
 def cmd_overlay(a):
-    from approxhls.overlays import (
-        OverlayOptions,
-        build_overlay,
-        verify_wrapper,
-        write_overlay,
-    )
+    from approxhls.overlays import OverlayOptions
+    from approxhls.overlays.workflow import create_overlay, summary_row
 
-    spec = write_overlay(a.project, a.out, OverlayOptions(a.board, a.clock_mhz, a.batch, a.word_bits), overwrite=a.force)
-    row = {"board": spec["board"], "part": spec["part"], "clock_mhz": spec["clock_mhz"], "io_type": spec["io_type"],
-           "input": f"{spec['input']['shape']} {spec['input']['type']} in {spec['input']['field_bits']}-bit fields",
-           "output": f"{spec['output']['shape']} {spec['output']['type']} in {spec['output']['field_bits']}-bit fields",
-           "word_bits": spec["word_bits"], "max_batch": spec["max_batch"],
-           "dma_max_transfer_bytes": spec["dma"]["max_transfer_bytes"],
-           "approx_layers": sum(1 for v in spec["plan"].values() if not str(v.get("multiplier", "")).startswith("exact"))}
-    _emit(row, None, f"overlay scripts -> {a.out} (build_ip.tcl, build_overlay.tcl, Makefile, overlay.json)")
-    if a.golden:
-        from approxhls.errors import ToolMissingError
-        from approxhls.overlays.wrapper import write_golden
-
-        try:
-            g = write_golden(a.out, a.golden)
-            print(f"golden vectors: {g['samples']} samples through the wrapper's C-simulation -> {a.out}/golden.npz "
-                  f"({g['testbench']})")
-        except ToolMissingError as e:
-            print(f"warning: no golden.npz ({e}); `run --self-test` needs it")
-    if a.check:
-        res = verify_wrapper(a.out, n=a.check)
-        print(f"wrapper C-simulation: {res['testbench']}; equal to the project's C-simulation: "
-              f"{res.get('equal_to_csim', 'project not found')}")
-        if res.get("equal_to_csim") is False:
-            raise SystemExit(f"error: the stream wrapper differs from the kernel in {res['mismatches_vs_csim']} outputs")
-    if a.build:
-        summary = build_overlay(a.out, jobs=a.jobs)
+    opts = OverlayOptions(a.board, a.clock_mhz, a.batch, a.word_bits)
+    res = create_overlay(a.project, a.out, opts, golden=a.golden, check=a.check, build=a.build, jobs=a.jobs,
+                         force=a.force, say=print)
+    spec = res["spec"]
+    _emit(summary_row(spec), None, f"overlay scripts -> {a.out} (build_ip.tcl, build_overlay.tcl, Makefile, overlay.json)")
+    if "build" in res:
+        summary = res["build"]
         _emit({k: v for k, v in summary.items() if not isinstance(v, (list, dict))}, None, "build")
         for part in ("hls", "utilization", "timing"):
             if part in summary:
                 print(f"{part}: " + ", ".join(f"{k}={v}" for k, v in summary[part].items()))
         print(f"wrote {a.out}/build.json")
     else:
-        print(f"build on a machine with Vitis HLS and Vivado {spec['tools']['vivado']}: make -C {a.out} "
-              f"(or rerun with --build)")
+        print(f"build on a machine with Vitis HLS and Vivado {spec['tools']['oldest']} to {spec['tools']['newest']}: "
+              f"make -C {a.out} (or rerun with --build)")
 
 
 # ---- demo -----------------------------------------------------------------------------------------

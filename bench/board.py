@@ -36,7 +36,10 @@ UNVERIFIED = [
     "the recovery by reloading the bitstream are unconfirmed on silicon.",
     "The simulated board's times are the C-simulation's; latency, throughput and DRAM MB/s mean something only on a "
     "board. The power rails are a model (idle + a busy-proportional part) to exercise the recorder, not data.",
-    "Rail names (VCCINT/INT, 12V) follow PYNQ images' libsensors labels; a board whose labels differ needs --rail.",
+    "The simulated ZCU104's rails carry the names PYNQ's ZCU104 PMBus configuration gives (INT for VCCINT, 12V); "
+    "PYNQ-Z2 and KV260 have none; a board whose labels differ needs --rail.",
+    "This table ran on pynq 4.0.0 (the full install); make test-pynq runs the same driver tests on pynq 3.0.1 and "
+    "3.1.2 under Python 3.10 and on 4.0.0 under Python 3.12.",
     "The KV260 fan pin (A12, active low) follows AMD's starter-kit XDC; not tried on a board.",
 ]
 

@@ -49,10 +49,13 @@ def _records(path: Path) -> list[list[str]]:
     return [line.split("\t") for line in path.read_text().splitlines()]
 
 
-def _run_tcl(runner: str, script: str, cwd: Path, record: Path):
-    env = os.environ | {"APPROXHLS_TCL_RECORD": str(record)}
-    flag = "-f" if runner == "run_vitis_hls.tcl" else "-source"
-    return subprocess.run([TCLSH, str(STUBS / runner), flag, script], cwd=cwd, env=env, capture_output=True, text=True)
+_LAUNCH = {"run_vitis_hls.tcl": ["-f"], "run_vitis_run.tcl": ["--mode", "hls", "--tcl"], "run_vivado.tcl": ["-source"]}
+
+
+def _run_tcl(runner: str, script: str, cwd: Path, record: Path, release: str | None = None):
+    env = os.environ | {"APPROXHLS_TCL_RECORD": str(record)} | ({"APPROXHLS_STUB_RELEASE": release} if release else {})
+    return subprocess.run([TCLSH, str(STUBS / runner), *_LAUNCH[runner], script], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
 
 
 # ---- boards and refusals -------------------------------------------------------------------------------------
@@ -65,7 +68,8 @@ def test_every_board_names_a_known_ps_and_a_part():
 
 @pytest.mark.parametrize("opts, match", [
     (OverlayOptions(board="de10-nano"), "unknown board 'de10-nano'; known boards: kv260, pynq-z2"),
-    (OverlayOptions(clock_mhz=400), "clock 400 MHz is impossible on pynq-z2"),
+    (OverlayOptions(board="pynq-z2", clock_mhz=400), "clock 400 MHz is impossible on pynq-z2"),
+    (OverlayOptions(clock_mhz=float("nan")), "clock nan MHz is impossible on zcu104"),
     (OverlayOptions(board="zcu104", clock_mhz=0), "clock 0 MHz is impossible on zcu104"),
     (OverlayOptions(batch=0), "batch 0 is impossible"),
     (OverlayOptions(batch=10_000_000), r"batch 10000000 needs 640,000,000-byte DMA transfers \(64 bytes per sample\).* use --batch 1048575 "),
@@ -176,9 +180,9 @@ def test_scripts_run_in_order_with_the_board_settings(projects, tmp_path, board)
 
 
 def _overlay_with_ip(projects, tmp_path) -> tuple[Path, Path]:
-    """An io_parallel overlay whose IP the Vitis HLS stand-in has exported: (overlay dir, record file)."""
+    """An io_parallel PYNQ-Z2 overlay whose IP the Vitis HLS stand-in has exported: (overlay dir, record file)."""
     out, rec = tmp_path / "ov", tmp_path / "record.txt"
-    write_overlay(projects["io_parallel"], out)
+    write_overlay(projects["io_parallel"], out, OverlayOptions(board="pynq-z2"))
     assert _run_tcl("run_vitis_hls.tcl", "build_ip.tcl", out, rec).returncode == 0
     return out, rec
 
@@ -278,25 +282,100 @@ def test_wrapper_testbench_detects_a_packing_bug(projects, tmp_path):
 def test_build_without_tools_names_the_tool_and_version(projects, tmp_path, monkeypatch):
     write_overlay(projects["io_parallel"], tmp_path / "ov")
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    with pytest.raises(ToolMissingError, match=r"vitis_hls not found on PATH: .* Vitis HLS 2023\.2"):
+    with pytest.raises(ToolMissingError, match=r"vivado not found on PATH: .* Vivado 2022\.2 to 2025\.2 \(written for 2023\.2"):
         build_overlay(tmp_path / "ov")
 
 
 @needs_tclsh
-def test_build_with_stand_in_tools_parses_reports(projects, tmp_path, monkeypatch):
+@pytest.mark.parametrize("release, needle", [
+    ("2022.1", "Vivado 2022.1 found: approxhls overlays need Vitis HLS and Vivado 2022.2 or newer"),
+    ("2019.2", "Vivado 2019.2 found"),
+])
+def test_build_refuses_a_release_before_2022_2(projects, tmp_path, monkeypatch, release, needle):
+    _stand_in_tools(tmp_path, monkeypatch, release)
+    write_overlay(projects["io_parallel"], tmp_path / "ov")
+    with pytest.raises(ApproxHLSError, match=needle):
+        build_overlay(tmp_path / "ov")
+    assert not (tmp_path / "record.txt").exists()  # refused before any tool ran a script
+
+
+@needs_tclsh
+def test_build_warns_on_a_release_newer_than_checked(projects, tmp_path, monkeypatch):
+    _stand_in_tools(tmp_path, monkeypatch, "2026.1")
+    write_overlay(projects["io_parallel"], tmp_path / "ov")
+    summary = build_overlay(tmp_path / "ov")
+    assert summary["steps"][0]["tool"] == "vitis-run"
+    assert summary["warnings"] == ["Vivado 2026.1 is newer than the releases the scripts were checked against "
+                                   "(2022.2 to 2025.2)"]
+
+
+@needs_tclsh
+@pytest.mark.parametrize("runner, release, needle", [
+    ("run_vitis_hls.tcl", "2025.1", "vitis_hls: not available in Vitis 2025.1"),
+    ("run_vitis_run.tcl", "2022.2", "vitis-run: command not found"),
+])
+def test_stand_ins_model_which_launcher_each_release_has(projects, tmp_path, runner, release, needle):
+    out = tmp_path / "ov"
+    write_overlay(projects["io_parallel"], out)
+    r = _run_tcl(runner, "build_ip.tcl", out, tmp_path / "record.txt", release)
+    assert r.returncode == 127 and needle in r.stderr
+
+
+@needs_tclsh
+def test_vitis_run_stand_in_refuses_tcl_arguments(projects, tmp_path):
+    """vitis-run passes no arguments to the script (fpga-network-stack PR 48): the stand-in refuses them."""
+    out = tmp_path / "ov"
+    write_overlay(projects["io_parallel"], out)
+    env = os.environ | {"APPROXHLS_TCL_RECORD": str(tmp_path / "r.txt"), "APPROXHLS_STUB_RELEASE": "2025.1"}
+    r = subprocess.run([TCLSH, str(STUBS / "run_vitis_run.tcl"), "--mode", "hls", "--tcl", "build_ip.tcl", "extra"],
+                       cwd=out, env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "unknown option or argument 'extra'" in r.stderr
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+@pytest.mark.parametrize("release, launcher", [("2024.2", "vitis_hls -l logs/vitis_hls.log -f"),
+                                               ("2025.1", "vitis-run --mode hls --tcl"), ("", "vitis_hls -l")])
+def test_makefile_picks_the_hls_launcher_of_the_release(projects, tmp_path, release, launcher):
+    out = tmp_path / "ov"
+    write_overlay(projects["io_parallel"], out)
+    fake = tmp_path / "vivado"
+    fake.write_text(f"#!/bin/sh\necho 'Vivado v{release} (64-bit)'\n" if release else "#!/bin/sh\nexit 1\n")
+    fake.chmod(0o755)
+    r = subprocess.run(["make", "-n", "-C", str(out), "ip", f"VIVADO={fake}"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0 and f"{launcher}" in r.stdout and "build_ip.tcl" in r.stdout, r.stdout + r.stderr
+
+
+def _stand_in_tools(tmp_path, monkeypatch, release: str) -> Path:
+    """vitis_hls, vitis-run and vivado on PATH as the recording stand-ins of ``release``."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for tool, runner in (("vitis_hls", "run_vitis_hls.tcl"), ("vivado", "run_vivado.tcl")):
+    for tool, runner in (("vitis_hls", "run_vitis_hls.tcl"), ("vitis-run", "run_vitis_run.tcl"),
+                         ("vivado", "run_vivado.tcl")):
         exe = bin_dir / tool
         exe.write_text(f'#!/bin/sh\nexec "{TCLSH}" "{STUBS / runner}" "$@"\n')
         exe.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("APPROXHLS_TCL_RECORD", str(tmp_path / "record.txt"))
+    monkeypatch.setenv("APPROXHLS_STUB_RELEASE", release)
+    return bin_dir
+
+
+@needs_tclsh
+@pytest.mark.parametrize("release, launcher", [("2023.2", "vitis_hls"), ("2022.2", "vitis_hls"),
+                                               ("2025.1", "vitis-run"), ("2025.2", "vitis-run")])
+def test_build_with_stand_in_tools_parses_reports(projects, tmp_path, monkeypatch, release, launcher):
+    """The release on PATH decides the HLS launcher: vitis_hls -f up to 2024.2, vitis-run --mode hls --tcl from
+    2025.1 (whose stand-in has no vitis_hls, as the release has none to rely on)."""
+    _stand_in_tools(tmp_path, monkeypatch, release)
     out = tmp_path / "ov"
     write_overlay(projects["io_stream"], out, OverlayOptions(board="zcu104"))
     summary = build_overlay(out, jobs=2)
-    assert [s["tool"] for s in summary["steps"]] == ["vitis_hls", "vivado"]
-    assert all(s["returncode"] == 0 and s["version"] == "2023.2" for s in summary["steps"])
+    assert [s["tool"] for s in summary["steps"]] == [launcher, "vivado"] and summary["release"] == release
+    assert all(s["returncode"] == 0 for s in summary["steps"]) and summary["warnings"] == []
+    launch = next(c for c in _records(tmp_path / "record.txt") if c[0] == "LAUNCH")
+    assert launch[1] == launcher and launch[2:] == (["--mode", "hls", "--tcl", "build_ip.tcl"] if launcher == "vitis-run"
+                                                    else ["-f", "build_ip.tcl", "-l", "logs/vitis_hls.log"])
     assert summary["hls"]["LUT"] == 8765 and summary["hls"]["latency_worst_cycles"] == 12345
     assert summary["hls"]["target_clock_ns"] == 10
     u = summary["utilization"]
@@ -306,6 +385,49 @@ def test_build_with_stand_in_tools_parses_reports(projects, tmp_path, monkeypatc
     assert (out / "logs" / "vivado.stdout.log").read_text().strip().endswith(".hwh")
     launch = next(c for c in _records(tmp_path / "record.txt") if c[0] == "launch_runs")
     assert launch[launch.index("-jobs") + 1] == "2"
+
+
+@pytest.mark.parametrize("out_of", ["cwd", "parent", "project", "holds_project"])
+def test_overlay_refuses_an_output_it_would_destroy(projects, tmp_path, monkeypatch, out_of):
+    """--out . (or an ancestor of the working directory, or a converted project, or a directory holding it) is
+    refused before anything is written, and nothing there is touched."""
+    import shutil as sh
+
+    prj = tmp_path / "work" / "prj"
+    sh.copytree(projects["io_parallel"], prj)
+    (tmp_path / "work" / "notes.txt").write_text("mine")
+    monkeypatch.chdir(tmp_path / "work")
+    out = {"cwd": ".", "parent": str(tmp_path), "project": "prj", "holds_project": str(tmp_path / "work")}[out_of]
+    before = sorted(p.name for p in (tmp_path / "work").iterdir())
+    with pytest.raises(ProjectError, match="working directory or one of its parents|is \\(or holds\\) the converted project"):
+        write_overlay(prj, out, overwrite=True)
+    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == before
+    assert (tmp_path / "work" / "notes.txt").read_text() == "mine" and (prj / "approxhls.json").exists()
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--check", "-3"], "--check must be a whole number of at least 0, got -3"),
+    (["--golden", "-1"], "--golden must be a whole number of at least 0"),
+    (["--jobs", "0"], "--jobs must be a whole number of at least 1"),
+    (["--clock-mhz", "inf"], "clock inf MHz is impossible"),
+])
+def test_cli_overlay_refuses_nonsense_counts(projects, tmp_path, capsys, args, needle):
+    from approxhls.cli import main
+
+    assert main(["overlay", str(projects["io_parallel"]), "--out", str(tmp_path / "ov"), *args]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err and not (tmp_path / "ov").exists()
+
+
+def test_default_board_is_zcu104_everywhere(projects, tmp_path):
+    from approxhls.cli import build_parser
+    from approxhls.overlays.overlay import DEFAULT_BOARD
+
+    assert DEFAULT_BOARD == "zcu104" and OverlayOptions().board == "zcu104"
+    a = build_parser().parse_args(["overlay", "prj", "--out", "x"])
+    assert a.board == "zcu104"
+    spec = write_overlay(projects["io_parallel"], tmp_path / "ov")
+    assert spec["board"] == "zcu104" and spec["part"] == BOARDS["zcu104"].part
 
 
 def test_cli_overlay_writes_scripts_and_checks_the_wrapper(projects, tmp_path):
@@ -321,3 +443,47 @@ def test_cli_overlay_writes_scripts_and_checks_the_wrapper(projects, tmp_path):
         assert r.returncode == 0 and "PASS 4 samples" in r.stdout, r.stderr
     assert main(["overlay", str(projects["io_parallel"]), "--board", "zedboard", "--out", str(tmp_path / "x")]) == 2
     assert not (tmp_path / "x").exists()
+
+
+# ---- side by side with hls4ml 1.3.0's own board flow (README: "approxhls overlays and hls4ml's board flows") -----
+def test_side_by_side_with_hls4ml_vivado_accelerator(projects, tmp_path):
+    """The same model (the io_parallel MLP of `projects`, seed 7) through hls4ml 1.3.0's VivadoAccelerator backend for
+    pynq-z2 and through `approxhls overlay --board pynq-z2`: what each writes, as the README's table states it."""
+    import inspect
+
+    import hls4ml
+    from conftest import randomize_weights
+    from hls4ml.backends import VivadoBackend
+
+    from approxhls.models.zoo import build_model
+
+    assert "VitisUnified" not in hls4ml.backends.get_available_backends()  # not in 1.3.0
+    m = build_model("mlp", (8, 8, 1), 10, "fixed-w8a8", width=0.5)
+    randomize_weights(m, seed=7, low=-0.5, high=0.5)
+    cfg = hls4ml.utils.config_from_keras_model(m, granularity="name", backend="VivadoAccelerator")
+    va = tmp_path / "va"
+    hls4ml.converters.convert_from_keras_model(m, hls_config=cfg, output_dir=str(va), backend="VivadoAccelerator",
+                                               board="pynq-z2", io_type="io_parallel", interface="axi_stream",
+                                               driver="python").write()
+    axi = (va / "firmware" / "myproject_axi.cpp").read_text()
+    design, project = (va / "design.tcl").read_text(), (va / "project.tcl").read_text()
+    driver = (va / "axi_stream_driver.py").read_text()
+    # hls4ml: one element per beat as float32, converted in the fabric; no control registers (ap_ctrl_none)
+    assert "#pragma HLS INTERFACE axis port=in" in axi and "ap_ctrl_none port=return" in axi
+    assert "set bit_width_hls_input 32" in project and "typedef float T_in;" in (va / "firmware" / "myproject_axi.h").read_text()
+    assert "set clock_period 5" in project and "FCLK_CLK0 (100 MHz)" in design  # HLS at 200 MHz, PL clock 100 MHz
+    assert "c_sg_length_width {26}" in design and "processing_system7:5.5" in design and "hier_0" in design
+    assert not any(k in design for k in ("IRQ_F2P", "xlconcat", "axi_intc", "SLACK", "get_timing_paths"))
+    assert ".wait()" in driver and "timeout" not in driver and "error" not in driver.lower()
+    assert "vivado_hls -f build_prj.tcl" in inspect.getsource(VivadoBackend.build)  # Vivado HLS (2020.1 and older)
+    # approxhls: ap_ctrl_hs control with a batch register, packed words, the board's clock for HLS and PL, a
+    # timing check, no interrupt either (completion by DMASR polling in the host, with a deadline)
+    out = tmp_path / "ov"
+    spec = write_overlay(projects["io_parallel"], out, OverlayOptions(board="pynq-z2"))
+    wrapper = (out / "hls" / "firmware" / f"{spec['name']}_axis.cpp").read_text()
+    script = (out / "build_overlay.tcl").read_text()
+    assert "mode = s_axilite port = return" in wrapper and "mode = s_axilite port = batch" in wrapper
+    assert "mode = axis port = in_stream" in wrapper
+    assert spec["word_bits"] == 64 and spec["input"]["field_bits"] == 8  # eight inputs per 64-bit beat
+    assert "create_clock -period 10" in (out / "build_ip.tcl").read_text() and spec["clock_mhz"] == 100
+    assert "get_timing_paths" in script and not any(k in script for k in ("IRQ_F2P", "xlconcat", "axi_intc"))

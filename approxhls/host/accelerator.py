@@ -33,9 +33,13 @@ class Accelerator:
              faults=()) -> "Accelerator":
         """backend "board" (pynq on a board), "simulated" (PYNQ's driver on the simulated board), "csim" (the
         project's C-simulation) or "auto" (board when pynq finds one, else the C-simulation)."""
-        spec = load_target(target)
         if backend not in BACKENDS:
             raise ApproxHLSError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        if timeout_s is not None:  # nan or inf would disable the deadline: a stalled core would hang the host
+            from approxhls.host.benchmark import finite_positive
+
+            timeout_s = finite_positive("--timeout", timeout_s)
+        spec = load_target(target)
         note = ""
         if backend == "auto":
             ok, why = board_available(pynq_module) if spec.kind == "overlay" else (False, "target is a project")

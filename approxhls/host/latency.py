@@ -114,10 +114,11 @@ def latency_report(batches: list[tuple[int, float]], encode_s: float, decode_s: 
 
 def plot_latency(report: dict, path) -> str | None:
     """Histogram of single-sample latencies; returns why not when matplotlib is absent (a board install)."""
-    try:
-        from approxhls.plots import _pyplot
+    try:  # a board install has no matplotlib; the host imports no other package's plotting helpers
+        import matplotlib
 
-        plt = _pyplot()
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
     except ImportError:
         return "matplotlib is not installed (pip install matplotlib): no latency plot"
     lat = report["single_sample"]["end_to_end_s"]

@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from approxhls.errors import ApproxHLSError
 from approxhls.host import packing
-from approxhls.host.spec import GOLDEN_NPZ
+from approxhls.host.spec import load_golden
+
+
+class SelfTestFailed(ApproxHLSError):
+    """The board returned other words than the wrapper's C-simulation for the golden inputs."""
 
 
 def self_test(acc) -> dict:
+    """Run golden.npz through the accelerator. A missing or damaged golden.npz raises (ProjectError naming the
+    file and key); a mismatch is reported in the result (``passed`` False, the first differing word)."""
     spec = acc.spec
-    path = spec.dir / GOLDEN_NPZ
-    if spec.kind != "overlay" or not path.exists():
-        return {"passed": False, "summary": f"no {GOLDEN_NPZ} in {spec.dir}: rewrite the overlay with approxhls overlay"}
-    g = np.load(path)
-    x, want = g["x"], g["words"].astype(np.uint64)
-    y = acc.predict(x.reshape(len(x), -1), len(x))
+    x, want = load_golden(spec)
+    y = acc.predict(x, len(x))
     # the outputs packed again as the wrapper packs them (packing is a bijection on the fields' codes)
     got = packing.encode(y, spec.output.type, spec.output.field_bits, spec.word_bits).astype(np.uint64)
     bad = np.argwhere(got != want)

@@ -12,8 +12,15 @@ registers:
 * :class:`HlsCoreModel` - the wrapper's AXI-Lite control (ap_ctrl_hs: ap_start, ap_done clear-on-read,
   ap_idle, ap_ready; batch register at 0x10); its stream side is the wrapper itself, compiled with g++
   (``build/libstream_TOP.so``), so the words the host packs go through the C++ Vitis HLS synthesizes.
+* :class:`PsClockModel` - the PS clock registers pynq's ``Clocks`` reads (ZynqMP CRL_APB/CRF_APB, Zynq-7000
+  SLCR), set so that PL clock 0 runs at the overlay's clock; writes change it, as on the board.
 * power rails read through ``pynq.pmbus.Rail`` / ``SysFSSensor`` from files the model keeps current: idle
-  power plus a dynamic part proportional to the time the core computes.
+  power plus a dynamic part proportional to the time the core computes. The rails are the board's own
+  (:data:`BOARD_RAILS`): ZCU104's PMBus names, none on boards PYNQ has no sensor configuration for.
+
+Every pynq call goes through the installed release's own code (3.0.1, 3.1.x or 4.0.0; see
+:mod:`approxhls.host.pynqcompat` for what differs). Imports numpy only; never approxhls.overlays (the host stands
+alone on a board).
 
 Faults (:data:`FAULTS`) make the model misbehave the way hardware does, for the driver's tests and
 bench/board.py's fault table.
@@ -62,6 +69,65 @@ def _pynq():
     from approxhls.host.backends import import_pynq
 
     return import_pynq()
+
+
+# ---- PS clock registers (what pynq.Clocks reads) ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PsClockLayout:
+    """Where a PS keeps its PLL and PL clock registers, and the field layout pynq.ps reads them with."""
+
+    arch: str                      # what pynq calls the PS's CPU: Device.arch / pynq.ps.CPU_ARCH
+    blocks: tuple                  # (base address, range) of each register block
+    ref_mhz: float                 # PS reference clock pynq assumes
+    pll: int                       # address of the PLL PL clock 0 is derived from
+    pl0: int                       # address of PL clock 0's control register
+    fixed: tuple                   # (address, value) of the other registers pynq reads (PLLs, CPU clock)
+
+
+ZYNQMP_CLOCKS = PsClockLayout(
+    "aarch64", ((0xFF5E_0000, 0x100), (0xFD1A_0000, 0x100)), 33.333, 0xFF5E_0020, 0xFF5E_00C0,
+    # IOPLL (CRL 0x20) = 33.333 * 90 / 2 = 1500 MHz; RPLL, and in CRF APLL/DPLL/VPLL; ACPU from APLL / 1
+    ((0xFF5E_0020, (1 << 16) | (90 << 8)), (0xFF5E_0030, (1 << 16) | (72 << 8)), (0xFD1A_0020, (1 << 16) | (72 << 8)),
+     (0xFD1A_002C, (1 << 16) | (64 << 8)), (0xFD1A_0038, (1 << 16) | (90 << 8)), (0xFD1A_0060, 1 << 8)))
+ZYNQ7_CLOCKS = PsClockLayout(
+    "armv7l", ((0xF800_0000, 0x200),), 50.0, 0xF800_0108, 0xF800_0170,
+    # ARM PLL 26 x 50, DDR PLL 21 x 50, IO PLL 30 x 50 = 1500 MHz; CPU = ARM PLL / 2
+    ((0xF800_0100, 26 << 12), (0xF800_0104, 21 << 12), (0xF800_0108, 30 << 12), (0xF800_0120, 2 << 8)))
+PS_CLOCKS = {"zynqmp": ZYNQMP_CLOCKS, "zynq7": ZYNQ7_CLOCKS}
+BOARD_PS = {"pynq-z2": "zynq7", "zcu104": "zynqmp", "kv260": "zynqmp", "ultra96-v2": "zynqmp"}
+
+
+def _divisors(source_mhz: float, want_mhz: float) -> tuple[int, int]:
+    """Two 6-bit divisors whose product brings the source closest to the wanted clock (as pynq.ps chooses)."""
+    return min(((a, b) for a in range(1, 64) for b in range(1, 64)),
+               key=lambda d: (abs(source_mhz / (d[0] * d[1]) - want_mhz), d))
+
+
+class PsClockModel:
+    """The PS clock registers: PLLs fixed, PL clock 0 divided down to the overlay's clock."""
+
+    def __init__(self, layout: PsClockLayout, clock_mhz: float):
+        self.layout = layout
+        self.regs = dict(layout.fixed)
+        pll = self.regs[layout.pll]
+        if layout.arch == "aarch64":
+            source = layout.ref_mhz * ((pll >> 8) & 0x7F) / (2 if pll >> 16 & 1 else 1)
+            d0, d1 = _divisors(source, clock_mhz)
+            self.regs[layout.pl0] = (1 << 24) | (d1 << 16) | (d0 << 8)  # CLKACT, DIVISOR1, DIVISOR0, SRCSEL IOPLL
+        else:
+            source = layout.ref_mhz * ((pll >> 12) & 0x7F)
+            d0, d1 = _divisors(source, clock_mhz)
+            self.regs[layout.pl0] = (d1 << 20) | (d0 << 8)               # DIVISOR1, DIVISOR0, SRCSEL IO PLL
+
+    def owns(self, addr: int) -> bool:
+        return any(base <= addr < base + size for base, size in self.layout.blocks)
+
+    def read(self, addr: int) -> int:
+        return self.regs.get(addr, 0)
+
+    def write(self, addr: int, value: int) -> None:
+        self.regs[addr] = value & 0xFFFFFFFF
 
 
 @dataclass
@@ -213,9 +279,12 @@ class HlsCoreModel:
 class SimulatedBoard:
     """The models behind the registers, advanced on every register access."""
 
-    def __init__(self, library: StreamLibrary, clock_mhz: float = 100.0, faults=(), seed: int = 0):
+    def __init__(self, library: StreamLibrary, clock_mhz: float = 100.0, faults=(), seed: int = 0,
+                 board: str = "zcu104"):
         self.lib = library
         self.clock_mhz = clock_mhz
+        self.name = board
+        self.ps = PsClockModel(PS_CLOCKS[BOARD_PS.get(board, "zynqmp")], clock_mhz)
         self.faults: set[str] = set()
         for fault in faults:
             self.inject(fault)
@@ -348,12 +417,15 @@ def _device_class():
             self.board = board
             self.name = "simulated board"
             self.capabilities = {"REGISTER_RW": True}
+            self.arch = board.ps.layout.arch  # what pynq 3.1+ reads to choose its clock registers
 
         def _target(self, addr: int):
             if DMA_BASE <= addr < DMA_BASE + DMA_RANGE:
                 return self.board.dma, addr - DMA_BASE
             if CORE_BASE <= addr < CORE_BASE + CORE_RANGE:
                 return self.board.core, addr - CORE_BASE
+            if self.board.ps.owns(addr):
+                return self.board.ps, addr
             raise MemoryError(f"no register at {addr:#x} on the simulated board")
 
         def read_registers(self, address, length):
@@ -386,13 +458,24 @@ def _device_class():
     return SimulatedDevice
 
 
+# The rails pynq.get_rails() lists on each board's PYNQ image, as (volts, idle W, extra W at a busy core) of the
+# two the host reads. ZCU104: its PMBus regulators under PYNQ's sensor configuration (names as in PYNQ's
+# zcu104_pmbus notebook: '12V' board input, 'INT' = VCCINT, among others). PYNQ-Z2 and KV260: no sensor
+# configuration, no rails. Ultra96-V2: INA226 on hwmon, names not verified here, so not modelled.
+BOARD_RAILS = {
+    "zcu104": {"INT": (0.85, 3.5, 1.2), "12V": (12.0, 14.0, 1.5)},
+    "pynq-z2": {},
+    "kv260": {},
+    "ultra96-v2": {},
+}
+
+
 class _SensorFiles:
     """sysfs-like files (hwmon units: mV, mA, uW) the model rewrites every 20 ms, read by pynq's SysFSSensor."""
 
-    RAILS = {"VCCINT": (0.85, 0.35, 1.2), "12V": (12.0, 4.2, 1.5)}  # volts, idle W, extra W at a busy core
-
     def __init__(self, board: SimulatedBoard):
         self.board = board
+        self.RAILS = BOARD_RAILS.get(board.name, {})
         self.dir = Path(tempfile.mkdtemp(prefix="approxhls-sensors-"))
         self.stop = threading.Event()
         self.update()
@@ -444,16 +527,18 @@ class SimulatedPlatform:
     deadline_floor_s = 10.0  # the C-simulation behind the stream is far slower than the hardware
 
     def __post_init__(self):
-        from approxhls.overlays.wrapper import compile_stream_library
+        from approxhls.host.make import stream_library
 
-        lib = StreamLibrary(compile_stream_library(Path(self.spec.dir), self.spec.data["name"]))
+        lib = StreamLibrary(stream_library(Path(self.spec.dir), self.spec.data["name"]))
         if lib.word_bits != self.spec.word_bits:
             raise RuntimeError(f"stream library has {lib.word_bits}-bit words, overlay.json says {self.spec.word_bits}")
-        self.board = SimulatedBoard(lib, float(self.spec.data.get("clock_mhz", 100.0)), self.faults)
+        self.board = SimulatedBoard(lib, float(self.spec.data.get("clock_mhz", 100.0)), self.faults,
+                                    board=str(self.spec.data.get("board", "zcu104")))
+        self.pynq = _pynq()
         self.device = _device_class()(self.board)
         self.sensors: _SensorFiles | None = None  # started by the first rails() call: only power needs them
-        self.description = f"simulated board ({self.spec.data.get('board', '?')} model; PYNQ's DMA driver; " \
-                           f"stream side = the wrapper's C-simulation)"
+        self.description = (f"simulated board ({self.spec.data.get('board', '?')} model; pynq "
+                            f"{self.pynq.__version__}'s DMA driver; stream side = the wrapper's C-simulation)")
         self._make_drivers()
 
     def _make_drivers(self) -> None:
@@ -471,14 +556,19 @@ class SimulatedPlatform:
                                   "interrupts": {}, "fullpath": self.spec.data["ip"]["name"]})
 
     def allocate(self, shape, dtype):
-        return self.device.allocate(shape, dtype)
+        return self.pynq.allocate(shape=shape, dtype=dtype, target=self.device)  # this release's allocate
 
     def reload(self) -> None:
         self.board.reload()
         self._make_drivers()
 
     def pl_clock_mhz(self) -> tuple[float | None, str]:
-        return self.board.clock_mhz, "the simulated board's clock (overlay.json), not a measurement"
+        from approxhls.host import pynqcompat
+
+        with pynqcompat.clocks_on(self.pynq, self.device, self.device.arch):
+            mhz = pynqcompat.fclk0_mhz(self.pynq)
+        return mhz, (f"read back by pynq {self.pynq.__version__}'s Clocks.fclk0_mhz from the simulated PS clock "
+                     f"registers (set from overlay.json: a model, not a measurement)")
 
     def rails(self) -> dict:
         if self.sensors is None:

@@ -1,88 +1,141 @@
 """``approxhls overlay --build``: run Vitis HLS then Vivado on an overlay directory, keep their logs, and
-summarize their reports in build.json. Fails with the missing tool's name and the release expected."""
+summarize their reports in build.json.
+
+The release decides how Vitis HLS is started: 2022.2 to 2024.2 through the ``vitis_hls -f`` Tcl shell, 2025.1
+and later through ``vitis-run --mode hls --tcl`` (UG1702: the Tcl commands of UG1399 run unchanged; the
+``vitis_hls`` launcher is deprecated there and does not write its log; hls4ml's Vitis backend starts its own
+build_prj.tcl the same way). Releases before 2022.2 are refused (hls4ml 1.3.0 needs Vitis HLS 2022.2).
+Every tool runs through :func:`approxhls.toolrun.run_tool`, with a deadline.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
-import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from approxhls.errors import ApproxHLSError, ToolMissingError
 from approxhls.overlays import reports
 from approxhls.report import write_json
+from approxhls.toolrun import run_tool
 
-# name -> (executable, arguments, what it builds); run in this order from the overlay directory
-STEPS = [
-    ("vitis_hls", ["-f", "build_ip.tcl", "-l", "logs/vitis_hls.log"], "C synthesis and IP export"),
-    ("vivado", ["-mode", "batch", "-source", "build_overlay.tcl", "-log", "logs/vivado.log",
-                "-journal", "logs/vivado.jou"], "block design, implementation, bitstream"),
-]
-_PRODUCT = {"vitis_hls": "Vitis HLS", "vivado": "Vivado"}
+OLDEST = "2022.2"          # the oldest Vitis HLS hls4ml 1.3.0 supports
+NEWEST_CHECKED = "2025.2"  # the newest release the scripts were written against (PYNQ 4.0's toolchain)
+VITIS_RUN_FROM = "2025.1"  # first release driven through vitis-run
 
 
-def require_tools(expected: str) -> dict[str, str]:
-    """Path of every tool the build needs; ToolMissingError naming the first one missing."""
-    found = {}
-    for tool, _, _ in STEPS:
-        path = shutil.which(tool)
-        if path is None:
-            raise ToolMissingError(
-                f"{tool} not found on PATH: building the overlay needs {_PRODUCT[tool]} {expected} "
-                f"(source <Xilinx>/Vivado/{expected}/settings64.sh first). The scripts are written; run "
-                f"`make` in the overlay directory on a machine that has the tools"
-            )
-        found[tool] = path
-    return found
+def release(text: str) -> tuple[int, int]:
+    """'2025.1' -> (2025, 1)."""
+    year, minor = str(text).split(".")[:2]
+    return int(year), int(minor)
+
+
+@dataclass(frozen=True)
+class Step:
+    tool: str           # executable
+    args: tuple         # its arguments (run from the overlay directory)
+    product: str        # what the user installs
+    what: str           # what it builds
+
+
+def hls_step(version: str) -> Step:
+    """How this release runs build_ip.tcl."""
+    if release(version) >= release(VITIS_RUN_FROM):
+        return Step("vitis-run", ("--mode", "hls", "--tcl", "build_ip.tcl"), "Vitis", "C synthesis and IP export")
+    return Step("vitis_hls", ("-f", "build_ip.tcl", "-l", "logs/vitis_hls.log"), "Vitis HLS",
+                "C synthesis and IP export")
+
+
+VIVADO_STEP = Step("vivado", ("-mode", "batch", "-source", "build_overlay.tcl", "-log", "logs/vivado.log",
+                              "-journal", "logs/vivado.jou"), "Vivado", "block design, implementation, bitstream")
+
+
+def _missing(tool: str, product: str, written_for: str) -> ToolMissingError:
+    return ToolMissingError(
+        f"{tool} not found on PATH: building the overlay needs {product} {OLDEST} to {NEWEST_CHECKED} (written for "
+        f"{written_for}; source <Xilinx>/Vivado/<release>/settings64.sh, or <Xilinx>/<release>/Vivado/settings64.sh "
+        f"from 2025.1, first). The scripts are written; run `make` in the overlay directory on a machine that has "
+        f"the tools")
 
 
 def tool_version(path: str) -> str | None:
+    """The release a Xilinx tool prints with -version ('Vivado v2025.1 (64-bit)' -> '2025.1'), or None."""
     try:
-        r = subprocess.run([path, "-version"], capture_output=True, text=True, timeout=120)
-    except (OSError, subprocess.TimeoutExpired):
+        r = run_tool([path, "-version"], what="printing its version", kind="probe")
+    except ApproxHLSError:
         return None
-    m = re.search(r"v(\d{4}\.\d)", r.stdout + r.stderr)
+    m = re.search(r"v(\d{4}\.\d)", (r.stdout or "") + (r.stderr or ""))
     return m.group(1) if m else None
 
 
-def _release(v: str) -> tuple[int, int]:
-    year, minor = v.split(".")[:2]
-    return int(year), int(minor)
+def check_release(version: str | None, warnings: list) -> None:
+    """Refuse a release older than 2022.2; note one newer than the scripts were checked against."""
+    if version is None:
+        warnings.append(f"cannot tell the Vivado release; the scripts need {OLDEST} or newer")
+        return
+    if release(version) < release(OLDEST):
+        raise ApproxHLSError(f"Vivado {version} found: approxhls overlays need Vitis HLS and Vivado {OLDEST} or newer "
+                             f"(hls4ml 1.3.0's oldest Vitis HLS; the exported IP needs the same Vivado); checked up "
+                             f"to {NEWEST_CHECKED}")
+    if release(version) > release(NEWEST_CHECKED):
+        warnings.append(f"Vivado {version} is newer than the releases the scripts were checked against "
+                        f"({OLDEST} to {NEWEST_CHECKED})")
+
+
+def plan_steps(written_for: str) -> tuple[list[tuple[Step, str]], str | None, list]:
+    """[(step, executable path)] for the release on PATH, that release, and warnings; refuses old releases."""
+    vivado = shutil.which("vivado")
+    if vivado is None:
+        raise _missing("vivado", "Vivado", written_for)
+    version = tool_version(vivado)
+    warnings: list = []
+    check_release(version, warnings)
+    hls = hls_step(version or written_for)
+    path = shutil.which(hls.tool)
+    if path is None:
+        raise _missing(hls.tool, hls.product, written_for)
+    if hls.tool == "vitis_hls":
+        hls_version = tool_version(path)
+        if hls_version and version and hls_version != version:
+            raise ApproxHLSError(f"vitis_hls {hls_version} and vivado {version} are on PATH: the IP Vitis HLS exports "
+                                 f"needs the same Vivado release; source one release's settings64.sh")
+    return [(hls, path), (VIVADO_STEP, vivado)], version, warnings
+
+
+def _run_step(i: int, n: int, step: Step, exe: str, out: Path, env: dict) -> dict:
+    stdout_log = out / "logs" / f"{step.tool}.stdout.log"
+    print(f"[{i}/{n}] {step.tool} ({step.what}); log: {stdout_log}", flush=True)
+    t0 = time.perf_counter()
+    with open(stdout_log, "w") as fh:
+        r = run_tool([exe, *step.args], what=f"{step.what} in {out}", kind="build", cwd=out, env=env, stdout=fh,
+                     stderr=fh)
+    seconds = round(time.perf_counter() - t0, 1)
+    return {"tool": step.tool, "args": list(step.args), "seconds": seconds, "returncode": r.returncode,
+            "log": str(stdout_log)}
 
 
 def build_overlay(out, jobs: int | None = None) -> dict:
     out = Path(out)
-    spec = json.loads((out / "overlay.json").read_text())
-    from approxhls.overlays.overlay import TOOL_VERSION, TOOL_VERSIONS_SUPPORTED
+    from approxhls.host.schema import read_json
 
-    expected = spec.get("tools", {}).get("vivado", TOOL_VERSION)
-    oldest, newest = spec.get("tools", {}).get("supported", TOOL_VERSIONS_SUPPORTED)
-    tools = require_tools(expected)
+    spec = read_json(out / "overlay.json")
+    written_for = (spec.get("tools") or {}).get("written_for", "2023.2")
+    steps, version, warnings = plan_steps(written_for)
     (out / "logs").mkdir(exist_ok=True)
     env = os.environ | ({"APPROXHLS_JOBS": str(jobs)} if jobs else {})
-    summary = {"board": spec["board"], "clock_mhz": spec["clock_mhz"], "steps": [], "warnings": []}
-    for i, (tool, args, what) in enumerate(STEPS, 1):
-        version = tool_version(tools[tool])
-        if version and _release(version) < _release(oldest):
-            raise ApproxHLSError(f"{_PRODUCT[tool]} {version} found: hls4ml 1.3.0 needs Vitis HLS {oldest} or newer "
-                                 f"(and the IP it exports the same Vivado); the scripts are written for {expected}")
-        if version and version != expected:
-            summary["warnings"].append(f"{tool} {version} found; the scripts are written for {expected} "
-                                       f"(checked range {oldest} to {newest})")
-        stdout_log = out / "logs" / f"{tool}.stdout.log"
-        print(f"[{i}/{len(STEPS)}] {tool} ({what}); log: {stdout_log}", flush=True)
-        t0 = time.perf_counter()
-        with open(stdout_log, "w") as fh:
-            r = subprocess.run([tools[tool], *args], cwd=out, stdout=fh, stderr=subprocess.STDOUT, env=env)
-        seconds = round(time.perf_counter() - t0, 1)
-        summary["steps"].append({"tool": tool, "version": version, "seconds": seconds, "returncode": r.returncode})
-        if r.returncode:
-            tail = "\n".join(stdout_log.read_text(errors="replace").splitlines()[-15:])
-            write_json(out / "build.json", summary | {"failed": tool})
-            raise ApproxHLSError(f"{tool} failed (exit {r.returncode}) after {seconds} s; last lines of {stdout_log}:\n{tail}")
+    summary = {"board": spec.get("board"), "clock_mhz": spec.get("clock_mhz"), "release": version, "steps": [],
+               "warnings": warnings}
+    for i, (step, exe) in enumerate(steps, 1):
+        row = _run_step(i, len(steps), step, exe, out, env)
+        summary["steps"].append(row)
+        if row["returncode"]:
+            tail = "\n".join(Path(row["log"]).read_text(errors="replace").splitlines()[-15:])
+            write_json(out / "build.json", summary | {"failed": step.tool})
+            raise ApproxHLSError(f"{step.tool} failed (exit {row['returncode']}) after {row['seconds']} s; last lines "
+                                 f"of {row['log']}:\n{tail}")
     summary |= collect_reports(out, spec)
     write_json(out / "build.json", summary)
     return summary

@@ -36,18 +36,24 @@ from approxhls.overlays.wrapper import (
 )
 
 # Vitis HLS / Vivado releases: hls4ml 1.3.0 states Vitis HLS 2022.2 or newer; the scripts are written for
-# 2023.2 (PYNQ 3.1's toolchain) and check the running release against this range (build_ip.tcl, build_overlay.tcl).
+# 2023.2 and check the running release against 2022.2 (refused below) .. 2025.2 (PYNQ 4.0's toolchain; a warning
+# above). 2025.1 and later run build_ip.tcl through vitis-run (see approxhls.overlays.build).
+from approxhls.overlays.build import NEWEST_CHECKED, OLDEST, VITIS_RUN_FROM  # noqa: E402
+
 TOOL_VERSION = "2023.2"
-TOOL_VERSIONS_SUPPORTED = ("2022.2", "2024.2")  # oldest, newest release the scripts were written against
+TOOL_VERSIONS_SUPPORTED = (OLDEST, NEWEST_CHECKED)  # oldest, newest release the scripts were written against
 SAMPLES_KEPT = 1000
 DMA_NAME = "axi_dma_0"
 MIN_SG_WIDTH, MAX_SG_WIDTH = 14, 26   # AXI DMA 7.1 buffer length register width (c_sg_length_width)
 BATCH_OFFSET, CONTROL_OFFSET = 0x10, 0x00
 
 
+DEFAULT_BOARD = "zcu104"  # PYNQ 4.0's reference board, with PMBus power rails; pynq-z2 runs PYNQ 3.x images
+
+
 @dataclass
 class OverlayOptions:
-    board: str = "pynq-z2"
+    board: str = DEFAULT_BOARD
     clock_mhz: float | None = None  # default: the board's
     batch: int = 1024               # the largest batch one DMA transfer carries
     word_bits: int = 64
@@ -89,6 +95,7 @@ def script_fields(kernel: Kernel, board: Board, clock_mhz: float, layout: Layout
         "ps_properties": _tcl_dict(props), "ps_master": ps.master, "ps_memory": ps.memory_port,
         "ps_clock": ps.clock_pin, "sg_width": sg_width, "word_bits": layout.word_bits,
         "tool_oldest": TOOL_VERSIONS_SUPPORTED[0], "tool_newest": TOOL_VERSIONS_SUPPORTED[1],
+        "vitis_run_from": VITIS_RUN_FROM, "vitis_run_from_code": VITIS_RUN_FROM.replace(".", ""),
         "board_glob": board.board_glob, "fan_tcl": fan_tcl(board),
     }
 
@@ -130,7 +137,9 @@ def overlay_spec(kernel: Kernel, board: Board, clock_mhz: float, layout: Layout,
         "input": stream(kernel.input, layout.in_field), "output": stream(kernel.output, layout.out_field),
         "word_bits": layout.word_bits,
         "plan": kernel.plan,
-        "tools": {"vitis_hls": TOOL_VERSION, "vivado": TOOL_VERSION, "supported": list(TOOL_VERSIONS_SUPPORTED)},
+        "tools": {"written_for": TOOL_VERSION, "oldest": OLDEST, "newest": NEWEST_CHECKED,
+                  "hls_launcher": {f"{OLDEST}..2024.2": "vitis_hls -f build_ip.tcl",
+                                   f"{VITIS_RUN_FROM}..": "vitis-run --mode hls --tcl build_ip.tcl"}},
         "timing": timing_estimate(kernel, layout),
     }
 
@@ -149,6 +158,22 @@ def timing_estimate(kernel: Kernel, layout: Layout) -> dict:
             "source": "estimate from the project's layers and reuse factor (no synthesis report)"}
 
 
+def check_output_dir(out: Path, prj: Path, overwrite: bool) -> None:
+    """Refuse an output that replacing would destroy more than an old overlay: the working directory or one of
+    its ancestors, a converted project, a directory holding the project, or any directory that is not an overlay."""
+    where, cwd, project = out.resolve(), Path.cwd().resolve(), prj.resolve()
+    if where == cwd or where in cwd.parents:
+        raise ProjectError(f"--out {out} is the working directory or one of its parents: the overlay replaces its "
+                           f"--out directory whole; give a new directory such as {out / 'overlay'}")
+    if where == project or project.is_relative_to(where) or (where / "approxhls.json").exists():
+        raise ProjectError(f"--out {out} is (or holds) the converted project {prj}: give a directory of its own")
+    if out.exists():
+        if not overwrite:
+            raise ProjectError(f"{out} exists; choose another --out or pass --force to replace it")
+        if not out.is_dir() or (any(out.iterdir()) and not (out / OVERLAY_JSON).exists()):
+            raise ProjectError(f"{out} is not an overlay directory (no {OVERLAY_JSON}); refusing to replace it")
+
+
 def _copy_firmware(prj: Path, dest: Path) -> None:
     shutil.copytree(prj / "firmware", dest, ignore=shutil.ignore_patterns("*.so", "*.o"))
 
@@ -163,11 +188,7 @@ def write_overlay(prj, out, opts: OverlayOptions | None = None, overwrite: bool 
     kernel = read_kernel(prj)
     layout = stream_layout(kernel, opts.word_bits)
     sg_width = dma_length_width(int(opts.batch), layout)
-    if out.exists():
-        if not overwrite:
-            raise ProjectError(f"{out} exists; choose another --out or pass --force to replace it")
-        if any(out.iterdir()) and not (out / OVERLAY_JSON).exists():
-            raise ProjectError(f"{out} is not an overlay directory (no {OVERLAY_JSON}); refusing to replace it")
+    check_output_dir(out, prj, overwrite)
     with atomic_directory(out) as tmp:
         firmware = tmp / "hls" / "firmware"
         _copy_firmware(prj, firmware)

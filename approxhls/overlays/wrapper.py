@@ -8,8 +8,6 @@ least significant bits, a sample starts on a new word, TLAST marks the last word
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -17,9 +15,10 @@ from string import Template
 
 import numpy as np
 
-from approxhls.errors import ApproxHLSError, ToolMissingError
-from approxhls.host import packing
+from approxhls.errors import ApproxHLSError
+from approxhls.host import make, packing
 from approxhls.overlays.kernel import Kernel, Port
+from approxhls.toolrun import run_tool
 
 WORD_CHOICES = (8, 16, 32, 64)  # AXI DMA stream widths the host packing supports (one numpy word)
 
@@ -114,26 +113,14 @@ def write_wrapper(kernel: Kernel, firmware: Path, layout: Layout, max_batch: int
 
 # ---- C-simulation of the wrapper ----------------------------------------------------------------------------
 
-def _make(overlay_dir: Path, target: str, what: str) -> Path:
-    """Build ``target`` with the overlay's own Makefile (one definition of each g++ command, rebuilt only when
-    a firmware file changed)."""
-    for tool, package in (("make", "make"), ("g++", "g++")):
-        if shutil.which(tool) is None:
-            raise ToolMissingError(f"{tool} not found: install it (Debian: apt-get install {package}) to build {what}")
-    r = subprocess.run(["make", "-s", "-C", str(overlay_dir), target], capture_output=True, text=True)
-    if r.returncode:
-        raise ApproxHLSError(f"{what} did not compile:\n{(r.stderr or r.stdout)[-3000:]}")
-    return Path(overlay_dir) / target
-
-
 def compile_testbench(overlay_dir: Path, kernel_name: str) -> Path:
     """The wrapper's C-simulation testbench (``make build/tb_TOP``); returns the executable."""
-    return _make(overlay_dir, f"build/tb_{kernel_name}_axis", "the wrapper testbench")
+    return make.testbench(overlay_dir, kernel_name)
 
 
 def compile_stream_library(overlay_dir: Path, kernel_name: str) -> Path:
     """The wrapper as a shared library for the simulated board (``make build/libstream_TOP.so``)."""
-    return _make(overlay_dir, f"build/libstream_{kernel_name}_axis.so", "the simulated board's stream library")
+    return make.stream_library(overlay_dir, kernel_name)
 
 
 def run_testbench(overlay_dir, x: np.ndarray, kernel_name: str, in_type) -> tuple[np.ndarray, str]:
@@ -150,7 +137,7 @@ def run_testbench(overlay_dir, x: np.ndarray, kernel_name: str, in_type) -> tupl
     with open(inp, "w") as fh:
         fh.write(f"{codes.shape[0]} {codes.shape[1]}\n")
         np.savetxt(fh, codes, fmt="%d")
-    r = subprocess.run([str(exe), str(inp), str(outp)], capture_output=True, text=True, cwd=work)
+    r = run_tool([exe, inp, outp], what=f"C-simulating the stream wrapper on {len(x)} samples", kind="run", cwd=work)
     if r.returncode:
         raise ApproxHLSError(f"wrapper C-simulation failed:\n{(r.stderr or r.stdout)[-3000:]}")
     words = [int(line, 16) for line in outp.read_text().split()]
