@@ -1,7 +1,7 @@
 """``make demo``: the main job end to end on the embedded default dataset (scikit-learn's digits).
 
 train -> convert -> C-simulate (bit-exact with QKeras) -> ALWANN search for layer-wise approximate
-multipliers -> convert and C-simulate one front point, checking emulator == C-simulation -> write its PYNQ-Z2
+multipliers -> convert and C-simulate one front point, checking emulator == C-simulation -> write its ZCU104
 overlay scripts and C-simulate the stream wrapper.
 """
 
@@ -45,12 +45,12 @@ def run_demo(out="demo-out", epochs: int = 30, pop: int = 12, gens: int = 5) -> 
             plan=out / "search" / point["plan_file"])
     approx = run_csim(out / "approx_prj")
     emulator_equal = _emulator_equals_csim(out / "approx_prj")
-    print(f"[6/6] writing the PYNQ-Z2 overlay scripts for it -> {out / 'overlay'}; C-simulating the stream wrapper; "
+    print(f"[6/6] writing the ZCU104 overlay scripts for it -> {out / 'overlay'}; C-simulating the stream wrapper; "
           f"running it on the simulated board through PYNQ's DMA driver")
     from approxhls.overlays import OverlayOptions, verify_wrapper, write_overlay
     from approxhls.overlays.wrapper import write_golden
 
-    write_overlay(out / "approx_prj", out / "overlay", OverlayOptions(board="pynq-z2"), overwrite=True)
+    write_overlay(out / "approx_prj", out / "overlay", OverlayOptions(board="zcu104"), overwrite=True)
     wrapper = verify_wrapper(out / "overlay", n=64)
     write_golden(out / "overlay", 64)
     board = _simulated_board_check(out / "overlay")

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, fields
 from approxhls.errors import ModelError
 from approxhls.names import check_identifier
 
-DEFAULT_PART = "xc7z020clg400-1"  # PYNQ-Z2
+DEFAULT_PART = "xczu7ev-ffvc1156-2-e"  # ZCU104, the default board (PYNQ 4.0's reference board)
 BACKENDS = {"vitis": "Vitis", "vivado": "Vivado"}
 IO_TYPES = ("io_parallel", "io_stream")
 STRATEGIES = ("latency", "resource")

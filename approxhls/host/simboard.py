@@ -29,6 +29,7 @@ bench/board.py's fault table.
 from __future__ import annotations
 
 import ctypes
+import os
 import shutil
 import tempfile
 import threading
@@ -157,6 +158,10 @@ class _Memory:
         return None
 
 
+WEIGHTS_ENV = "APPROXHLS_WEIGHTS_DIR"  # where the kernel's first call reads its weights (never compiled in)
+_first_calls = threading.Lock()
+
+
 class StreamLibrary:
     """The wrapper, compiled with g++ as a shared library (the stream side of the core)."""
 
@@ -168,6 +173,10 @@ class StreamLibrary:
         self.word_bits = self.lib.approxhls_stream_word_bits()
         self.in_words = self.lib.approxhls_stream_in_words()
         self.out_words = self.lib.approxhls_stream_out_words()
+        # the kernel loads its weights at its first call, from the overlay's hls/firmware/weights (build/<lib>)
+        with _first_calls:
+            os.environ[WEIGHTS_ENV] = str(Path(path).resolve().parent.parent / "hls" / "firmware" / "weights")
+            self.run(np.zeros(self.in_words, np.uint64), 1)
 
     def run(self, words: np.ndarray, batch: int) -> tuple[np.ndarray, np.ndarray]:
         words = np.ascontiguousarray(words, dtype=np.uint64)

@@ -1,23 +1,20 @@
 """What the stream wrapper needs to know about a converted project's hls4ml top function.
 
-Read from the project: the top prototype in ``firmware/NAME.h`` (argument names and array sizes), the io
-type, and the fixed-point types of the input and of the last layer's result (approxhls.json).
+Read from the project's ports, which the conversion recorded (argument names, C types, element types, shapes
+and stream chunks), and its io type: nothing is parsed out of the generated C++.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from approxhls.errors import ProjectError
 from approxhls.fixedpoint import FixedType
-from approxhls.sim.project import load_project
+from approxhls.project import Project
 
 FIELD_CHOICES = (8, 16, 32, 64)
-_PARALLEL_ARG = re.compile(r"^\s*(\w+)\s+(\w+)\s*\[\s*(\d+)\s*\]\s*$")
-_STREAM_ARG = re.compile(r"^\s*hls::stream<\s*(\w+)\s*>\s*&\s*(\w+)\s*$")
 
 
 @dataclass
@@ -50,43 +47,18 @@ class Kernel:
     meta: dict = field(default_factory=dict, repr=False)  # the project's approxhls.json
 
 
-def _prototype_args(header: Path, name: str) -> list[str]:
-    text = header.read_text()
-    m = re.search(rf"void\s+{re.escape(name)}\s*\((.*?)\)\s*;", text, re.S)
-    if not m:
-        raise ProjectError(f"{header} has no prototype of the top function {name}(); re-create the project "
-                           f"with `approxhls convert`")
-    return [a for a in (s.strip() for s in m.group(1).split(",")) if a]
-
-
-def _array_size(defines: str, ctype: str) -> int:
-    m = re.search(rf"typedef\s+nnet::array<.*,\s*([\d\s*]+)>\s+{re.escape(ctype)}\s*;", defines)
-    if not m:
-        raise ProjectError(f"defines.h has no nnet::array typedef of {ctype}")
-    return math.prod(int(f) for f in m.group(1).split("*"))
-
-
 def read_kernel(prj) -> Kernel:
-    meta = load_project(prj)
-    name, io_type = meta["project_name"], meta["io_type"]
-    args = _prototype_args(Path(prj) / "firmware" / f"{name}.h", name)
-    if len(args) != 2:
-        raise ProjectError(f"the top function {name}() has {len(args)} arguments; the stream wrapper supports "
-                           f"one input and one output")
-    pattern = _PARALLEL_ARG if io_type == "io_parallel" else _STREAM_ARG
-    parsed = [pattern.match(a) for a in args]
-    if not all(parsed):
-        raise ProjectError(f"cannot read the {io_type} top function {name}({', '.join(args)})")
-    out_type = next(r["types"]["result_t"] for r in reversed(meta["layers"]) if "result_t" in r["types"])
-    defines = (Path(prj) / "firmware" / "defines.h").read_text()
-    in_type = FixedType.parse(meta["input_precision"])
+    """The project's top function as its conversion recorded it (argument names, C types, element types, shapes
+    and stream chunks: :meth:`approxhls.project.Project.ports`), checked to be one input and one output."""
+    project = Project.load(prj)
+    project.require_single_io("the stream wrapper of an overlay")
     ports = []
-    for m, t, shape in zip(parsed, (in_type, FixedType.parse(out_type)), (meta["input_shape"], meta["output_shape"])):
-        ctype, arg = m.group(1), m.group(2)
-        port = Port(arg, ctype, t, [int(s) for s in shape])
-        if io_type == "io_stream":
-            port.chunk = _array_size(defines, ctype)
-        if io_type == "io_parallel" and int(m.group(3)) != port.elements:
-            raise ProjectError(f"{name}(): {arg}[{m.group(3)}] does not match the shape {shape} in approxhls.json")
+    for p in project.ports():
+        port = Port(p.name, p.ctype, FixedType.parse(p.precision), list(p.shape))
+        port.chunk = p.chunk if project.io_type == "io_stream" else 1
+        if port.elements % port.chunk:
+            raise ProjectError(f"{project.dir}: port {p.name} has {port.elements} elements in chunks of {p.chunk}; "
+                               f"re-create the project with `approxhls convert`")
         ports.append(port)
-    return Kernel(name, io_type, ports[0], ports[1], meta["part"], Path(prj), meta.get("plan") or {}, meta)
+    meta = project.meta | {"dir": str(prj)}
+    return Kernel(project.name, project.io_type, ports[0], ports[1], meta["part"], Path(prj), project.plan, meta)

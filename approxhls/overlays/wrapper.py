@@ -8,6 +8,8 @@ least significant bits, a sample starts on a new word, TLAST marks the last word
 
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -18,6 +20,7 @@ import numpy as np
 from approxhls.errors import ApproxHLSError
 from approxhls.host import make, packing
 from approxhls.overlays.kernel import Kernel, Port
+from approxhls.host.simboard import WEIGHTS_ENV
 from approxhls.toolrun import run_tool
 
 WORD_CHOICES = (8, 16, 32, 64)  # AXI DMA stream widths the host packing supports (one numpy word)
@@ -137,7 +140,9 @@ def run_testbench(overlay_dir, x: np.ndarray, kernel_name: str, in_type) -> tupl
     with open(inp, "w") as fh:
         fh.write(f"{codes.shape[0]} {codes.shape[1]}\n")
         np.savetxt(fh, codes, fmt="%d")
-    r = run_tool([exe, inp, outp], what=f"C-simulating the stream wrapper on {len(x)} samples", kind="run", cwd=work)
+    env = os.environ | {WEIGHTS_ENV: str(d / "hls" / "firmware" / "weights")}  # read by the kernel's first call
+    r = run_tool([exe, inp, outp], what=f"C-simulating the stream wrapper on {len(x)} samples", kind="run", cwd=work,
+                 env=env)
     if r.returncode:
         raise ApproxHLSError(f"wrapper C-simulation failed:\n{(r.stderr or r.stdout)[-3000:]}")
     words = [int(line, 16) for line in outp.read_text().split()]
