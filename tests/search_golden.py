@@ -22,8 +22,8 @@ MODEL = HERE / "model"
 # name -> SearchOptions fields; small, and between them: tuning, compensation, --max-loss (bounded evaluations),
 # the tiled accelerator and the LUT objective
 CONFIGS = {
-    "dataflow": dict(pop=8, gens=3, tune=True, compensate=True, max_loss=0.02, calib=200, val=300, seed=1),
-    "tiled": dict(tiles=2, pop=8, gens=3, with_luts=True, calib=150, val=200, seed=0),
+    "dataflow": dict(pop=8, gens=3, tune=True, compensate=True, max_loss=0.02, calib=200, val=120, seed=1),
+    "tiled": dict(tiles=2, pop=8, gens=3, with_luts=True, calib=150, val=100, seed=0),
 }
 VOLATILE = ("seconds", "evals_per_s", "prefix_reuse")  # of result["search"]: timing and cache statistics
 
