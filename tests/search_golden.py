@@ -76,12 +76,30 @@ def frozen_prices():
         network.candidate_catalog, run.CostModel = saved
 
 
-def run_config(name: str, out: Path, **extra):
+def run_config(name: str, out: Path, overwrite: bool = False, resume: bool = False, **extra):
     """Runs one recorded configuration into ``out`` (extra: more SearchOptions fields, e.g. jobs)."""
     from approxhls.search.run import SearchOptions, run_search
 
     with frozen_prices():
-        return run_search(MODEL, out, SearchOptions(progress=False, **CONFIGS[name], **extra))
+        return run_search(MODEL, out, SearchOptions(**({"progress": False} | CONFIGS[name] | extra)),
+                          overwrite=overwrite, resume=resume)
+
+
+def cli_args(name: str) -> list[str]:
+    """The `approxhls search` flags of a recorded configuration."""
+    from approxhls.search.options import flag
+
+    args = []
+    for key, value in CONFIGS[name].items():
+        args += [flag(key)] if value is True else [flag(key), str(value)]
+    return args
+
+
+def recorded(name: str) -> dict:
+    """{relative path: bytes} of a recorded search's plans, and its pareto.json (as :func:`outputs` gives them)."""
+    files = {f"plans/{p.name}": p.read_bytes() for p in sorted((HERE / name / "plans").glob("*.json"))}
+    files["pareto.json"] = json.loads((HERE / name / "pareto.json").read_text())
+    return files
 
 
 def comparable(pareto: dict) -> dict:
