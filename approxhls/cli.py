@@ -214,15 +214,17 @@ def _search_args(p):
     p.add_argument("--dataset", default=None, help="default: the dataset it was trained on")
     p.add_argument("--tiles", type=int, default=None, help="ALWANN's tiled accelerator with N tiles "
                    "(default: hls4ml's dataflow, a multiplier per layer)")
-    p.add_argument("--tile-size", type=int, default=None, help="multipliers per tile (default: as many as the "
-                   "largest layer mapped onto the tiles instantiates)")
-    p.add_argument("--pop", type=int, default=24)
-    p.add_argument("--gens", type=int, default=12)
+    p.add_argument("--tile-size", type=int, default=None, help="multipliers per tile, with --tiles (default: as "
+                   "many as the largest layer mapped onto the tiles instantiates)")
+    p.add_argument("--pop", type=int, default=24, help="population size (at least 2)")
+    p.add_argument("--gens", type=int, default=12, help="generations (at least 1)")
     p.add_argument("--tune", action="store_true", help="weight tuning without retraining")
-    p.add_argument("--uniform-tuning", action="store_true", help="tune against uniform inputs (original ALWANN)")
-    p.add_argument("--calib", type=int, default=1000, help="calibration samples (from the training split)")
-    p.add_argument("--val", type=int, default=2000, help="validation samples for choosing points (held out from "
-                   "training where train.json says which samples were)")
+    p.add_argument("--uniform-tuning", action="store_true", help="with --tune: tune against uniform inputs "
+                   "(original ALWANN)")
+    p.add_argument("--calib", type=int, default=None, help="calibration samples, from the training split "
+                   "(default: up to 1000)")
+    p.add_argument("--val", type=int, default=None, help="validation samples for choosing points, held out from "
+                   "training where train.json says which samples were (default: up to 2000)")
     p.add_argument("--compensate", action="store_true", help="bias compensation of each layer's expected "
                    "multiplier error (on top of --tune)")
     p.add_argument("--max-loss", type=float, default=None, help="constraint: accuracy loss, e.g. 0.005 = 0.5 pp")
@@ -232,15 +234,21 @@ def _search_args(p):
     p.add_argument("--jobs", type=int, default=1,
                    help="local worker processes (each keeps prefix states in up to 2 GiB, at most a quarter of the "
                         "available memory shared among them)")
-    p.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:8786)")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:8786), instead of --jobs")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--test-limit", type=int, default=None)
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="output directory (pareto.json, pareto.png, plans/); while the "
+                   "search runs, its state after each generation is saved beside it in OUT.checkpoint")
+    again = p.add_mutually_exclusive_group()
+    again.add_argument("--force", action="store_true", help="replace an existing --out once the new search is "
+                       "complete (and drop an interrupted search's state)")
+    again.add_argument("--resume", action="store_true", help="continue the interrupted search of --out, with the "
+                       "same options, exactly as it would have run on")
 
 
 @command("search", "ALWANN: NSGA-II over layer-wise multipliers -> Pareto front of error and energy")(_search_args)
 def cmd_search(a):
-    from approxhls.report import format_table
+    from approxhls.search.output import summary
     from approxhls.search.run import SearchOptions, run_search
 
     opts = SearchOptions(dataset=a.dataset, tiles=a.tiles, tile_size=a.tile_size, pop=a.pop, gens=a.gens,
@@ -248,17 +256,12 @@ def cmd_search(a):
                          compensate=a.compensate, max_loss=a.max_loss, with_luts=a.luts, jobs=a.jobs,
                          scheduler=a.scheduler, seed=a.seed, test_limit=a.test_limit, candidates=a.candidates,
                          weights=a.weights)
-    r = run_search(a.model, a.out, opts)
-    ex = r["exact"]["test_accuracy"]
-    rows = [{"point": p["plan_file"], "val_acc": p["val_accuracy"], "test_acc": p["test_accuracy"],
-             "loss_pp": 100 * (ex - p["test_accuracy"]),
-             "loss_ci95_pp": "{:+.2f}..{:+.2f}".format(*(100 * v for v in p["test_loss_ci95"])),
-             "rel_energy": p["relative_energy"], "rel_luts": p["relative_luts"]} for p in r["points"]]
-    print(format_table(rows))
-    pr = r["protocol"]
-    print(f"\nexact test accuracy {ex:.4f}; {r['search']['evaluations']} evaluations in {r['search']['seconds']} s; "
-          f"calibration {pr['calibration']} / validation {pr['validation']} / test {pr['test']} samples "
-          f"(choose points on validation, report test); wrote {a.out}/pareto.json, pareto.png, plans/")
+    try:
+        r = run_search(a.model, a.out, opts, overwrite=a.force, resume=a.resume)
+    except KeyboardInterrupt as e:  # SearchInterrupted says what was saved; the shell's code for Ctrl-C
+        print(str(e) or "search interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
+    print(summary(r, a.out))
 
 
 # ---- diff -------------------------------------------------------------------------------------------

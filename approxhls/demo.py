@@ -38,7 +38,8 @@ def run_demo(out="demo-out", epochs: int = 30, pop: int = 12, gens: int = 5) -> 
 
     write_npz(out / "digits_test.npz", load_dataset("digits"))  # for notebooks/pynq_demo.ipynb
     print(f"[4/6] ALWANN search: layer-wise approximate multipliers with weight tuning (pop {pop}, {gens} generations)")
-    search = run_search(out / "model", out / "search", SearchOptions(pop=pop, gens=gens, tune=True, calib=500))
+    search = run_search(out / "model", out / "search", SearchOptions(pop=pop, gens=gens, tune=True, calib=500),
+                        overwrite=True)  # the demo runs again into its own directory
     point = best_within(search, 0.01) or search["points"][0]
     print(f"[5/6] converting the front point {point['plan_file']} and checking emulator == C-simulation")
     convert(out / "model", out / "approx_prj", ConvertOptions(io_type="io_parallel"), overwrite=True,

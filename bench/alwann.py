@@ -193,7 +193,8 @@ def main():
             size = budget[name] | (dict(pop=FULL_POP, gens=FULL_GENS) if full else {})
             r = run_search(mdir, root / "search" / label, SearchOptions(tiles=tiles, tune=tune, compensate=comp,
                                                                         max_loss=max_loss, jobs=args.jobs,
-                                                                        progress=False, **size))
+                                                                        progress=False, **size),
+                           overwrite=True)  # a row not kept (--keep) is searched again
             rows.append(row_of(name, r, tune, comp, time.perf_counter() - t0, max_loss))
             png.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(root / "search" / label / "pareto.png", png)

@@ -111,7 +111,8 @@ def run_searches(args) -> list[dict]:
     for selection in ("builtin", "user", "all"):
         t0 = time.perf_counter()
         r = run_search(mdir, Path("runs") / "import_search" / selection,
-                       SearchOptions(tune=True, jobs=args.jobs, progress=False, candidates=selection, **budget))
+                       SearchOptions(tune=True, jobs=args.jobs, progress=False, candidates=selection, **budget),
+                       overwrite=True)
         best = best_within(r, 0.005)
         rows.append({
             "candidates": selection, "designs": len(r["candidates"]["designs"]),

@@ -91,41 +91,55 @@ class PrefixRunner:
         ``stop(start, outputs)``, if given, sees each batch's outputs in order and may end the run early (True): the
         outputs so far are returned, and no state of that candidate is kept."""
         prefixes = self._prefixes(key, tag)
-        self._clock += 1
-        if self._expected[(tag, key)] > 0:
-            self._expected[(tag, key)] -= 1
-        else:  # not announced by expect(): counted now
-            self.shared.update(prefixes[1:])
-        resume = max((d for d in range(1, len(prefixes)) if prefixes[d] in self.states), default=0)
-        if resume:
-            self._last_use[prefixes[resume]] = self._clock
+        self._count(tag, key, prefixes)
+        resume = self._deepest_kept(prefixes)
         fresh = {d: [] for d in range(resume + 1, len(prefixes)) if self.shared[prefixes[d]] >= ADMIT}
-        at_cut = {self.cuts[d]: d for d in fresh}
         outs = []
         for b in range(0, len(self.x), self.batch):
-            xb = self.x[b : b + self.batch]
-            ctx = emulator.context(xb)
-            if resume:
-                env = {v: (c.copy(), t) for v, (c, t) in self.states[prefixes[resume]][b // self.batch].items()}
-                start = self.cuts[resume]
-            else:
-                env, start = {}, 0
-
-            def keep(i, env):
-                d = at_cut.get(i)
-                if d is not None:
-                    fresh[d].append({v: (env[v][0].astype(env[v][1].code_dtype), env[v][1]) for v in self.live[d]})
-
-            run_nodes(emulator.ir, ctx, env, start, len(self.ir.nodes), at=keep)  # the candidate's (tuned) nodes
-            outs.append(output_values(self.ir, env, len(xb)))
-            self.nodes_run += len(self.ir.nodes) - start
-            self.nodes_total += len(self.ir.nodes)
+            outs.append(self._run_batch(emulator, b, prefixes[resume] if resume else None, fresh))
             if stop is not None and stop(b, outs[-1]) and b + self.batch < len(self.x):
                 fresh = {}  # states of only some batches: not kept
                 break
         for d, states in fresh.items():
             self._keep(prefixes[d], states)
         return np.concatenate(outs)
+
+    def _count(self, tag, key: tuple, prefixes: list[tuple]) -> None:
+        """One more candidate with these prefixes (already counted if expect() announced it)."""
+        self._clock += 1
+        if self._expected[(tag, key)] > 0:
+            self._expected[(tag, key)] -= 1
+        else:  # not announced by expect(): counted now
+            self.shared.update(prefixes[1:])
+
+    def _deepest_kept(self, prefixes: list[tuple]) -> int:
+        """The deepest cut whose state is kept for these prefixes (0: none, run from the input)."""
+        resume = max((d for d in range(1, len(prefixes)) if prefixes[d] in self.states), default=0)
+        if resume:
+            self._last_use[prefixes[resume]] = self._clock
+        return resume
+
+    def _run_batch(self, emulator, b: int, kept: tuple | None, fresh: dict[int, list]) -> np.ndarray:
+        """Outputs of the batch starting at image ``b``, resumed from the ``kept`` prefix's state (None: from the
+        input); the states at the cuts in ``fresh`` are appended to its lists as they pass."""
+        xb = self.x[b : b + self.batch]
+        ctx = emulator.context(xb)
+        if kept is not None:
+            env = {v: (c.copy(), t) for v, (c, t) in self.states[kept][b // self.batch].items()}
+            start = self.cuts[len(kept[1])]
+        else:
+            env, start = {}, 0
+        at_cut = {self.cuts[d]: d for d in fresh}
+
+        def keep(i, env):
+            d = at_cut.get(i)
+            if d is not None:
+                fresh[d].append({v: (env[v][0].astype(env[v][1].code_dtype), env[v][1]) for v in self.live[d]})
+
+        run_nodes(emulator.ir, ctx, env, start, len(self.ir.nodes), at=keep)  # the candidate's (tuned) nodes
+        self.nodes_run += len(self.ir.nodes) - start
+        self.nodes_total += len(self.ir.nodes)
+        return output_values(self.ir, env, len(xb))
 
     def _keep(self, prefix: tuple, states: list) -> None:
         self.states[prefix] = states

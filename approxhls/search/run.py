@@ -1,63 +1,81 @@
-"""``approxhls search``: the whole ALWANN flow, from a trained model to a Pareto front of plans."""
+"""``approxhls search``: the whole ALWANN flow, from a trained model to a Pareto front of plans, as named steps:
+data -> baseline -> search -> re-evaluation -> intervals -> files and plot."""
 
 from __future__ import annotations
 
-import math
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from approxhls.hls.plan import Plan
+import numpy as np
+
 from approxhls.multipliers.registry import EXACT_REFERENCES
-from approxhls.report import write_json
 from approxhls.search.accelerators import DataflowAccelerator, TiledAccelerator
+from approxhls.search.checkpoint import Checkpoint, SearchInterrupted, checkpoint_path, fingerprint
+from approxhls.search.choice import best_within
 from approxhls.search.costmodel import EXACT, CostModel
-from approxhls.search.evaluator import Evaluator, Pool
-from approxhls.stats import paired_difference_interval, wilson_interval
+from approxhls.search.evaluator import Evaluator, Fitness
+from approxhls.search.front import plan_of, reevaluate, with_intervals
+from approxhls.search.options import SearchOptions, check, result_options
+from approxhls.search.output import check_target, discard_checkpoint, publish
+from approxhls.search.problem import max_wrong
+from approxhls.stats import wilson_interval
+
+__all__ = ["SearchOptions", "SearchInterrupted", "best_within", "max_wrong", "run_search"]
 
 
 @dataclass
-class SearchOptions:
-    dataset: str | None = None
-    tiles: int | None = None  # None: hls4ml's dataflow (one multiplier per layer)
-    pop: int = 24
-    gens: int = 12
-    tune: bool = False
-    uniform_tuning: bool = False
-    calib: int = 1000
-    val: int = 2000  # validation samples (choosing points), held out from training where train.json says
-    compensate: bool = False  # bias compensation of each approximate layer's expected error
-    max_loss: float | None = None  # accuracy loss allowed, as a fraction (0.005 = 0.5 pp)
-    with_luts: bool = False
-    jobs: int = 1
-    scheduler: str | None = None
-    seed: int = 0
-    reuse_factor: int = 1
-    tile_size: int | None = None  # multipliers per tile; None: the largest mapped layer's instances
-    test_limit: int | None = None
-    candidates: str = "builtin"  # builtin, user, all, or NAME,NAME,...
-    weights: str | None = None   # weights file of a model given as JSON
-    progress: bool = True
+class Prepared:
+    """A model ready to search: its IR, layers, candidates and prices, the images, the evaluator."""
+
+    model: str
+    dataset: str
+    layers: list
+    candidates: dict
+    catalog: dict
+    notes: list
+    cost: object
+    accel: object
+    evaluator: Evaluator
+
+
+@dataclass
+class Baseline:
+    """The exact network on every split."""
+
+    calib: float
+    val: float | None
+    test_correct: np.ndarray
+    luts: int
+
+
+@dataclass
+class Found:
+    """What NSGA-II found: the genes of its final front, the fitness (cache and count), the pool's statistics."""
+
+    X: np.ndarray
+    fitness: Fitness
+    seconds: float
+    parallel: str
+    reuse: float
 
 
 def _accelerator(opts: SearchOptions, candidates: dict[str, list[str]], layers: list[str]):
     if not opts.tiles:
         return DataflowAccelerator(layers, candidates)
-    shared = candidates[layers[0]]
-    for layer in layers[1:]:
-        shared = [m for m in shared if m in candidates[layer]] if len(candidates[layer]) > 1 else shared
     mapped = [layer for layer in layers if len(candidates[layer]) > 1]
+    shared = [m for m in candidates[layers[0]] if all(m in candidates[layer] for layer in mapped)]
     fixed = [layer for layer in layers if len(candidates[layer]) == 1]
     return TiledAccelerator(mapped, shared, opts.tiles, fixed_exact=fixed)
 
 
-def run_search(model_path, out_dir, opts: SearchOptions) -> dict:
+def load(model_path, opts: SearchOptions) -> Prepared:
+    """Step 1, data: the model, its dataset's splits, candidates, prices and the evaluator."""
     from approxhls.models.datasets import load_dataset
     from approxhls.models.modelio import load_model, load_train_info
-    from approxhls.plots import plot_pareto
     from approxhls.search.network import prepare
+    from approxhls.sim.emulator import Emulator
 
-    out = Path(out_dir)
-    (out / "plans").mkdir(parents=True, exist_ok=True)
     model, info = load_model(model_path, opts.weights), load_train_info(model_path, opts.weights)
     ds = load_dataset(opts.dataset or info.get("dataset_spec") or info.get("dataset") or "digits",
                       grid=info.get("input_grid", "ap_ufixed<8,0>")).limit(opts.test_limit)
@@ -69,128 +87,113 @@ def run_search(model_path, out_dir, opts: SearchOptions) -> dict:
     accel = _accelerator(opts, candidates, names)
     if opts.tiles and not opts.tile_size:  # a tile runs any layer mapped onto it at the same reuse factor
         cost.tile_size = max(cost.instances[layer] for layer in accel.layers)
-
-    from approxhls.sim.emulator import Emulator
-
     hist = Emulator(ir).input_histograms(data.x_calib) if (opts.tune or opts.compensate) else {}
     evaluator = Evaluator(ir, data, hist, opts.uniform_tuning, opts.compensate)
-    exact = {layer: EXACT for layer in names}
-    exact_calib = evaluator.accuracy(exact)
-    exact_val = evaluator.accuracy(exact, split="val") if len(data.x_val) else None
-    exact_correct = evaluator.correct(exact, split="test")
-    exact_test = float(exact_correct.mean())
+    return Prepared(str(model_path), ds.name, layers, candidates, catalog, notes, cost, accel, evaluator)
 
+
+def baseline(p: Prepared) -> Baseline:
+    """Step 2: the exact network's accuracy on calibration, validation and (per image) test images, and its LUTs."""
+    ev, exact = p.evaluator, {layer.name: EXACT for layer in p.layers}
+    return Baseline(ev.accuracy(exact), ev.accuracy(exact, split="val") if len(ev.data.x_val) else None,
+                    ev.correct(exact, split="test"), p.accel.luts(p.cost, p.accel.decode(p.accel.exact_genes())))
+
+
+def search(p: Prepared, base: Baseline, opts: SearchOptions, checkpoint: Checkpoint, resume: bool) -> Found:
+    """Step 3: NSGA-II, checkpointed after every generation."""
     from approxhls.search.nsga import run_nsga2
+    from approxhls.search.pool import Pool
+    from approxhls.search.problem import AlwannProblem
 
     if opts.max_loss is not None:  # candidates beyond the allowed loss stop as soon as that is certain
-        evaluator.max_wrong = max_wrong(len(data.y_calib), exact_calib, opts.max_loss)
-    pool = Pool(evaluator, opts.jobs, opts.scheduler)
+        p.evaluator.max_wrong = max_wrong(len(p.evaluator.data.y_calib), base.calib, opts.max_loss)
+    pool = Pool(p.evaluator, opts.jobs, opts.scheduler)
+    fitness = Fitness(pool, opts.tune)
+    problem = AlwannProblem(p.accel, p.cost, fitness, base.calib, opts.max_loss, opts.with_luts)
+    interrupted = True
     try:
-        X, problem, seconds = run_nsga2(accel, cost, pool, exact_calib, opts.pop, opts.gens, opts.tune,
-                                        opts.max_loss, opts.with_luts, opts.seed, opts.progress)
+        X, seconds = run_nsga2(problem, opts.pop, opts.gens, opts.seed, opts.progress, checkpoint, resume)
+        interrupted = False
     finally:
-        pool.close()
-    exact_luts = accel.luts(cost, accel.decode(accel.exact_genes()))
-    points = []
-    seen = set()
-    for genes in X:
-        d = accel.decode(genes)
-        key = tuple(sorted(d.assignment.items()))
-        if key in seen:
-            continue
-        seen.add(key)
-        correct = evaluator.correct(d.assignment, opts.tune, split="test")
-        loss, lo, hi = paired_difference_interval(exact_correct, correct)
-        p = {
-            "plan": d.assignment,
-            "tiles": d.tiles,
-            "tile_map": d.tile_map,
-            "calib_accuracy": problem.seen.get(key),
-            "val_accuracy": evaluator.accuracy(d.assignment, opts.tune, split="val") if exact_val is not None else None,
-            "test_accuracy": float(correct.mean()),
-            "test_accuracy_ci95": list(wilson_interval(int(correct.sum()), len(correct))),
-            "test_loss_ci95": [lo, hi],  # exact minus this point, paired over the same test images
-            "relative_energy": cost.relative_energy(d.assignment),
-            "luts": int(accel.luts(cost, d)),
-        }
-        p["relative_luts"] = p["luts"] / exact_luts if exact_luts else None
-        # the effect of tuning / compensation on the same plans, on the split points are chosen on (cheaper than
-        # the test set, and it keeps the test set for reporting chosen points)
-        effect = "val" if exact_val is not None else "test"
-        if opts.tune:
-            p[f"{effect}_accuracy_untuned"] = evaluator.accuracy(d.assignment, False, split=effect, compensate=False)
-        if opts.compensate:
-            p[f"{effect}_accuracy_uncompensated"] = evaluator.accuracy(d.assignment, opts.tune, split=effect,
-                                                                       compensate=False)
-        points.append(p)
-    points.sort(key=lambda p: p["relative_energy"])
-    for i, p in enumerate(points):
-        tuned = {layer: {a: b for a, b in evaluator.tuned_weights(layer, m)[1].items() if a != b}
-                 for layer, m in p["plan"].items() if m != EXACT} if opts.tune else {}
-        offsets = {}
-        if opts.compensate:
-            for layer, m in p["plan"].items():
-                o = evaluator.bias_offsets(layer, m, opts.tune) if m != EXACT else None
-                if o is not None and o.any():
-                    offsets[layer] = [int(v) for v in o]
-        p["plan_file"] = f"plans/point_{i:02d}.json"
-        Plan(EXACT, {k: v for k, v in p["plan"].items() if v != EXACT}, tuned, offsets).save(out / p["plan_file"])
-    result = {
-        "model": str(model_path),
-        "dataset": ds.name,
-        "accelerator": accel.name,
+        pool.close(cancel=interrupted)
+    return Found(X, fitness, seconds, pool.kind, pool.reuse)
+
+
+def result_of(p: Prepared, base: Baseline, found: Found, points: list[dict], opts: SearchOptions) -> dict:
+    """Step 6a: pareto.json's content."""
+    ev, cost = p.evaluator, p.cost
+    data, evaluations = ev.data, found.fitness.evaluations
+    return {
+        "model": p.model,
+        "dataset": p.dataset,
+        "accelerator": p.accel.name,
         "tuned": opts.tune,
         "tuning_distribution": ("uniform" if opts.uniform_tuning else "calibration") if opts.tune else None,
         "compensated": opts.compensate,
-        "exact": {"calib_accuracy": exact_calib, "val_accuracy": exact_val, "test_accuracy": exact_test,
-                  "test_accuracy_ci95": list(wilson_interval(int(exact_correct.sum()), len(exact_correct))),
-                  "luts": int(exact_luts)},
+        "exact": {"calib_accuracy": base.calib, "val_accuracy": base.val,
+                  "test_accuracy": float(base.test_correct.mean()),
+                  "test_accuracy_ci95": list(wilson_interval(int(base.test_correct.sum()), len(base.test_correct))),
+                  "luts": int(base.luts)},
         "protocol": {"calibration": int(len(data.x_calib)), "validation": int(len(data.x_val)),
                      "validation_source": data.val_source, "test": int(len(data.x_test)),
                      "fitness": "calibration accuracy", "choice": "validation accuracy",
                      "reported": "test accuracy, Wilson 95% interval; loss: paired 95% interval"},
         "layers": [{"name": layer.name, "macs": layer.macs, "multipliers": cost.instances[layer.name],
-                    "candidates": len(candidates[layer.name]) - 1} for layer in layers],
+                    "candidates": len(p.candidates[layer.name]) - 1} for layer in p.layers],
         "cost_model": {"instances": "ceil(weights / reuse factor) per layer (approxhls.cost)",
                        "reuse_factor": cost.reuse_factor, "tile_size": cost.tile_size if opts.tiles else None},
-        "candidates": {"selection": opts.candidates, "designs": sorted(n for n in catalog if n not in EXACT_REFERENCES),
-                       "left_out": notes},
-        "search": {"pop": opts.pop, "gens": opts.gens, "evaluations": problem.evaluations,
-                   "seconds": round(seconds, 1), "evals_per_s": round(problem.evaluations / seconds, 2),
+        "candidates": {"selection": opts.candidates,
+                       "designs": sorted(n for n in p.catalog if n not in EXACT_REFERENCES), "left_out": p.notes},
+        "search": {"pop": opts.pop, "gens": opts.gens, "evaluations": evaluations,
+                   "seconds": round(found.seconds, 1), "evals_per_s": round(evaluations / found.seconds, 2),
                    "calibration_samples": int(len(data.x_calib)), "test_samples": int(len(data.x_test)),
-                   "parallel": pool.kind, "max_loss": opts.max_loss,
-                   "prefix_reuse": round(pool.reuse, 3), "stopped_infeasible": pool.stopped,
+                   "parallel": found.parallel, "max_loss": opts.max_loss,
+                   "prefix_reuse": round(found.reuse, 3), "stopped_infeasible": found.fitness.pool.stopped,
                    "stopping": ("an evaluation stops once the candidate has more wrong calibration answers than "
                                 "--max-loss allows; its calibration accuracy is then an upper bound")
                    if opts.max_loss is not None else None},
         "points": points,
     }
-    write_json(out / "pareto.json", result)
-    plot_pareto(result, out / "pareto.png")
+
+
+@contextlib.contextmanager
+def _interrupt_message(out: Path, checkpoint: Checkpoint, gens: int):
+    """Ctrl-C becomes :class:`SearchInterrupted`, whose one-line message says what was saved and how to go on."""
+    try:
+        yield
+    except SearchInterrupted:
+        raise
+    except KeyboardInterrupt:
+        done = checkpoint.generation()
+        if done is None:
+            raise SearchInterrupted(f"search interrupted before its first generation was complete; nothing was "
+                                    f"saved, {out} is unchanged") from None
+        raise SearchInterrupted(f"search interrupted after generation {done} of {gens}; its state is in "
+                                f"{checkpoint.path}: run the same command with --resume to continue") from None
+
+
+def run_search(model_path, out_dir, opts: SearchOptions, overwrite: bool = False, resume: bool = False) -> dict:
+    """Searches ``model_path``'s multipliers and writes the front to ``out_dir`` (pareto.json, pareto.png,
+    plans/). An existing ``out_dir`` is refused unless ``overwrite`` (it is then replaced when the new results are
+    complete); ``resume`` continues the search interrupted there, with the same options, as it would have run on."""
+    check(opts)
+    check_target(out_dir, model_path, overwrite, resume)
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if overwrite:
+        discard_checkpoint(out)
+    checkpoint = Checkpoint(checkpoint_path(out), result_options(opts))
+    if resume:
+        checkpoint.read()  # other options: refused before any work
+    with _interrupt_message(out, checkpoint, opts.gens):
+        p = load(model_path, opts)
+        checkpoint.data = fingerprint(p.evaluator.ir, p.evaluator.data)
+        if resume:
+            checkpoint.read()  # another network or other images: refused before the search
+        base = baseline(p)
+        found = search(p, base, opts, checkpoint, resume)
+        measured = reevaluate(found.X, p.evaluator, found.fitness, p.cost, p.accel, opts, base.luts)
+        points = with_intervals(measured, base.test_correct)
+        result = result_of(p, base, found, points, opts)
+        publish(out, result, {pt["plan_file"]: plan_of(pt, p.evaluator, opts) for pt in points})
     return result
-
-
-def max_wrong(n: int, exact_accuracy: float, max_loss: float) -> int:
-    """The most wrong answers out of ``n`` that keep a candidate feasible, by the same float test as the search's
-    constraint ((exact - accuracy) - max_loss <= 0, accuracy = 1 - wrong / n)."""
-    def feasible(w: int) -> bool:
-        return (exact_accuracy - (1 - w / n)) - max_loss <= 0
-
-    w = min(n, max(-1, math.floor(n * (1 - exact_accuracy + max_loss))))
-    while w + 1 <= n and feasible(w + 1):
-        w += 1
-    while w >= 0 and not feasible(w):
-        w -= 1
-    return w
-
-
-def best_within(result: dict, max_loss: float, split: str = "val") -> dict | None:
-    """The lowest-energy front point whose accuracy on ``split`` (validation: the test set only reports) is within
-    ``max_loss`` of the exact network's; results without a validation split fall back to calibration."""
-    key = f"{split}_accuracy"
-    if result["exact"].get(key) is None:
-        key = "calib_accuracy"
-    ok = [p for p in result["points"]
-          if p.get(key) is not None and result["exact"][key] - p[key] <= max_loss + 1e-12]
-    return min(ok, key=lambda p: p["relative_energy"]) if ok else None
-
