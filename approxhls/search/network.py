@@ -161,6 +161,11 @@ def prepare(model, ds, calib: int | None = 1000, seed: int = 0, reuse_factor: in
     """(IR, layer costs, per-layer candidates, cost catalog, data splits, notes on left-out designs)."""
     from approxhls.hls.convert import ConvertOptions, build_graph
 
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        from approxhls.errors import ModelError
+
+        raise ModelError(f"approxhls search evaluates a dataset's images on a model with one input and one output; "
+                         f"this one has {len(model.inputs)} inputs and {len(model.outputs)} outputs")
     g = build_graph(model, ConvertOptions(io_type=io_type, reuse_factor=reuse_factor,
                                           input_precision=input_precision or str(ds.grid)))
     catalog, notes = candidate_catalog(candidates)
