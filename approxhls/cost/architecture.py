@@ -24,7 +24,9 @@ toggles per multiplication of the design's generic gate netlist on synthetic NN-
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from approxhls.errors import ApproxHLSError
 
@@ -48,11 +50,22 @@ class Layer:
     w_bits: int = 8
     x_signed: bool = False
     codes: tuple = ()       # ((weight code, count), ...): the layer's weight codes
+    adders: float = 0.0     # LUTs of the adders summing its products (the same whatever the multipliers)
+    groups: tuple = field(default=(), compare=False, repr=False)  # weight matrices (k, out), for da4ml
 
     @classmethod
     def from_count(cls, c) -> "Layer":
         return cls(c.name, int(c.macs), int(c.weights), int(c.x_bits), int(c.w_bits), bool(c.x_signed),
-                   tuple(sorted(c.weight_codes.items())))
+                   tuple(sorted(c.weight_codes.items())), adder_luts(c.groups, c.acc_bits, True), tuple(c.groups))
+
+
+def adder_luts(groups, acc_bits: int, bias: bool) -> float:
+    """LUTs of the adders that sum each output's nonzero products (and its bias) at the accumulator width."""
+    total = 0.0
+    for g in groups:
+        terms = np.count_nonzero(np.asarray(g), axis=0) + (1 if bias else 0)
+        total += float(np.maximum(terms - 1, 0).sum()) * acc_bits
+    return total
 
 
 def is_exact(mult: str | None) -> bool:

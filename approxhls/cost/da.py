@@ -14,6 +14,7 @@ with numpy 1.26), and is otherwise reported unavailable, with this reason.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -65,12 +66,34 @@ def _in_subprocess(python: str, path: Path) -> list[dict]:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-def da_luts(layers_groups: list[tuple[list[np.ndarray], int, bool]]) -> tuple[float | None, list[float] | None]:
-    """(total da4ml cost, per layer) of layers given as (weight matrices, activation bits, activation signed)."""
-    per_layer = []
-    for groups, x_bits, x_signed in layers_groups:
-        costs = solve_costs(groups, x_bits, x_signed)
+CACHE_VERSION = 1
+WHAT = "distributed-arithmetic cache"
+
+
+def cache_path() -> Path:
+    from approxhls.multipliers.user import home
+
+    return home() / "da_costs.json"
+
+
+def _key(m: np.ndarray, x_bits: int, x_signed: bool) -> str:
+    m = np.ascontiguousarray(np.asarray(m, np.int64))
+    h = hashlib.sha256(f"{m.shape}/{x_bits}/{x_signed}".encode())
+    h.update(m.tobytes())
+    return h.hexdigest()[:24]
+
+
+def layer_cost(groups: list[np.ndarray], x_bits: int, x_signed: bool) -> float | None:
+    """da4ml's cost of a layer (the sum over its weight groups), cached per matrix; None without da4ml."""
+    from approxhls.multipliers import jsoncache
+
+    keys = [_key(g, x_bits, x_signed) for g in groups]
+    known = jsoncache.read(cache_path(), CACHE_VERSION, WHAT)
+    todo = [k for k in range(len(groups)) if keys[k] not in known]
+    if todo:
+        costs = solve_costs([groups[k] for k in todo], x_bits, x_signed)
         if costs is None:
-            return None, None
-        per_layer.append(sum(c["cost"] for c in costs))
-    return sum(per_layer), per_layer
+            return None
+        known = jsoncache.update(cache_path(), CACHE_VERSION, WHAT,
+                                 lambda e: e.update({keys[k]: c for k, c in zip(todo, costs)}))
+    return float(sum(known[k]["cost"] for k in keys))

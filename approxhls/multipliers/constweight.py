@@ -112,10 +112,29 @@ def cache_path() -> Path:
 WHAT = "constant-weight cache"
 
 
+SHIPPED = Path(__file__).with_name("constant_weight.json")  # the circuits approxhls' benchmarks and tests use
+
+
 def load_cache() -> dict:
+    """ident -> {"name", "yosys", "luts": {code: LUTs}}: the shipped entries, extended by the user's cache."""
     from approxhls.multipliers import jsoncache
 
-    return jsoncache.read(cache_path(), CACHE_VERSION, WHAT)
+    merged = {k: dict(v, luts=dict(v["luts"])) for k, v in jsoncache.read(SHIPPED, CACHE_VERSION, WHAT).items()}
+    for ident, entry in jsoncache.read(cache_path(), CACHE_VERSION, WHAT).items():
+        merged.setdefault(ident, dict(entry, luts={}))["luts"].update(entry["luts"])
+    return merged
+
+
+def write_shipped(idents) -> Path:
+    """Copy these circuits' cached costs into the shipped file (one circuit a line)."""
+    import json
+
+    cache = load_cache()
+    entries = {k: cache[k] for k in sorted(idents) if k in cache}
+    lines = ",\n".join(f"{json.dumps(k)}: {json.dumps(v, sort_keys=True, separators=(',', ':'))}"
+                        for k, v in entries.items())
+    SHIPPED.write_text(f'{{"version": {CACHE_VERSION}, "entries": {{\n{lines}\n}}}}\n')
+    return SHIPPED
 
 
 def _merge(circuit: ConstCircuit, luts: dict[int, int], yosys: str) -> None:
