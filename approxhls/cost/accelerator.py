@@ -32,12 +32,12 @@ import numpy as np
 DSP_MIN_BITS = 10          # both operands at least this wide: an exact product goes to a DSP48 ...
 SMALL_CONSTANT = 32        # ... unless |w| is below this,
 SHIFT_ADD_DIGITS = 2       # ... or has at most this many nonzero CSD digits (shifts and adds instead)
-SELECT_LUT_PER_BIT = 2     # compare-and-select (ReLU, max)
-INDEX_LUT_PER_BIT = 4      # table index: scale, offset, clamp
+SELECT_LUT_PER_BIT = 2.5   # compare-and-select (ReLU, max)
+INDEX_LUT_PER_BIT = 8      # table index: scale, offset, two-sided clamp, and the read multiplexing of the copies
 SRL_DEPTH = 32             # words per LUT shift register
 BRAM18_BITS = 18 * 1024
 DELAY_NS = {"dsp": 2.4, "lut_mult": 2.0, "add": 1.0, "select": 0.5, "index": 1.5}
-BRAM_CYCLES = 1
+BRAM_CYCLES = 2            # address register, then the BRAM's output register
 
 
 @dataclass
@@ -110,12 +110,20 @@ def _exact_wide_products(codes: dict, x_bits: int, w_bits: int) -> tuple[int, fl
     for w, n in codes.items():
         if w == 0:
             continue
-        digits = csd_digits(w)
-        if abs(w) < SMALL_CONSTANT or digits <= SHIFT_ADD_DIGITS:
-            luts += n * (digits - 1) * (x_bits + int(abs(w)).bit_length())
+        digits, width = csd_digits(w), int(abs(w)).bit_length()
+        if digits <= SHIFT_ADD_DIGITS:  # shifts and one add
+            luts += n * (digits - 1) * (x_bits + width)
+        elif abs(w) < SMALL_CONSTANT:  # a LUT multiplier by a narrow constant: half a LUT per partial-product bit
+            luts += n * x_bits * width / 2
         else:
-            dsp += n
+            dsp += n * dsps_per_product(x_bits, w_bits)
     return dsp, luts
+
+
+def dsps_per_product(x_bits: int, w_bits: int) -> int:
+    """DSP48s of one exact product: one up to 18 x 27 bits, two beyond (the wider operand split)."""
+    small, large = sorted((x_bits, w_bits))
+    return 1 if small <= 18 and large <= 27 else 2
 
 
 def _products(node, ir, cfg: Config, count) -> Part:
@@ -130,7 +138,7 @@ def _products(node, ir, cfg: Config, count) -> Part:
     if cfg.reuse_factor > 1:
         inst = math.ceil(count.weights / cfg.reuse_factor)
         if wide and arch.is_exact(mult):
-            p.dsp += inst
+            p.dsp += inst * dsps_per_product(x_bits, w_bits)
         else:
             r = arch.reuse_multipliers([layer], {node.name: mult}, arch.flat_catalog(load_entries().values()),
                                        cfg.reuse_factor)
@@ -172,9 +180,10 @@ def _mac(node, ir, cfg: Config, count) -> Part:
         a = node.attrs
         p.cycles += (a["in_height"] * a["in_width"]) if cfg.io_type == "io_stream" else (a["out_height"] * a["out_width"])
         p.ii = p.cycles + 1
-        if cfg.io_type == "io_stream":  # line buffer: filter_height - 1 rows of the input
-            words = (a["filt_height"] - 1) * a["in_width"]
-            p.add("line_buffer", a["n_chan"] * _bits(ir.producer(node.inputs[0])) * math.ceil(max(words, 1) / SRL_DEPTH))
+        if cfg.io_type == "io_stream":  # line buffer: filter_height - 1 rows of the input; the window in registers
+            bits = a["n_chan"] * _bits(ir.producer(node.inputs[0]))
+            p.add("line_buffer", bits * math.ceil(max((a["filt_height"] - 1) * a["in_width"], 1) / SRL_DEPTH))
+            p.ff += a["filt_height"] * a["filt_width"] * bits
     return p
 
 
@@ -188,6 +197,9 @@ def _elementwise(node, ir, cfg: Config, count) -> Part:
            "scale_bias": 0}.get(node.op, 1)
     p.add("activation", n * per * _bits(node))
     p.add("requantization", n * _cast_luts(src, node.type()))
+    slopes = node.attrs.get("prelu_slopes", 0)
+    if slopes:  # PReLU's nonzero slopes: a product each
+        p.dsp += slopes if src.width >= DSP_MIN_BITS else 0
     if node.op == "scale_bias":
         p.add("adders", n * _bits(node))
         p.dsp += n if src.width >= DSP_MIN_BITS and node.type("scale").width >= DSP_MIN_BITS else 0
@@ -255,29 +267,31 @@ def estimate_accelerator(ir, cfg: Config, counts: dict | None = None) -> dict:
     layers, total_ns, cycles, ii = [], 0.0, 0, 1
     lut = ff = dsp = bram = 0.0
     first = ir.nodes[0]
-    ff += _elements(first) * _bits(first) + 2 if cfg.io_type == "io_parallel" else 0  # the input register
+    # the input register: hls4ml's io_parallel top function registers its input array, io_stream one stream word
+    ff += _elements(first) * _bits(first) + 2 if cfg.io_type == "io_parallel" else int(first.shape[-1]) * _bits(first)
+    last = ir.nodes[-1].name
     for node in ir.nodes:
         fn = RULES.get(node.op)
         if fn is None:
             continue
         part = fn(node, ir, cfg, counts.get(node.name))
         if cfg.io_type == "io_stream":
-            _stream_fifo(node, part)
+            part.cycles += 1  # reading its input stream
+            if node.name != last:
+                _stream_fifo(node, part)
         edges = int(total_ns // cfg.clock_ns)
         total_ns += part.delay_ns
         new_edges = int(total_ns // cfg.clock_ns) - edges
         if new_edges and cfg.io_type == "io_parallel":  # pipeline registers for each clock edge crossed
-            part.ff += new_edges * _elements(node) * _bits(node)
+            serial = node.op in ("conv", "depthwise")  # one output pixel at a time: its channels are registered
+            part.ff += new_edges * (int(node.shape[-1]) if serial else _elements(node)) * _bits(node)
         cycles += part.cycles
         ii = max(ii, part.ii)
         lut, ff, dsp, bram = lut + part.lut, ff + part.ff, dsp + part.dsp, bram + part.bram18
         layers.append({"layer": node.name, "op": node.op, "lut": round(part.lut), "ff": round(part.ff),
                        "dsp": part.dsp, "bram18": part.bram18, **{f"lut_{k}": round(v) for k, v in part.what.items()}})
     latency = int(total_ns // cfg.clock_ns) + cycles
-    if cfg.io_type == "io_stream":
-        latency += len(layers)  # one cycle to read each stream
-        ii = max(ii, 1)
-    else:
+    if cfg.io_type == "io_parallel":
         ii = max(ii, cfg.reuse_factor)
     return {"lut": round(lut), "ff": round(ff), "dsp": int(dsp), "bram18": int(bram), "latency_cycles": latency,
             "ii": ii, "latency_ns": latency * cfg.clock_ns, "clock_ns": cfg.clock_ns, "io_type": cfg.io_type,
@@ -290,4 +304,46 @@ def _stream_fifo(node, part: Part) -> None:
     depth = max(1, _elements(node) // int(node.shape[-1]))
     part.add("fifo", word * math.ceil(depth / SRL_DEPTH))
     part.ff += 2 * word
-    part.cycles += 1
+
+
+# ---- models the bit-exact IR cannot evaluate, estimated all the same ------------------------------------------------
+
+class _TableStandIn:
+    """hls4ml's table activations the IR does not evaluate (ParametrizedActivation elu/selu/...): priced as tables."""
+
+    @classmethod
+    def extract(cls, layer, ex):
+        size = int(layer.get_attr("table_size", 1024))
+        node = ex.node(layer, "lut", {"function": str(layer.get_attr("activation")), "table_size": size,
+                                      "estimate_only": True})
+        node.types.setdefault("table", node.types["result"])
+        return [node]
+
+
+class _PReLUStandIn:
+    """PReLU: a select per element and, where its slope is not zero, a product by the slope (priced as ReLU, with
+    the nonzero slopes' products counted)."""
+
+    @classmethod
+    def extract(cls, layer, ex):
+        alphas = np.asarray(layer.weights["param"].data).ravel()
+        return [ex.node(layer, "relu", {"prelu_slopes": int(np.count_nonzero(alphas)), "estimate_only": True})]
+
+
+STAND_INS = {"ParametrizedActivation": _TableStandIn, "PReLU": _PReLUStandIn}
+
+
+def estimate_ir(hls_model):
+    """The IR of an hls4ml model for estimation: :func:`approxhls.hls.extract.extract_ir`, with stand-in nodes (never
+    evaluated) for layers the bit-exact IR does not support but this estimate can price."""
+    from unittest import mock
+
+    from approxhls.hls import extract
+    from approxhls.sim.ops import op_for_layer
+
+    def claims(layer):
+        op = op_for_layer(layer)
+        return op if op is not None else (STAND_INS[layer.class_name]() if layer.class_name in STAND_INS else None)
+
+    with mock.patch.object(extract, "op_for_layer", claims):
+        return extract.extract_ir(hls_model)

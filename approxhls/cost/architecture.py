@@ -214,7 +214,7 @@ def tile_multipliers(layers, tiles: list[str], tile_map: dict | None, tile_size:
     budget = int(dsp_budget)
     ref = max(layers, key=lambda layer: layer.weights) if layers else Layer("-", 0, 0)
     for t, mult in enumerate(tiles):
-        mapped = [layer for layer in layers if (tile_map or {}).get(layer.name, t) == t]
+        mapped = layers if tile_map is None else [layer for layer in layers if tile_map.get(layer.name) == t]
         depth = max((math.ceil(layer.weights / tile_size) for layer in mapped), default=1)
         probe = mapped[0] if mapped else ref
         in_dsp = min(tile_size, budget) if is_exact(mult) else 0

@@ -176,3 +176,27 @@ def plot_cost(report: dict, path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def price_plan(model_path, plan: dict, tiles: list | None = None, tile_map: dict | None = None,
+               tile_size: int | None = None, reuse_factor: int = 1, board: str = "pynq-z2", weights=None,
+               progress: bool = False) -> dict:
+    """A search point's arithmetic as built, against the exact baselines of the same architecture: the dataflow
+    (``tiles`` None) or ALWANN's tiles. {"architecture", "plan_luts", "baselines", "cheapest", "saving_vs_cheapest"}."""
+    from approxhls.cost.baselines import board_dsps, exact_baselines, plan_luts
+    from approxhls.hls.convert import ConvertOptions, build_graph
+    from approxhls.models.modelio import load_model, load_train_info
+
+    info = load_train_info(model_path, weights)
+    g = build_graph(load_model(model_path, weights), ConvertOptions(reuse_factor=reuse_factor), info)
+    layers = [arch.Layer.from_count(c) for c in count_ir(g.ir) if c.macs]
+    est = Estimator(reuse_factor=reuse_factor, bars=progress)
+    catalog = est.flat_catalog()
+    size = tile_size or max((ly.weights for ly in layers), default=1)
+    luts = plan_luts(layers, plan, catalog, reuse_factor, tiles, tile_map, size, progress)
+    bases = exact_baselines(layers, catalog, reuse_factor, board_dsps(board), len(tiles) if tiles else None, size,
+                            progress)
+    best = arch.cheapest(bases)
+    return {"architecture": f"tiles-{len(tiles)}" if tiles else ("dataflow" if reuse_factor == 1 else "reuse"),
+            "plan_luts": round(luts), "baselines": [b.to_json() for b in bases], "cheapest": best.name,
+            "saving_vs_cheapest": arch.saving(luts, best), "board": board}

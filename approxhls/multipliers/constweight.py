@@ -48,6 +48,11 @@ class ConstCircuit:
     core: str           # Verilog of the modules the wrappers instantiate ("" for the plain exact product)
     top: str            # module instantiated as top(.a, .b, .p); "" for the plain product
 
+    @property
+    def out_signed(self) -> bool:
+        """The tied product is a two's complement word (else an unsigned core's unsigned product)."""
+        return self.x_signed or self.w_signed or not self.top
+
     def code_range(self) -> tuple[int, int]:
         if self.w_signed:
             return -(1 << (self.w_bits - 1)), (1 << (self.w_bits - 1)) - 1
@@ -62,7 +67,8 @@ class ConstCircuit:
         xb, ob = self.x_bits, self.out_bits
         mod = f"cw_{code}".replace("-", "m")
         tied = f"{self.w_bits}'d{code & ((1 << self.w_bits) - 1)}"
-        head = f"(* keep_hierarchy *)\nmodule {mod}(input {xs}[{xb - 1}:0] a, output signed [{ob - 1}:0] p);\n"
+        ps = "signed " if self.out_signed else ""
+        head = f"(* keep_hierarchy *)\nmodule {mod}(input {xs}[{xb - 1}:0] a, output {ps}[{ob - 1}:0] p);\n"
         if not self.top:  # plain exact product; the weight's sign is absorbed by the accumulation
             return head + f"  assign p = a * $signed({{1'b0, {tied}}});\nendmodule\n"
         if self.w_signed or not self.x_signed:  # native signed design, or an unsigned core on unsigned activations
