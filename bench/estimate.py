@@ -33,63 +33,16 @@ from render_results import results_path  # noqa: E402
 BASELINES = Path("/tmp/hls4ml-1.3.0/test/pytest/baselines")
 TOOLS = ["Vitis/2024.1", "Vitis/2023.1", "Vivado/2020.1"]
 METRICS = {"lut": "LUT", "ff": "FF", "dsp": "DSP", "latency_cycles": "WorstLatency"}
-ACTIVATIONS = ["relu", "leaky_relu", "elu", "prelu", "sigmoid"]
-POOLING = ["MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D"]
 
 
-# ---- the models of hls4ml's test_keras_api.py ---------------------------------------------------------------------
-
-def _activation_layer(name):
-    from tensorflow.keras.layers import ELU, Activation, LeakyReLU, PReLU
-
-    return {"relu": lambda: Activation(activation="relu", name="relu"), "leaky_relu": lambda: LeakyReLU(alpha=1.0),
-            "elu": lambda: ELU(alpha=1.0), "prelu": lambda: PReLU(alpha_initializer="zeros"),
-            "sigmoid": lambda: Activation(activation="sigmoid", name="sigmoid")}[name]()
-
-
-def model_cases() -> list[dict]:
-    """(case name, builder, hls4ml config changes, io_type) of every test_keras_api model with a synthesis baseline."""
-    cases = [{"case": f"dense_{io}", "build": "dense", "io_type": io, "file": f"dense_{io}"} for io in ("io_parallel", "io_stream")]
-    cases += [{"case": f"activations_{io}-{a}", "build": "activation", "act": a, "io_type": io,
-               "file": f"activations_{io}-{{tool}}-{a}"} for io in ("io_parallel", "io_stream") for a in ACTIVATIONS]
-    cases.append({"case": "conv2d_io_parallel-Resource-same", "build": "conv2d", "io_type": "io_parallel",
-                  "strategy": "Resource", "file": "conv2d_io_parallel-{tool}-Resource-same-channels_last"})
-    cases += [{"case": f"depthwise{d}_io_stream", "build": f"depthwise{d}", "io_type": "io_stream",
-               "file": f"depthwise{d}_io_stream"} for d in ("1d", "2d")]
-    cases += [{"case": f"pooling-{pad}-{p}", "build": "pooling", "pool": p, "padding": pad, "io_type": "io_parallel",
-               "file": f"pooling_{{tool}}-channels_last-{pad}-{p}"} for pad in ("same", "valid") for p in POOLING]
-    return cases
+from keras_api_models import keras_model, model_cases  # noqa: E402
 
 
 def build(case: dict, seed: int = 0):
     """The Keras model and hls4ml config of a case, as test_keras_api.py makes them."""
     import hls4ml
-    import tensorflow as tf
-    from tensorflow.keras import layers as L
 
-    tf.keras.utils.set_random_seed(seed)
-    m = tf.keras.models.Sequential()
-    kind = case["build"]
-    cfg_kw = {}
-    if kind == "dense":
-        m.add(L.Dense(2, input_shape=(1,), name="Dense", kernel_initializer=tf.keras.initializers.RandomUniform(1, 10)))
-        m.add(L.Activation(activation="elu", name="Activation"))
-    elif kind == "activation":
-        m.add(L.Dense(64, input_shape=(1,), name="Dense", kernel_initializer="lecun_uniform"))
-        m.add(_activation_layer(case["act"]))
-    elif kind == "conv2d":
-        m.add(L.Conv2D(32, (4, 4), strides=(4, 4), padding="same", input_shape=(28, 28, 3), kernel_initializer="normal",
-                       use_bias=False))
-    elif kind == "depthwise2d":
-        m.add(L.DepthwiseConv2D(kernel_size=(3, 3), input_shape=(32, 32, 3)))
-        cfg_kw = {"granularity": "name", "default_precision": "fixed<32,12>"}
-    elif kind == "depthwise1d":
-        m.add(L.DepthwiseConv1D(kernel_size=3, input_shape=(32, 3)))
-        cfg_kw = {"granularity": "name"}
-    else:
-        shape = (18, 15, 3) if "2D" in case["pool"] else (121, 3)
-        m.add(getattr(L, case["pool"])(padding=case["padding"], input_shape=shape))
-    m.compile(optimizer="adam", loss="mse")
+    m, cfg_kw = keras_model(case, seed)
     cfg = hls4ml.utils.config_from_keras_model(m, backend="Vitis", **cfg_kw)
     if case.get("strategy"):
         cfg["Model"]["Strategy"] = case["strategy"]
@@ -131,6 +84,37 @@ def summary(rows: list[dict], tools: list[str]) -> dict:
     return out
 
 
+def compare_rule4ml(rows: list[dict], tool: str) -> dict | None:
+    """Errors of rule4ml's predictions (bench/results/rule4ml.json) and of this estimate on the models rule4ml covers."""
+    path = results_path("rule4ml")
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    preds = {r["case"]: r["prediction"] for r in data["rows"] if "prediction" in r}
+    covered = [r for r in rows if r["case"] in preds and tool in r["report"]]
+    out = {"board": data["board"], "hls4ml_version": data["hls4ml_version"], "vivado_version": data["vivado_version"],
+           "covered": [r["case"] for r in covered], "refused": {r["case"]: r["refused"] for r in data["rows"]
+                                                                if "refused" in r}, "metrics": {}}
+    for m in METRICS:
+        mine, theirs = [], []
+        for r in covered:
+            real = r["report"][tool][m]
+            if real and m in preds[r["case"]]:
+                mine.append(abs(r["estimate"][m] / real - 1))
+                theirs.append(abs(preds[r["case"]][m] / real - 1))
+        if mine:
+            out["metrics"][m] = {"n": len(mine), "approxhls_median": statistics.median(mine),
+                                 "rule4ml_median": statistics.median(theirs)}
+        for r in covered:
+            r.setdefault("rule4ml", {})[m] = preds[r["case"]].get(m)
+    parts = [f"{m} {100 * v['approxhls_median']:.0f}% vs rule4ml {100 * v['rule4ml_median']:.0f}% (n={v['n']})"
+             for m, v in out["metrics"].items()]
+    out["text"] = (f"on the {len(covered)} models rule4ml 0.2.0 predicts (board {data['board']}, hls4ml "
+                   f"{data['hls4ml_version']}, Vivado {data['vivado_version']}), median absolute error against "
+                   f"{tool}: " + ", ".join(parts) + f"; {len(out['refused'])} models refused by rule4ml")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--baselines", default=str(BASELINES), help="hls4ml's test/pytest/baselines directory")
@@ -157,6 +141,7 @@ def main():
                 row["error"][tool] = {m: (est[m] / real[m] - 1.0 if real[m] else None) for m in METRICS}
             rows.append(row)
     tools = [t for t in TOOLS if any(t in r["report"] for r in rows)]
+    r4 = compare_rule4ml(rows, tools[0]) if tools else None
     table = []
     for r in rows:
         t = {"case": r["case"], **{f"est_{m}": r["estimate"][m] for m in METRICS}}
@@ -169,8 +154,10 @@ def main():
         print(tool + ": " + ", ".join(f"{m} median {100 * v['median_abs']:.0f}% worst {100 * v['worst_abs']:.0f}% "
                                       f"(n={v['n']})" for m, v in summ[tool].items() if v["n"]))
     out = results_path("estimate", args.quick)
+    if r4:
+        print("rule4ml: " + r4["text"])
     write_json(out, {"rows": rows, "summary": summ, "tools": tools, "clock_ns": 5.0,
-                     "hls4ml": "1.3.0", "seeded_weights": 0})
+                     "hls4ml": "1.3.0", "seeded_weights": 0, "rule4ml": r4})
     print(f"wrote {out}")
 
 

@@ -346,17 +346,22 @@ def alwann() -> str:
                "sizes": r.get("sizes", ""), "search": f"{r['pop']} x {r['gens']}" if r.get("pop") else "",
                "maxloss": "" if r.get("max_loss_pp") is None else f"{r['max_loss_pp']:g}",
                "stopped": "" if r.get("max_loss_pp") is None else r.get("stopped_infeasible", 0),
-               "code": r.get("code") or ""}
+               "code": r.get("code") or "",
+               "dfl": _lut_saving(r, "dataflow"), "til": _lut_saving(r, "tiles")}
         rows.append(row)
     cols = [("model", "model"), ("accelerator", "acc"), ("weights tuned", "tuned"), ("bias compensated", "comp"),
-            ("exact test acc.", "exact"), ("energy saving", "save"), ("val. loss (pp)", "vloss"),
+            ("exact test acc.", "exact"), ("multiplication energy saving (gate-toggle proxy)", "save"), ("val. loss (pp)", "vloss"),
             ("test acc.", "test"), ("test loss (pp)", "loss"), ("test loss 95% CI (pp)", "ci"),
             ("pop x gens", "search"), ("max calib. loss (pp)", "maxloss"), ("evaluations", "evals"),
             ("stopped early", "stopped"), ("eval/s", "rate"), ("prefix reuse", "reuse"),
-            ("wall time (s)", "wall"), ("calib / val / test", "sizes"), ("code", "code")]
+            ("wall time (s)", "wall"), ("calib / val / test", "sizes"), ("code", "code"),
+            ("LUT saving as dataflow (vs)", "dfl"), ("LUT saving on tiles (vs)", "til")]
     for key, field in (("vloss", "val_loss_pp"), ("search", "pop"), ("rate", "evals_per_s"),
                        ("reuse", "prefix_reuse"), ("maxloss", "max_loss_pp"), ("stopped", "max_loss_pp"),
                        ("code", "code")):
+        if not any(r.get(field) is not None for r in d["rows"]):
+            cols = [c for c in cols if c[1] != key]
+    for key, field in (("dfl", "dataflow_luts"), ("til", "tiles_luts")):
         if not any(r.get(field) is not None for r in d["rows"]):
             cols = [c for c in cols if c[1] != key]
     if not any(r.get("compensated") for r in d["rows"]):
@@ -374,6 +379,14 @@ def alwann() -> str:
     return "\n".join(out)
 
 
+def _lut_saving(r: dict, arch: str) -> str:
+    """The chosen point's LUT saving against the cheapest exact baseline of an architecture, and which baseline."""
+    if r.get(f"{arch}_luts") is None:
+        return ""
+    saving = r.get(f"{arch}_lut_saving_%")
+    return f"{'' if saving is None else f'{saving:+.1f}%'} ({r[f'{arch}_baseline']})"
+
+
 def quant_cost() -> str:
     d = load("quant_cost")
     out = ["## What quantization costs in hardware\n",
@@ -385,6 +398,10 @@ def quant_cost() -> str:
            "factor 1 (one multiplier and accumulator per weight, one requantizer per output channel).\n"]
     if d is None:
         return "\n".join(out) + missing("bench/quant_cost.py")
+    if not d.get("architecture_true"):
+        out.append("These figures predate constant-weight pricing (issue 33): their multiplier LUTs are generic "
+                   "circuits, one per weight, which overstates the dataflow's multipliers (see \"Multipliers with "
+                   "constant weights\"); the energy proxy and the quantization figures are unaffected.\n")
     out.append(f"cnn trained {d['epochs']} epochs on {d['limit_train']} images; test accuracy on the 10,000 test "
                f"images. `acc deployed`: for LSQ/LSQ+ the learned steps rounded to powers of two and offsets folded "
                f"into biases (what hls4ml computes); energy relative to fixed-w8a8.\n")

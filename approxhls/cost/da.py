@@ -57,10 +57,12 @@ def solve_costs(matrices: list[np.ndarray], x_bits: int, x_signed: bool) -> list
 
 def _in_subprocess(python: str, path: Path) -> list[dict]:
     from approxhls.errors import ApproxHLSError
-    from approxhls.toolrun import run_tool
+    from approxhls.toolrun import limit, run_tool
 
     script = Path(__file__).with_name("da_solve.py")
-    res = run_tool([python, str(script), str(path)], what="pricing distributed arithmetic with da4ml", kind="run")
+    # da4ml compiles its solver with numba on first use (minutes), then solves each matrix
+    res = run_tool([python, str(script), str(path)], what="pricing distributed arithmetic with da4ml", kind="run",
+                   timeout=limit("run") * 6)
     if res.returncode != 0:
         raise ApproxHLSError(f"da4ml ({python}, from {ENV}) failed:\n{res.stderr[-2000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
