@@ -205,3 +205,22 @@ def test_accelerator_prices_8bit_products_as_the_architecture_does(monkeypatch):
     lut = {e["layer"]: e for e in exact["layers"]}["fc"]["lut_multipliers"]
     assert exact["dsp"] == 0 and lut == (103 + 105 + 100 + 107)  # 8-bit: LUTs, constant weights, zero included
     assert {e["layer"]: e for e in planned["layers"]}["fc"]["lut_multipliers"] == 3 + 5 + 0 + 7
+
+
+def test_distributed_arithmetic_is_cached_per_matrix_and_optional(monkeypatch):
+    from approxhls.cost import da
+
+    calls = []
+
+    def solve(mats, x_bits, x_signed):
+        calls.append(len(mats))
+        return [{"cost": float(np.abs(m).sum()), "latency": 1.0} for m in mats]
+
+    monkeypatch.setattr(da, "solve_costs", solve)
+    g = [np.array([[1, -2], [3, 0]]), np.array([[5], [7]])]
+    assert da.layer_cost(g, 8, False) == 6 + 12 and calls == [2]
+    assert da.layer_cost(g[:1], 8, False) == 6 and calls == [2]  # both matrices cached
+    assert da.layer_cost(g[:1], 8, True) == 6 and calls == [2, 1]  # other activations: another problem
+    monkeypatch.delenv(da.ENV, raising=False)
+    monkeypatch.setattr(da, "solve_costs", lambda *a: None)
+    assert da.layer_cost([np.eye(3, dtype=np.int64)], 8, False) is None
