@@ -36,23 +36,28 @@ def keras_model(case: dict, seed: int = 0):
     m = tf.keras.models.Sequential()
     kind = case["build"]
     cfg_kw = {}
+    # an Input first, then the tests' layers (the same model; rule4ml under Keras 3 needs the input declared)
     if kind == "dense":
-        m.add(L.Dense(2, input_shape=(1,), name="Dense", kernel_initializer=tf.keras.initializers.RandomUniform(1, 10)))
+        m.add(tf.keras.Input(shape=(1,)))
+        m.add(L.Dense(2, name="Dense", kernel_initializer=tf.keras.initializers.RandomUniform(1, 10)))
         m.add(L.Activation(activation="elu", name="Activation"))
     elif kind == "activation":
-        m.add(L.Dense(64, input_shape=(1,), name="Dense", kernel_initializer="lecun_uniform"))
+        m.add(tf.keras.Input(shape=(1,)))
+        m.add(L.Dense(64, name="Dense", kernel_initializer="lecun_uniform"))
         m.add(_activation_layer(case["act"]))
     elif kind == "conv2d":
-        m.add(L.Conv2D(32, (4, 4), strides=(4, 4), padding="same", input_shape=(28, 28, 3), kernel_initializer="normal",
-                       use_bias=False))
+        m.add(tf.keras.Input(shape=(28, 28, 3)))
+        m.add(L.Conv2D(32, (4, 4), strides=(4, 4), padding="same", kernel_initializer="normal", use_bias=False))
     elif kind == "depthwise2d":
-        m.add(L.DepthwiseConv2D(kernel_size=(3, 3), input_shape=(32, 32, 3)))
+        m.add(tf.keras.Input(shape=(32, 32, 3)))
+        m.add(L.DepthwiseConv2D(kernel_size=(3, 3)))
         cfg_kw = {"granularity": "name", "default_precision": "fixed<32,12>"}
     elif kind == "depthwise1d":
-        m.add(L.DepthwiseConv1D(kernel_size=3, input_shape=(32, 3)))
+        m.add(tf.keras.Input(shape=(32, 3)))
+        m.add(L.DepthwiseConv1D(kernel_size=3))
         cfg_kw = {"granularity": "name"}
-    else:
-        shape = (18, 15, 3) if "2D" in case["pool"] else (121, 3)
-        m.add(getattr(L, case["pool"])(padding=case["padding"], input_shape=shape))
+    else:  # the tests' pooling layers take Keras 2's default pool size, 2
+        m.add(tf.keras.Input(shape=(18, 15, 3) if "2D" in case["pool"] else (121, 3)))
+        m.add(getattr(L, case["pool"])(pool_size=2, padding=case["padding"]))
     m.compile(optimizer="adam", loss="mse")
     return m, cfg_kw

@@ -238,8 +238,8 @@ class Baseline:
     note: str = ""
 
     def to_json(self) -> dict:
-        return {"name": self.name, "luts": round(self.luts), "dsp": self.dsp, "available": self.available,
-                "note": self.note}
+        return {"name": self.name, "luts": round(self.luts) if self.available else None, "dsp": self.dsp,
+                "available": self.available, "note": self.note}
 
 
 BASELINE_TEXT = {

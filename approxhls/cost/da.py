@@ -2,7 +2,7 @@
 
 hls4ml 1.3.0's ``distributed_arithmetic`` strategy hands each layer's constant matrix-vector multiplication (CMVM)
 to da4ml, which turns it into a graph of shift-and-add adders; da4ml's ``solve`` returns that graph with its cost
-(adder bits, about one LUT each on the carry chain). That cost is the baseline here, per weight group of a layer
+(with hls4ml's settings: adder bits, about one LUT each on the carry chain). That cost is the baseline here, per weight group of a layer
 (a convolution's group is reused over its output pixels, as hls4ml's kernels reuse it).
 
 da4ml does not install beside this project's pins: hls4ml 1.3.0's ``da`` extra asks for da4ml>=0.5.2,<0.6, which
@@ -68,7 +68,7 @@ def _in_subprocess(python: str, path: Path) -> list[dict]:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: costs in adder bits, as hls4ml asks da4ml (1 counted adders)
 WHAT = "distributed-arithmetic cache"
 
 
