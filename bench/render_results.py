@@ -141,6 +141,35 @@ def constant_weight() -> str:
     return "\n".join(out)
 
 
+def da_baseline() -> str:
+    d = load("da_baseline")
+    out = ["## Exact baselines side by side\n",
+           "Command: `APPROXHLS_DA4ML_PYTHON=... nice -n 10 .venv/bin/python bench/da_baseline.py` (da4ml 0.5.2 in its "
+           "own environment: it does not install beside approxhls' pins). A layer's exact arithmetic three ways, as "
+           "`approxhls cost` and the search price it: products in LUTs with their constant weights plus the adders "
+           "that sum them (accumulator-wide), the same with pynq-z2's 220 DSP48 slices taking the dearest products, "
+           "and hls4ml's distributed arithmetic as da4ml prices it with hls4ml's settings (adder bits).\n"]
+    if d is None:
+        return "\n".join(out) + missing("bench/da_baseline.py")
+    out.append(f"Weights {d['weights']}; activations {d['activations']}; accumulators {d['acc_bits']} bits.\n")
+    out.append(table([{"m": r["matrix"], "w": r["weights"], "l": f"{r['lut_fabric']:,}", "a": f"{r['adders']:,}",
+                       "d": f"{r['dsp48_luts']:,} + {r['dsp48_dsp']} DSP",
+                       "da": "" if r["da"] is None else f"{r['da']:,}", "s": f(r["seconds"], 0)} for r in d["rows"]],
+                     [("matrix (inputs x outputs)", "m"), ("weights", "w"), ("LUT fabric", "l"), ("of which adders", "a"),
+                      ("DSP48", "d"), ("distributed arithmetic", "da"), ("seconds (da4ml)", "s")],
+                     {"w", "l", "a", "d", "da", "s"}))
+    rows = [r for r in d["rows"] if r["da"]]
+    if rows:
+        out.append("\n- Distributed arithmetic needs " + ", ".join(
+            f"{r['lut_fabric'] / r['da']:.0f}x fewer LUTs than the LUT fabric ({r['matrix']})" for r in rows)
+            + ": it shares partial sums across a layer's constant weights and sizes every adder to the bits it needs, "
+              "while the other two sum products at the accumulator's width (the adders alone exceed distributed "
+              "arithmetic's total here). In hls4ml's dataflow it is the exact baseline an approximate plan must beat, "
+              "and approximate multipliers only shrink the multipliers' share.")
+    out.append("")
+    return "\n".join(out)
+
+
 def estimate() -> str:
     d = load("estimate")
     out = ["## The whole-accelerator estimate against published synthesis reports\n",
@@ -191,6 +220,26 @@ def estimate() -> str:
     out.append("- rule4ml: " + (r4["text"] + ". rule4ml was trained on other models and boards (out of sample); "
                                 "this estimate's unit costs were set on these reports (in sample)."
                                 if r4 else "not compared."))
+    out.append("")
+    return "\n".join(out)
+
+
+def rule4ml() -> str:
+    d = load("rule4ml")
+    out = ["### rule4ml's coverage\n",
+           "Command: `/work/venvs/rule4ml/bin/python bench/rule4ml_predict.py --board alveo-u250` in rule4ml's own "
+           "environment (rule4ml 0.2.0 with TensorFlow 2.15.1 and PyTorch 2.13, which approxhls' pins exclude); the "
+           "comparison above reads its predictions.\n"]
+    if d is None:
+        return "\n".join(out) + missing("bench/rule4ml_predict.py")
+    ok = [r["case"] for r in d["rows"] if "prediction" in r]
+    refused = {}
+    for r in d["rows"]:
+        if "refused" in r:
+            refused.setdefault(r["refused"].split(":")[0] + ": " + r["refused"].split(":", 1)[1][:70].strip(), []).append(r["case"])
+    out.append(f"Board {d['board']} (of {', '.join(d['boards'])}), hls4ml {d['hls4ml_version']}, Vivado "
+               f"{d['vivado_version']}. Predicted: {', '.join(ok)}. Refused:")
+    out += [f"- {', '.join(cases)}: `{why}...`" for why, cases in refused.items()]
     out.append("")
     return "\n".join(out)
 
@@ -581,8 +630,8 @@ def board() -> str:
     return "\n".join(out)
 
 
-SECTIONS = [header, multipliers, constant_weight, emulator, alwann, quant_cost, estimate, corpus, import_library,
-            board]
+SECTIONS = [header, multipliers, constant_weight, da_baseline, emulator, alwann, quant_cost, estimate, rule4ml,
+            corpus, import_library, board]
 
 
 def render() -> str:

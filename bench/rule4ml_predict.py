@@ -1,8 +1,12 @@
 """rule4ml's predictions for the models bench/estimate.py checks (run in rule4ml's own environment: it needs
 TensorFlow >= 2.15 and PyTorch, which approxhls' pins exclude).
 
-    python -m venv /work/venvs/rule4ml && /work/venvs/rule4ml/bin/pip install torch==2.13.0 rule4ml==0.2.0
-    /work/venvs/rule4ml/bin/python bench/rule4ml_predict.py [--board NAME]
+    python -m venv /work/venvs/rule4ml
+    /work/venvs/rule4ml/bin/pip install torch==2.13.0 rule4ml==0.2.0 tensorflow==2.15.1 pandas==2.2.3 "numpy<2"
+    /work/venvs/rule4ml/bin/python bench/rule4ml_predict.py --board alveo-u250
+
+(rule4ml asks for TensorFlow >= 2.15.1 and takes the newest, whose Keras 3 it cannot read layer shapes from: 2.15.1
+is the release its authors generate data with; alveo-u250 is its board closest to the reports' VU13P part.)
 
 Each model of hls4ml's test_keras_api.py with a csynth baseline is built as bench/estimate.py builds it and handed
 to rule4ml's default estimators (its GNN models) with the tests' hls4ml settings: ap_fixed<16,6>, reuse factor 1,

@@ -2,8 +2,8 @@
 
 hls4ml 1.3.0's ``distributed_arithmetic`` strategy hands each layer's constant matrix-vector multiplication (CMVM)
 to da4ml, which turns it into a graph of shift-and-add adders; da4ml's ``solve`` returns that graph with its cost
-(with hls4ml's settings: adder bits, about one LUT each on the carry chain). That cost is the baseline here, per weight group of a layer
-(a convolution's group is reused over its output pixels, as hls4ml's kernels reuse it).
+(with hls4ml's settings: adder bits, about one LUT each on the carry chain). That cost is the baseline here, per
+weight group of a layer (a convolution's group is reused over its output pixels, as hls4ml's kernels reuse it).
 
 da4ml does not install beside this project's pins: hls4ml 1.3.0's ``da`` extra asks for da4ml>=0.5.2,<0.6, which
 needs numba>=0.61 / llvmlite>=0.44 (approxhls pins numba 0.60.0 / llvmlite 0.43.0), and da4ml 0.6 needs numpy>=2
