@@ -161,7 +161,7 @@ def da_baseline() -> str:
     rows = [r for r in d["rows"] if r["da"]]
     if rows:
         out.append("\n- Distributed arithmetic needs " + ", ".join(
-            f"{r['lut_fabric'] / r['da']:.0f}x fewer LUTs than the LUT fabric ({r['matrix']})" for r in rows)
+            f"{r['lut_fabric'] / r['da']:.1f}x fewer LUTs than the LUT fabric ({r['matrix']})" for r in rows)
             + ": it shares partial sums across a layer's constant weights and sizes every adder to the bits it needs, "
               "while the other two sum products at the accumulator's width (the adders alone exceed distributed "
               "arithmetic's total here). In hls4ml's dataflow it is the exact baseline an approximate plan must beat, "
