@@ -352,33 +352,25 @@ def cmd_run(a):
 # ---- cost -----------------------------------------------------------------------------------------
 
 def _cost_args(p):
+    from approxhls.overlays.boards import BOARDS
+
     p.add_argument("target", help="a trained model (directory with model.h5, or a .h5) or a converted project")
     p.add_argument("--weights", default=None, help="weights (.h5) of a model given as JSON")
     p.add_argument("--plan", default=None, help="multiplier plan (JSON/YAML); default: the project's own")
+    p.add_argument("--board", default="pynq-z2", help=f"board to fit and whose DSPs the DSP48 baseline may use: "
+                                                      f"{', '.join(sorted(BOARDS))}")
     p.add_argument("--json", default=None, help="write the report here, and a stacked-bar PNG beside it")
 
 
-@command("cost", "hardware cost per layer: multipliers, adders, quantization, memory (LUTs, DSPs, energy proxy)")(_cost_args)
+@command("cost", "hardware cost per layer, against the exact baselines, and the whole accelerator's fit on a board")(_cost_args)
 def cmd_cost(a):
     from pathlib import Path
 
-    from approxhls.cost import estimate_cost, plot_cost
-    from approxhls.report import format_table, write_json
+    from approxhls.cost import estimate_cost, format_report, plot_cost
+    from approxhls.report import write_json
 
-    rep = estimate_cost(a.target, plan=a.plan, weights=a.weights)
-    cols = ["layer", "op", "macs", "multiplier", "quant_kind", "quant_ops_unfused", "quant_ops_bn_folded",
-            "quant_ops_fused", "memory_bits", "luts_multipliers", "luts_adders", "luts_quantization", "luts_memory",
-            "dsp", "energy_multipliers", "energy_adders", "energy_quantization", "energy_memory", "hls4ml_emits"]
-    print(format_table(rep["layers"], cols))
-    t, rel = rep["totals"], rep["relative_to_baseline"]
-    print(f"\ntotal: {t['luts']:.0f} LUTs ({rel['luts']:.3f}x of exact multipliers), {t['dsp']:.0f} DSPs, energy "
-          f"{t['energy']:.4g} toggles/inference ({rel['energy']:.3f}x); quantization ops {t['quant_ops_fused']:.0f} fused "
-          f"vs {t['quant_ops_unfused']:.0f} unfused ({t['quant_ops_bn_folded']:.0f} with batch-norm folded); without "
-          f"unified modules the energy would be {rep['unfused_totals']['energy']:.4g}")
-    shares = {k: t[f"energy_{k}"] / t["energy"] for k in ("multipliers", "adders", "quantization", "memory")}
-    print("energy shares: " + ", ".join(f"{k} {v:.1%}" for k, v in shares.items()))
-    for note in rep["notes"]:
-        print(f"note: {note}")
+    rep = estimate_cost(a.target, plan=a.plan, weights=a.weights, board=a.board)
+    print(format_report(rep))
     if a.json:
         write_json(a.json, rep)
         png = plot_cost(rep, Path(a.json).with_suffix(".png"))

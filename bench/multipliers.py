@@ -3,7 +3,8 @@
     .venv/bin/python bench/multipliers.py [--force]
 
 Writes bench/results/multipliers.json and docs/multipliers.png (results are cached in the catalog; --force
-recomputes every design with Yosys).
+recomputes every design with Yosys), and approxhls/multipliers/netlists.json, the gate netlists the HLS kernels'
+C++ is written from (entries of unchanged designs are kept).
 """
 
 from __future__ import annotations
@@ -25,8 +26,11 @@ def main():
     from approxhls.plots import plot_multiplier_tradeoffs
     from approxhls.report import write_json
 
+    from approxhls.multipliers.netlist import write_shipped
+
     entries = catalog.characterize(list(builtin_designs()), force=args.force)
     write_json(args.out, {"designs": entries, "yosys": yosys_version()})
+    print(f"wrote {write_shipped(list(builtin_designs()))}")
     plot_multiplier_tradeoffs(entries, args.plot)
     print(f"wrote {args.out} and {args.plot}")
 

@@ -103,6 +103,147 @@ def multipliers() -> str:
     return "\n".join(out)
 
 
+def constant_weight() -> str:
+    d = load("constant_weight")
+    out = ["## Multipliers with constant weights (hls4ml's dataflow)\n",
+           "Command: `nice -n 10 .venv/bin/python bench/constant_weight.py` (Yosys `synth_xilinx -nodsp`, the design's "
+           "weight operand tied to each magnitude 0..128, unsigned 8-bit activations; cached in "
+           "`$APPROXHLS_HOME/constant_weight.json` and shipped for these designs). At reuse factor 1 every product has "
+           "its own multiplier with a constant weight, which synthesis specializes: this, summed over a layer's weight "
+           "codes, is what `approxhls cost` and the search price for the dataflow; the generic circuit is the price "
+           "only where weights are streamed (reuse factor > 1, ALWANN's tiles).\n"]
+    if d is None:
+        return "\n".join(out) + missing("bench/constant_weight.py")
+    rows = sorted(d["rows"], key=lambda r: r["mean_bell"])
+    out.append(f"Bell-shaped weights: |round(N(0, {d['bell_sigma']:g}))|; uniform: the magnitudes of all 256 8-bit codes. "
+               f"{d['yosys']}.\n")
+    out.append(table([{"d": r["design"], "g": r["generic_luts"], "b": f(r["mean_bell"], 1), "u": f(r["mean_uniform"], 1),
+                       "m": r["max"], "z": r["zero_weight"], "rg": f(r["rel_generic"], 2), "rb": f(r["rel_bell"], 2)}
+                      for r in rows],
+                     [("design", "d"), ("generic LUTs", "g"), ("mean LUTs, constant weight (bell)", "b"),
+                      ("mean (uniform)", "u"), ("max", "m"), ("weight 0", "z"), ("rel. to exact: generic", "rg"),
+                      ("rel. to exact: constant (bell)", "rb")], {"g", "b", "u", "m", "z", "rg", "rb"}))
+    ex = next(r for r in d["rows"] if r["design"] == "exact_u8")
+    gen_rank = [r["design"] for r in sorted(d["rows"], key=lambda r: r["generic_luts"])]
+    const_rank = [r["design"] for r in rows]
+    moved = sum(1 for k, name in enumerate(const_rank) if gen_rank.index(name) != k)
+    dearer = sorted(r["design"] for r in d["rows"] if r["rel_bell"] is not None and r["rel_bell"] > 1)
+    out.append(f"\nWhat the table shows:\n- The exact multiplier costs {ex['generic_luts']} LUTs generic and "
+               f"{ex['mean_bell']:.1f} on average with a constant bell-shaped weight "
+               f"({ex['generic_luts'] / ex['mean_bell']:.1f}x less): a generic circuit overstates the exact dataflow "
+               f"product by that factor, and the approximate designs by other factors.")
+    out.append(f"- The ranking changes: {moved} of the {len(rows)} designs change place between the generic and the "
+               f"constant-weight order." + (f" Under constant weights {', '.join(dearer)} cost more than the exact "
+                                           f"product: their leading-one detectors, shifters and small multipliers "
+                                           f"act on the activation and do not fold away with the weight, while the "
+                                           f"exact product becomes a few shifted adds." if dearer else ""))
+    out.append("")
+    return "\n".join(out)
+
+
+def da_baseline() -> str:
+    d = load("da_baseline")
+    out = ["## Exact baselines side by side\n",
+           "Command: `APPROXHLS_DA4ML_PYTHON=... nice -n 10 .venv/bin/python bench/da_baseline.py` (da4ml 0.5.2 in its "
+           "own environment: it does not install beside approxhls' pins). A layer's exact arithmetic three ways, as "
+           "`approxhls cost` and the search price it: products in LUTs with their constant weights plus the adders "
+           "that sum them (accumulator-wide), the same with pynq-z2's 220 DSP48 slices taking the dearest products, "
+           "and hls4ml's distributed arithmetic as da4ml prices it with hls4ml's settings (adder bits).\n"]
+    if d is None:
+        return "\n".join(out) + missing("bench/da_baseline.py")
+    out.append(f"Weights {d['weights']}; activations {d['activations']}; accumulators {d['acc_bits']} bits.\n")
+    out.append(table([{"m": r["matrix"], "w": r["weights"], "l": f"{r['lut_fabric']:,}", "a": f"{r['adders']:,}",
+                       "d": f"{r['dsp48_luts']:,} + {r['dsp48_dsp']} DSP",
+                       "da": "" if r["da"] is None else f"{r['da']:,}", "s": f(r["seconds"], 0)} for r in d["rows"]],
+                     [("matrix (inputs x outputs)", "m"), ("weights", "w"), ("LUT fabric", "l"), ("of which adders", "a"),
+                      ("DSP48", "d"), ("distributed arithmetic", "da"), ("seconds (da4ml)", "s")],
+                     {"w", "l", "a", "d", "da", "s"}))
+    rows = [r for r in d["rows"] if r["da"]]
+    if rows:
+        out.append("\n- Distributed arithmetic needs " + ", ".join(
+            f"{r['lut_fabric'] / r['da']:.1f}x fewer LUTs than the LUT fabric ({r['matrix']})" for r in rows)
+            + ": it shares partial sums across a layer's constant weights and sizes every adder to the bits it needs, "
+              "while the other two sum products at the accumulator's width (the adders alone exceed distributed "
+              "arithmetic's total here). In hls4ml's dataflow it is the exact baseline an approximate plan must beat, "
+              "and approximate multipliers only shrink the multipliers' share.")
+    out.append("")
+    return "\n".join(out)
+
+
+def estimate() -> str:
+    d = load("estimate")
+    out = ["## The whole-accelerator estimate against published synthesis reports\n",
+           "Command: `nice -n 10 .venv/bin/python bench/estimate.py` (rebuilds the models of hls4ml's "
+           "test_keras_api.py that have csynth reports in hls4ml's test/pytest/baselines, as the tests build them but "
+           "with seeded weights, converts them with hls4ml 1.3.0 and estimates them with `approxhls.cost.accelerator` "
+           "at the reports' 5 ns clock). Error = estimate / report - 1; a report value of 0 (no DSPs, zero latency) "
+           "has no relative error and is left out of the counts. The unit costs in `approxhls/cost/accelerator.py` "
+           "(LUTs per bit of a select, of a table index, the DSP rule for small constants) were set with these "
+           "reports in view, so the errors are in-sample; the other tool versions' reports of the same models are "
+           "the only out-of-version check.\n"]
+    if d is None:
+        return "\n".join(out) + missing("bench/estimate.py")
+    tool = d["tools"][0]
+
+    def err(r, m):
+        e = r["error"].get(tool, {}).get(m)
+        return "" if e is None else f"{100 * e:+.0f}%"
+
+    rows = []
+    for r in d["rows"]:
+        rep = r["report"].get(tool, {})
+        rows.append({"c": r["case"], **{f"e{m}": r["estimate"][m] for m in ("lut", "ff", "dsp", "latency_cycles")},
+                     **{f"r{m}": int(rep[m]) if m in rep else "" for m in ("lut", "ff", "dsp", "latency_cycles")},
+                     **{f"x{m}": err(r, m) for m in ("lut", "ff", "dsp", "latency_cycles")}})
+    cols = [("model", "c")]
+    for m, name in (("lut", "LUT"), ("ff", "FF"), ("dsp", "DSP"), ("latency_cycles", "latency")):
+        cols += [(f"{name} est.", f"e{m}"), (f"{name} {tool}", f"r{m}"), (f"{name} error", f"x{m}")]
+    out.append(table(rows, cols, {c for _, c in cols if c != "c"}))
+    out.append("\nMedian and worst absolute relative error per tool version (n: reports with a nonzero value):\n")
+    srows = []
+    for t in d["tools"]:
+        s = d["summary"][t]
+        srows.append({"t": t, **{m: (f"{100 * s[m]['median_abs']:.0f}% / {100 * s[m]['worst_abs']:.0f}% (n={s[m]['n']})"
+                                     if s[m]["n"] else "") for m in ("lut", "ff", "dsp", "latency_cycles")}})
+    out.append(table(srows, [("reports", "t"), ("LUT median / worst", "lut"), ("FF", "ff"), ("DSP", "dsp"),
+                             ("latency", "latency_cycles")]))
+    s = d["summary"][tool]
+    goal = all(s[m]["median_abs"] is not None and s[m]["median_abs"] <= 0.25 for m in ("lut", "dsp"))
+    out.append(f"\nGoal (median error <= 25% on LUT and DSP, {tool}): {'met, in sample' if goal else 'not met'} "
+               f"(LUT {100 * s['lut']['median_abs']:.0f}%, DSP {100 * s['dsp']['median_abs']:.0f}%).")
+    conv = [r for r in d["rows"] if r["case"].startswith(("conv", "depthwise")) and tool in r["error"]]
+    out.append(f"- The median is carried by the {len(d['rows']) - len(conv) - 2} activation and pooling models, which "
+               f"per-element rules fit; the convolutions, closest to approxhls' networks, are off by "
+               + ", ".join(f"{100 * r['error'][tool]['lut']:+.0f}% ({r['case']})" for r in conv)
+               + " in LUTs: their line buffers, pixel loops and partial products are where the rules are weakest.")
+    r4 = d.get("rule4ml")
+    out.append("- rule4ml: " + (r4["text"] + ". rule4ml was trained on other models and boards (out of sample); "
+                                "this estimate's unit costs were set on these reports (in sample)."
+                                if r4 else "not compared."))
+    out.append("")
+    return "\n".join(out)
+
+
+def rule4ml() -> str:
+    d = load("rule4ml")
+    out = ["### rule4ml's coverage\n",
+           "Command: `/work/venvs/rule4ml/bin/python bench/rule4ml_predict.py --board alveo-u250` in rule4ml's own "
+           "environment (rule4ml 0.2.0 with TensorFlow 2.15.1 and PyTorch 2.13, which approxhls' pins exclude); the "
+           "comparison above reads its predictions.\n"]
+    if d is None:
+        return "\n".join(out) + missing("bench/rule4ml_predict.py")
+    ok = [r["case"] for r in d["rows"] if "prediction" in r]
+    refused = {}
+    for r in d["rows"]:
+        if "refused" in r:
+            refused.setdefault(r["refused"].split(":")[0] + ": " + r["refused"].split(":", 1)[1][:70].strip(), []).append(r["case"])
+    out.append(f"Board {d['board']} (of {', '.join(d['boards'])}), hls4ml {d['hls4ml_version']}, Vivado "
+               f"{d['vivado_version']}. Predicted: {', '.join(ok)}. Refused:")
+    out += [f"- {', '.join(cases)}: `{why}...`" for why, cases in refused.items()]
+    out.append("")
+    return "\n".join(out)
+
+
 def emulator() -> str:
     d = load("emulator")
     n_alt = (d or {}).get("meta", {}).get("alternations", 3)  # data written before the field: 3
@@ -263,17 +404,22 @@ def alwann() -> str:
                "sizes": r.get("sizes", ""), "search": f"{r['pop']} x {r['gens']}" if r.get("pop") else "",
                "maxloss": "" if r.get("max_loss_pp") is None else f"{r['max_loss_pp']:g}",
                "stopped": "" if r.get("max_loss_pp") is None else r.get("stopped_infeasible", 0),
-               "code": r.get("code") or ""}
+               "code": r.get("code") or "",
+               "dfl": _lut_saving(r, "dataflow"), "til": _lut_saving(r, "tiles")}
         rows.append(row)
     cols = [("model", "model"), ("accelerator", "acc"), ("weights tuned", "tuned"), ("bias compensated", "comp"),
-            ("exact test acc.", "exact"), ("energy saving", "save"), ("val. loss (pp)", "vloss"),
+            ("exact test acc.", "exact"), ("multiplication energy saving (gate-toggle proxy)", "save"), ("val. loss (pp)", "vloss"),
             ("test acc.", "test"), ("test loss (pp)", "loss"), ("test loss 95% CI (pp)", "ci"),
             ("pop x gens", "search"), ("max calib. loss (pp)", "maxloss"), ("evaluations", "evals"),
             ("stopped early", "stopped"), ("eval/s", "rate"), ("prefix reuse", "reuse"),
-            ("wall time (s)", "wall"), ("calib / val / test", "sizes"), ("code", "code")]
+            ("wall time (s)", "wall"), ("calib / val / test", "sizes"), ("code", "code"),
+            ("LUT saving as dataflow (vs)", "dfl"), ("LUT saving on tiles (vs)", "til")]
     for key, field in (("vloss", "val_loss_pp"), ("search", "pop"), ("rate", "evals_per_s"),
                        ("reuse", "prefix_reuse"), ("maxloss", "max_loss_pp"), ("stopped", "max_loss_pp"),
                        ("code", "code")):
+        if not any(r.get(field) is not None for r in d["rows"]):
+            cols = [c for c in cols if c[1] != key]
+    for key, field in (("dfl", "dataflow_luts"), ("til", "tiles_luts")):
         if not any(r.get(field) is not None for r in d["rows"]):
             cols = [c for c in cols if c[1] != key]
     if not any(r.get("compensated") for r in d["rows"]):
@@ -291,6 +437,14 @@ def alwann() -> str:
     return "\n".join(out)
 
 
+def _lut_saving(r: dict, arch: str) -> str:
+    """The chosen point's LUT saving against the cheapest exact baseline of an architecture, and which baseline."""
+    if r.get(f"{arch}_luts") is None:
+        return ""
+    saving = r.get(f"{arch}_lut_saving_%")
+    return f"{'' if saving is None else f'{saving:+.1f}%'} ({r[f'{arch}_baseline']})"
+
+
 def quant_cost() -> str:
     d = load("quant_cost")
     out = ["## What quantization costs in hardware\n",
@@ -302,6 +456,10 @@ def quant_cost() -> str:
            "factor 1 (one multiplier and accumulator per weight, one requantizer per output channel).\n"]
     if d is None:
         return "\n".join(out) + missing("bench/quant_cost.py")
+    if not d.get("architecture_true"):
+        out.append("These figures predate constant-weight pricing (issue 33): their multiplier LUTs are generic "
+                   "circuits, one per weight, which overstates the dataflow's multipliers (see \"Multipliers with "
+                   "constant weights\"); the energy proxy and the quantization figures are unaffected.\n")
     out.append(f"cnn trained {d['epochs']} epochs on {d['limit_train']} images; test accuracy on the 10,000 test "
                f"images. `acc deployed`: for LSQ/LSQ+ the learned steps rounded to powers of two and offsets folded "
                f"into biases (what hls4ml computes); energy relative to fixed-w8a8.\n")
@@ -472,7 +630,8 @@ def board() -> str:
     return "\n".join(out)
 
 
-SECTIONS = [header, multipliers, emulator, alwann, quant_cost, corpus, import_library, board]
+SECTIONS = [header, multipliers, constant_weight, da_baseline, emulator, alwann, quant_cost, estimate, rule4ml,
+            corpus, import_library, board]
 
 
 def render() -> str:

@@ -147,6 +147,7 @@ def test_cost_command_on_a_planned_project(tmp_path, capsys):
     from conftest import randomize_weights
 
     from approxhls.cli import main
+    from approxhls.cost import estimate_project
     from approxhls.hls.convert import ConvertOptions, convert_model
     from approxhls.models.zoo import build_model
 
@@ -161,7 +162,23 @@ def test_cost_command_on_a_planned_project(tmp_path, capsys):
     t = rep["totals"]
     assert t["quant_ops_fused"] < t["quant_ops_unfused"] and rep["unfused_totals"]["energy"] > t["energy"]
     assert t["energy"] == pytest.approx(sum(t[f"energy_{k}"] for k in ("multipliers", "adders", "quantization", "memory")), abs=1.0)
-    assert "energy shares" in capsys.readouterr().out
+    # energy: the proxy is named, total and multiplications only side by side
+    e = rep["energy"]
+    assert "gate-toggle proxy" in e["proxy"] and e["multiplications"] < e["total"]
+    assert e["relative_multiplications"] < e["relative_total"] < 1.0  # only the multipliers changed
+    # the arithmetic against every exact baseline; the cheapest named
+    ar = rep["arithmetic"]
+    names = {b["name"]: b for b in ar["baselines"]}
+    assert set(names) == {"lut_fabric", "dsp48", "da"} and names["dsp48"]["dsp"] == 220  # pynq-z2's DSPs, all used
+    assert ar["cheapest"] == min((b for b in names.values() if b["available"]), key=lambda b: b["luts"])["name"]
+    assert ar["plan_luts"] < names["lut_fabric"]["luts"]  # cheaper than exact products in LUTs ...
+    # ... and the whole accelerator, fitted to the board
+    assert rep["accelerator"]["lut"] > ar["plan_luts"] and rep["accelerator"]["dsp"] == 0
+    assert rep["fit"]["fits"] and rep["fit"]["board"] == "pynq-z2"
+    out = capsys.readouterr().out
+    for text in ("energy shares", "exact baselines", "against the cheapest", "whole accelerator", "fits on pynq-z2"):
+        assert text in out
+    assert estimate_project(tmp_path / "prj", board="pynq-z2")["fit"]["fits"]  # what `approxhls overlay` can call
     # the plan given on the command line replaces the project's own
     assert main(["cost", str(tmp_path / "prj"), "--plan", str(_write_plan(tmp_path)), "--json", str(tmp_path / "c2.json")]) == 0
     rep2 = json.loads((tmp_path / "c2.json").read_text())

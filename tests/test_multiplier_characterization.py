@@ -89,3 +89,41 @@ def test_full_fresh_characterization_matches_catalog():
     shipped = catalog._read(catalog.SHIPPED)
     for e in fresh:
         assert e["cost"]["luts"] == shipped[e["key"]]["cost"]["luts"], e["name"]
+
+
+# ---- the kernels' C++ is the characterized netlist ---------------------------------------------------------------
+def test_shipped_netlists_cover_every_builtin_design_and_make_the_header():
+    from approxhls.multipliers import netlist
+    from approxhls.multipliers.codegen import cpp_header
+
+    shipped = netlist._shipped()
+    stale = [d.name for d in builtin_designs() if d.key not in shipped]
+    assert not stale, f"netlists.json is stale for {stale}: run bench/multipliers.py"
+    d = get_design("drum_u8_k4")
+    header = cpp_header([d])
+    assert "static inline uint32_t drum_u8_k4(uint32_t a, uint32_t b)" in header  # the kernels' call is unchanged
+    assert "for (" not in header and f"{len(shipped[d.key]['gates'])} gates" in header
+    assert header.count("const bool g") == len(shipped[d.key]["gates"])
+
+
+@needs("yosys")
+def test_fresh_yosys_netlist_reproduces_the_shipped_one():
+    from approxhls.multipliers import netlist
+
+    d = get_design("tam_u8_k8")
+    fresh = netlist.synthesize_netlist(d)
+    assert fresh == {k: v for k, v in netlist._shipped()[d.key].items() if k != "name"}
+
+
+@needs("yosys")
+def test_a_user_circuit_gets_its_netlist_cached(tmp_path, monkeypatch):
+    """A design outside the shipped file: synthesized once, then read from $APPROXHLS_HOME/netlists.json."""
+    from approxhls.multipliers import netlist
+    from approxhls.multipliers.families.ppmask import TruncatedArray
+    from approxhls.multipliers.sim import first_difference, tabulate_cpp
+
+    d = TruncatedArray(bits=4, signed=False, k=2)
+    assert d.key not in netlist._shipped()
+    assert first_difference(d.table(), tabulate_cpp([d])[d.name], d) is None  # every pair, through g++
+    monkeypatch.setattr(netlist, "synthesize_netlist", lambda d: pytest.fail("synthesized twice"))
+    assert netlist.gate_netlist(d)["gates"]

@@ -62,6 +62,9 @@ class LayerCount:
     weight_bits: int = 0
     bias_bits: int = 0
     scale_bits: int = 0
+    x_signed: bool = False
+    weight_codes: dict = field(default_factory=dict)              # weight code -> how many weights have it
+    groups: list = field(default_factory=list, repr=False)        # weight matrices (k, out) of the layer's groups
 
     @property
     def quant_ops_fused(self) -> int:
@@ -154,10 +157,13 @@ def _chain(ir, node, consumers, assignments, scheme_family, bn_in_conv, weight_c
     if not emitted:
         scale_bits = (channels if per_channel else 1) * SCALE_BITS
     bias = node.weights.get("bias")
+    codes, counts = np.unique(np.asarray(w, dtype=np.int64), return_counts=True)
     return LayerCount(
         node.name, node.op, macs, int(w.size), t_x.width, w_bits, t_acc.width, mult, channels, fused,
         unfused + sum(q.ops for q in fused[1:]), bn_folded + sum(q.ops for q in fused[1:]),
         int(w.size) * w_bits, int(bias.size) * node.type("bias").width if bias is not None else 0, scale_bits,
+        bool(t_x.signed), {int(c): int(k) for c, k in zip(codes, counts)},
+        [np.asarray(g, dtype=np.int64) for g, _ in node.operation.groups(node)],
     )
 
 

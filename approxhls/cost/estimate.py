@@ -1,12 +1,13 @@
 """Hardware cost of a converted model per layer: multipliers, adders, quantization, memory.
 
-LUTs: hls4ml's dataflow architecture instantiates ceil(weights / reuse factor) multipliers (and as many
-accumulator adders) per layer and one requantization module per output channel; weights and stored scales
-take ceil(bits / 64) LUTs (LUT6 as 64-bit ROM). Energy: the switching-energy proxy of the multiplier library
-(gate toggles per operation, unit capacitance) x operations per inference; a memory read costs the toggles
-per bit of a synthesized scale ROM times the bits read (one weight per MAC, one scale per requantization).
-Every circuit is synthesized and simulated (approxhls.cost.circuits); approximate multipliers come from the
-multiplier catalog.
+LUTs: multipliers are priced as the architecture builds them (:mod:`approxhls.cost.architecture`): at reuse factor
+1 every weight has its own multiplier specialized to its constant code; at reuse factor R > 1, ceil(weights / R)
+generic multipliers with their operand multiplexers. Each multiplier has an accumulator adder; one requantization
+module per output channel; weights and stored scales take ceil(bits / 64) LUTs (LUT6 as 64-bit ROM). Energy: the
+gate-toggle proxy (gate-output toggles per operation of each circuit's gate netlist on synthetic operands, unit
+capacitance) x operations per inference; a memory read costs the toggles per bit of a synthesized scale ROM times
+the bits read (one weight per MAC, one scale per requantization). Every circuit is synthesized and simulated
+(approxhls.cost.circuits); approximate multipliers' energy is the exact one's times their catalog ratio.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from dataclasses import dataclass
 
 from approxhls.cost import circuits
 from approxhls.cost.count import SCALE_BITS, SHIFT_BITS, LayerCount
-from approxhls.errors import ApproxHLSError
-from approxhls.multipliers.registry import exact_reference
 
 CATEGORIES = ("multipliers", "adders", "quantization", "memory")
 ROM_BITS_PER_LUT = 64
@@ -47,11 +46,24 @@ class Costs:
 class Estimator:
     """Characterizes (once, cached) every circuit a count needs and prices layer counts."""
 
-    def __init__(self, catalog: dict | None = None, reuse_factor: int = 1, progress=None):
-        self.catalog = catalog
+    def __init__(self, catalog: dict | None = None, reuse_factor: int = 1, progress=None, bars: bool = True):
+        self.catalog = catalog  # name -> {"luts", "toggles_per_op", "signed", "dsp"} (architecture.flat_catalog)
         self.reuse_factor = max(1, int(reuse_factor))
         self.progress = progress
+        self.bars = bars  # progress bars of constant-weight characterization
         self._memo: dict[str, dict] = {}
+
+    @property
+    def architecture(self) -> str:
+        return "dataflow" if self.reuse_factor == 1 else "reuse"
+
+    def flat_catalog(self) -> dict:
+        if self.catalog is None:
+            from approxhls.cost.architecture import flat_catalog
+            from approxhls.multipliers.catalog import load_entries
+
+            self.catalog = flat_catalog(load_entries().values())
+        return self.catalog
 
     def circuit(self, c) -> dict:
         if c.key not in self._memo:
@@ -61,24 +73,21 @@ class Estimator:
         return self._memo[c.key]
 
     def _multiplier(self, layer: LayerCount) -> dict:
-        """The exact multiplier of the layer's operand widths (synthesized here); an approximate design costs
-        that times its catalog cost relative to the catalog's exact multiplier of the same kind, so every
-        energy in a report is on one scale."""
-        exact = self.circuit(circuits.mult(layer.x_bits, layer.w_bits))
-        if layer.multiplier in ("exact", "-"):
-            return exact
-        if self.catalog is None:
-            from approxhls.multipliers.catalog import load_entries
+        """One layer's multipliers: LUTs as the architecture builds them, and the energy per multiplication (the
+        exact multiplier of the layer's widths, synthesized here, times the design's catalog ratio to the exact
+        multiplier of its signedness: the ratio the search uses)."""
+        from approxhls.cost import architecture as arch
 
-            self.catalog = {e["name"]: e for e in load_entries().values()}
-        entry = self.catalog.get(layer.multiplier) or {}
-        ref = self.catalog.get(exact_reference(bool(entry.get("signed")))) or {}
-        if not entry.get("cost") or not ref.get("cost"):
-            raise ApproxHLSError(f"multiplier {layer.multiplier} has no characterization in the catalog: run "
-                                 f"`approxhls multipliers characterize --only {layer.multiplier}`")
-        c, r = entry["cost"], ref["cost"]
-        return {"luts": round(exact["luts"] * c["luts"] / r["luts"]),
-                "dsp": c.get("dsp", 0), "toggles_per_op": exact["toggles_per_op"] * c["toggles_per_op"] / r["toggles_per_op"]}
+        exact = self.circuit(circuits.mult(layer.x_bits, layer.w_bits))
+        lay = arch.Layer.from_count(layer)
+        plan = {layer.name: layer.multiplier}
+        if self.reuse_factor == 1:
+            luts = arch.dataflow_multipliers([lay], plan, progress=self.bars)["luts"]
+        else:
+            luts = arch.reuse_multipliers([lay], plan, self.flat_catalog(), self.reuse_factor)["luts"]
+        ratio = 1.0 if arch.is_exact(layer.multiplier) else \
+            arch.relative_to_exact(self.flat_catalog(), layer.multiplier, "toggles_per_op")
+        return {"luts": luts, "toggles_per_op": exact["toggles_per_op"] * ratio}
 
     def bit_energy(self) -> float:
         rom = self.circuit(circuits.scale_rom(64, SCALE_BITS))
@@ -94,8 +103,7 @@ class Estimator:
         dsp = 0
         if layer.macs:
             m = self._multiplier(layer)
-            lut["multipliers"] = inst * m["luts"]
-            dsp = inst * m.get("dsp", 0)
+            lut["multipliers"] = m["luts"]
             energy["multipliers"] = layer.macs * m["toggles_per_op"]
             a = self.circuit(circuits.acc(layer.x_bits + layer.w_bits, layer.acc_bits))
             lut["adders"] = inst * a["luts"]
