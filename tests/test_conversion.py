@@ -128,7 +128,7 @@ def test_a_layer_derived_exact_that_differs_stops_the_conversion_naming_it(tmp_p
 
     monkeypatch.setattr(conv, "layer_exactness", claims_everything)
     out = tmp_path / "p"
-    with pytest.raises(ExactnessDefect, match=r"layer 'fc1' was derived as equal to Keras but differs .*sample \d+, "
+    with pytest.raises(ExactnessDefect, match=r"layer .fc1. was derived as equal to Keras \(as was every layer before it\) but differs .*sample \d+, "
                                               r"element \d+"):
         conv.convert(_saved(seq, tmp_path), out, ConvertOptions(), verify=20, plan={"layers": {"fc1": "tam_u8_k7"}})
     assert not out.exists()  # nothing written

@@ -87,7 +87,8 @@ def test_exact_plan_equals_qkeras_and_generates_plain_hls4ml_code(tmp_path, digi
     plain = (tmp_path / "plain/firmware/parameters.h").read_text()
     assert (tmp_path / "exact/firmware/parameters.h").read_text() == plain
     partial = (tmp_path / "partial/firmware/parameters.h").read_text()
-    assert partial.count("approxhls_mult<") == 1  # conv1 and logits keep hls4ml's own product
+    assert partial.count("nnet::product::approxhls_") == 1  # conv1 and logits keep hls4ml's own product
+    assert "using product = nnet::product::approxhls_conv2<x_T, y_T>;" in partial
     assert partial.count("nnet::product::mult<x_T, y_T>") == plain.count("nnet::product::mult<x_T, y_T>") - 1
     x = digits.for_input(digits.x_test[:100], model.input_shape[1:])
     y = CSimLibrary(tmp_path / "exact").predict(x)

@@ -16,39 +16,57 @@ from dataclasses import dataclass
 import numpy as np
 
 
-def keras_sources(ir, keras_graph: list[tuple[str, list[str]]]) -> dict[str, str]:
+def _component_of(node_name: str, keras_names: list[str]) -> str | None:
+    """The Keras layer a node hls4ml made from it is named after: ``c1_relu`` (a prefix) or ``bnbt_t1_scale`` (a
+    component); the longest name wins."""
+    for k in sorted(keras_names, key=len, reverse=True):
+        if node_name.startswith(k + "_") or f"_{k}_" in f"_{node_name}_":
+            return k
+    return None
+
+
+def keras_sources(ir, keras_graph: list[tuple[str, list[str], bool]]) -> dict[str, str]:
     """IR node -> the Keras layer whose output it equals (the last node derived from each layer).
 
-    ``keras_graph``: (layer name, names of its inbound layers) in model order. A Keras layer hls4ml removed (a
-    quantizing linear activation merged into its parent, a Dropout) takes over its parent's node."""
-    keras_names = [name for name, _ in keras_graph]
-    by_length = sorted(keras_names, key=len, reverse=True)
+    ``keras_graph``: (layer name, names of its inbound layers, whether hls4ml may fold it into its parent) in model
+    order. A layer with no node of its own that hls4ml folds into its parent without changing the parent's values
+    (a Dropout, a linear quantizer merged into the parent's result type) takes over its parent's node; any other
+    layer without a node is not compared."""
+    keras_names = [name for name, _, _ in keras_graph]
     source = {}
     for node in ir.nodes:
-        if node.name in keras_names:
-            source[node.name] = node.name
-        else:
-            k = next((k for k in by_length if node.name.startswith(k + "_")), None)
-            if k is not None:
-                source[node.name] = k
+        k = node.name if node.name in keras_names else _component_of(node.name, keras_names)
+        if k is not None:
+            source[node.name] = k
     last = {}
     for node in ir.nodes:
         if node.name in source:
             last[source[node.name]] = node.name
-    for name, inbound in keras_graph:
-        if name not in last and len(inbound) == 1 and inbound[0] in last:
+    for name, inbound, folds in keras_graph:
+        if name not in last and folds and len(inbound) == 1 and inbound[0] in last:
             last[name] = last.pop(inbound[0])
     return {n: k for k, n in last.items()}
 
 
-def keras_graph(model) -> list[tuple[str, list[str]]]:
+def _folds_into_parent(layer) -> bool:
+    """Dropout, a linear activation, or a QActivation with a linear quantizer (quantized_bits): hls4ml folds these
+    into the layer before them, whose output then equals theirs."""
+    cls = type(layer).__name__
+    if cls == "Dropout":
+        return True
+    act = getattr(layer, "quantizer", None) or layer.get_config().get("activation")
+    name = act if isinstance(act, str) else type(act).__name__
+    return cls in ("Activation", "QActivation") and str(name).split("(")[0] in ("linear", "quantized_bits")
+
+
+def keras_graph(model) -> list[tuple[str, list[str], bool]]:
     graph = []
     for layer in model.layers:
         inbound = []
         for node in layer.inbound_nodes:
             layers = node.inbound_layers if isinstance(node.inbound_layers, list) else [node.inbound_layers]
             inbound += [lay.name for lay in layers]
-        graph.append((layer.name, inbound))
+        graph.append((layer.name, inbound, _folds_into_parent(layer)))
     return graph
 
 

@@ -55,17 +55,32 @@ def compare_outputs(reference: np.ndarray, actual: np.ndarray) -> dict:
     }
 
 
+def _ancestors(rows) -> dict[str, set[str]]:
+    """Node name -> the names of every node its output depends on."""
+    producer = {var: r.node.name for r in rows for var in r.node.outputs}
+    inputs = {r.node.name: [producer[v] for v in r.node.inputs if v in producer] for r in rows}
+    out: dict[str, set[str]] = {}
+    for r in rows:  # rows are in topological order
+        out[r.node.name] = set().union(*([{p} | out[p] for p in inputs[r.node.name]] or [set()]))
+    return out
+
+
 def first_divergence(rows, exactness: dict) -> dict | None:
-    """The first layer (in graph order) whose output differs from Keras, with its derived exactness."""
+    """The first layer (in graph order) whose output differs from Keras; ``exact`` is True only when the layer and
+    every layer before it on its paths were derived as exact (else the difference is explained upstream)."""
     from approxhls.hls.trace import first_difference
 
+    ancestors = _ancestors(rows)
     for row in rows:
         if row.keras is None or row.csim is None or row.keras.shape != row.csim.shape:
             continue
         first = first_difference(row.keras, row.csim)
         if first is not None:
+            chain = [row.node.name, *sorted(ancestors[row.node.name])]
+            claims = [exactness.get(n) for n in chain]
+            exact = True if all(c is True for c in claims) else (False if False in claims else None)
             return {"layer": row.node.name, "keras_layer": row.keras_layer, "first": first,
-                    "elements": int(np.sum(row.keras != row.csim)), "exact": exactness.get(row.node.name)}
+                    "elements": int(np.sum(row.keras != row.csim)), "exact": exact}
     return None
 
 
@@ -76,9 +91,10 @@ def check_layers_against_keras(rows, exactness: dict, user_names: dict) -> dict 
         s, i, k, c = d["first"]
         name = user_names.get(d["layer"], d["layer"])
         raise ExactnessDefect(
-            f"layer {name!r} was derived as equal to Keras but differs from it in {d['elements']} elements on the "
-            f"verification samples (first: sample {s}, element {i}: Keras {k!r}, C-simulation {c!r}); this is a bug "
-            f"in approxhls (please report it with the model); `approxhls diff MODEL` shows every layer")
+            f"layer {name!r} was derived as equal to Keras (as was every layer before it) but differs from it in "
+            f"{d['elements']} elements on the verification samples (first: sample {s}, element {i}: Keras {k!r}, "
+            f"C-simulation {c!r}); this is a bug in approxhls (please report it with the model); "
+            f"`approxhls diff MODEL` shows every layer")
     return d
 
 

@@ -56,5 +56,11 @@ class BiasOffsets(_PlanWeights):
     key, var_name, done = "bias_offsets", "bias", "approxhls_biases_offset"
 
     def change(self, node, offsets):
+        from approxhls.hls.plan import PlanError
+
+        channels = int(np.size(node.weights["bias"].data))
+        if len(offsets) != channels:
+            raise PlanError(f"the plan gives {len(offsets)} bias offsets for {node.name!r}, which has {channels} "
+                            f"output channels")
         rewrite_codes(node, "bias", "bias offsets",
                       lambda codes: codes.reshape(-1) + np.asarray(offsets, dtype=np.int64))
