@@ -1,6 +1,9 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# C-simulations build at -O1 in tests: ap_fixed's integer results do not depend on the level (test_csimlib proves
+# it on every element), and the builds take a fraction of hls4ml's -O3
+os.environ.setdefault("APPROXHLS_CSIM_OPT", "-O1")
 
 import numpy as np
 import pytest
