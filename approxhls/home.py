@@ -24,6 +24,16 @@ _threads = threading.RLock()
 _held: list = []  # the open lock file while this process holds the lock, and how deep
 
 
+def _after_fork_in_child() -> None:
+    """A forked worker starts without the lock, even if a thread of its parent held it at the fork."""
+    global _threads
+    _threads = threading.RLock()
+    _held.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def home() -> Path:
     return Path(os.environ.get("APPROXHLS_HOME", Path.home() / ".approxhls"))
 

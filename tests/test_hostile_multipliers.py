@@ -325,3 +325,21 @@ def test_flags_that_do_not_apply_are_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--json writes the report of a library import" in err and "apply to a single file" in err
     assert _visible(user_dir()) == []
+
+
+def test_a_process_forked_while_the_lock_is_held_waits_for_it(tmp_path):
+    import multiprocessing
+
+    log = tmp_path / "log"
+    with home_lock():
+        child = multiprocessing.get_context("fork").Process(target=_log_under_the_lock, args=(log,))
+        child.start()
+        time.sleep(1.0)
+        log.open("a").write("parent released\n")
+    child.join(timeout=60)
+    assert child.exitcode == 0 and log.read_text().splitlines() == ["parent released", "child"]
+
+
+def _log_under_the_lock(log):
+    with home_lock():
+        log.open("a").write("child\n")
