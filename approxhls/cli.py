@@ -450,7 +450,7 @@ def _mult_args(p):
     ch.add_argument("--json", default=None, help="write every entry here (and a PNG beside it)")
     ch.add_argument("--only", nargs="*", default=None, help="names of designs (default: all)")
     ch.add_argument("--force", action="store_true", help="ignore cached results")
-    ch.add_argument("--jobs", type=int, default=2)
+    ch.add_argument("--jobs", type=_jobs, default=2)
     ad = sub.add_parser("add", help="add C models (any integer signature), Verilog circuits or 256x256 tables: "
                                      "a file, several, or a library directory")
     ad.add_argument("files", nargs="+", help="a .c/.h model, a .v circuit, a .npy/.csv table, or directories of them "
@@ -464,110 +464,64 @@ def _mult_args(p):
     ad.add_argument("--function", default=None, help="the C function, where a file defines several")
     ad.add_argument("--a-param", default=None, help="the C parameter that takes the activation (default: A by name, "
                                                     "else the first)")
-    ad.add_argument("--jobs", type=int, default=2, help="parallel imports and characterizations")
+    ad.add_argument("--jobs", type=_jobs, default=2, help="parallel imports and characterizations")
     ad.add_argument("--force", action="store_true", help="replace user designs of the same name")
     ad.add_argument("--json", default=None, help="write the import report here and the front plot (PNG) beside it")
     rm = sub.add_parser("remove", help="remove a user-added design")
     rm.add_argument("name")
 
 
-def _mult_row(e: dict) -> dict:
-    m, c = e["metrics"], e.get("cost") or {}
-    return {"name": e["name"], "family": e["family"], "signed": e["signed"], "bits": e["bits"],
-            "mae%": m["mae_pct"], "wce%": m["wce_pct"], "mre%": m["mre_pct"], "ep%": m["ep_pct"],
-            "bias": m["bias"], "luts": c.get("luts"), "dsp": c.get("dsp"), "rel_luts": e.get("rel_luts"),
-            "rel_energy": e.get("rel_energy")}
-
-
-@command("multipliers", "the multiplier library: list, show, characterize, add")(_mult_args)
-def cmd_multipliers(a):
-    from approxhls.multipliers import catalog
-    from approxhls.multipliers.registry import all_designs, get_design
-    from approxhls.report import format_table, write_json
-
-    if a.action == "list":
-        designs = [d for d in all_designs() if a.family in (None, d.family)]
-        rows = [_mult_row(e) for e in catalog.characterize(designs, progress=False, with_synthesis=False)]
-        print(format_table(rows))
-        if any(r["luts"] is None for r in rows):
-            print("\n(luts empty: not characterized yet; run `approxhls multipliers characterize`)")
-    elif a.action == "show":
-        from approxhls.plots import plot_error_heatmap
-
-        d = get_design(a.name)
-        entry = catalog.characterize([d], progress=False, with_synthesis=False)[0]
-        print(format_table([_mult_row(entry)]))
-        print("\n" + "\n".join(f"{k:10s} {v:.6g}" for k, v in entry["metrics"].items()))
-        from pathlib import Path
-
-        png = plot_error_heatmap(d, Path(a.out) / f"{d.name}_error.png")
-        print(f"\nwrote {png}")
-    elif a.action == "characterize":
-        from pathlib import Path
-
-        from approxhls.plots import plot_multiplier_tradeoffs
-
-        designs = [get_design(n) for n in a.only] if a.only else None
-        entries = catalog.characterize(designs, force=a.force, jobs=a.jobs)
-        print(format_table([_mult_row(e) for e in entries]))
-        print(f"\ncatalog: {catalog.user_catalog_path()}")
-        if a.json:
-            write_json(a.json, {"designs": entries, "reference": "exact_u8"})
-            png = plot_multiplier_tradeoffs(entries, Path(a.json).with_suffix(".png"))
-            print(f"wrote {a.json} and {png}")
-    elif a.action == "add":
-        _mult_add(a)
-    elif a.action == "remove":
-        from approxhls.multipliers.user import remove_multiplier
-
-        where = remove_multiplier(a.name)
-        print(f"removed {a.name} ({where})")
+def _jobs(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 256:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of parallel jobs from 1 to 256")
+    return n
 
 
 def _mult_add(a):
     from pathlib import Path
 
-    from approxhls.multipliers import catalog
-    from approxhls.multipliers.user import add_multiplier, import_library
-    from approxhls.report import format_table, write_json
+    from approxhls.multipliers import library, report
 
-    single = len(a.files) == 1 and Path(a.files[0]).is_file()
-    if not single and (a.name or a.verilog or a.function or a.a_param):
+    if len(a.files) == 1 and Path(a.files[0]).is_file():
+        if a.json:
+            raise ApproxHLSError("--json writes the report of a library import (a directory or several files); "
+                                 "a single design is printed")
+        d = library.add_multiplier(a.files[0], a.name, signed=a.signed, function=a.function, verilog=a.verilog,
+                                   a_param=a.a_param, force=a.force)
+        print(report.added(d))
+        return
+    if a.name or a.verilog or a.function or a.a_param:
         raise ApproxHLSError("--name, --verilog, --function and --a-param apply to a single file; a library directory "
                              "pairs X.c with X.v and names designs after their functions")
-    if single:
-        d = add_multiplier(a.files[0], a.name, signed=a.signed, function=a.function, verilog=a.verilog,
-                           a_param=a.a_param, force=a.force)
-        print(f"added {d.name} ({'signed' if d.signed else 'unsigned'}) from {d.origin}")
-        for note in d.notes:
-            print(f"  {note}")
-        entry = catalog.characterize([d], progress=False)[0]
-        print(format_table([_mult_row(entry)]))
-        if not entry.get("cost"):
-            print("(no circuit: LUTs and energy unknown, so the search cannot price it; add its Verilog with --verilog)")
-        return
-    items = import_library(a.files, signed=a.signed, jobs=a.jobs, force=a.force)
-    designs = [it.design for it in items if it.design is not None]
-    entries = {e["name"]: e for e in catalog.characterize(designs, jobs=a.jobs)} if designs else {}
-    rows = []
-    for it in items:
-        e = entries.get(it.name) if it.design is not None else None
-        m, c = (e or {}).get("metrics") or {}, (e or {}).get("cost") or {}
-        rows.append(it.row() | {"mae%": m.get("mae_pct"), "luts": c.get("luts"), "rel_luts": (e or {}).get("rel_luts"),
-                                "rel_energy": (e or {}).get("rel_energy")})
-    cols = ["name", "status", "signed", "circuit", "mae%", "luts", "rel_luts", "rel_energy", "files", "reason"]
-    shown = sorted(rows, key=lambda r: (r["status"] not in ("added", "unchanged"), r["status"], r["name"] or ""))
-    print(format_table([r | {"reason": r["reason"][:100]} for r in shown], cols))
-    counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("added", "unchanged", "skipped", "refused")}
-    print("\n" + ", ".join(f"{v} {k}" for k, v in counts.items()) + f" of {len(rows)} files/pairs")
-    if a.json:
-        from approxhls.multipliers.registry import builtin_designs
-        from approxhls.plots import plot_import_front
+    items = library.import_library(a.files, signed=a.signed, jobs=a.jobs, force=a.force)
+    print(report.imported(items, a.json))
 
-        builtin = catalog.characterize(list(builtin_designs()), progress=False, with_synthesis=False)
-        write_json(a.json, {"counts": counts, "designs": rows, "entries": list(entries.values())})
-        png = plot_import_front(list(entries.values()), builtin, Path(a.json).with_suffix(".png"))
-        print(f"wrote {a.json} and {png}")
+
+def _mult_remove(a):
+    from approxhls.multipliers.library import remove_multiplier
+
+    print(f"removed {a.name} ({remove_multiplier(a.name)})")
+
+
+def _mult_report(a):
+    from approxhls.multipliers import report
+
+    shown = {"list": lambda: report.listing(a.family), "show": lambda: report.show(a.name, a.out),
+             "characterize": lambda: report.characterization(a.only, a.force, a.jobs, a.json)}
+    print(shown[a.action]())
+
+
+MULT_ACTIONS = {"list": _mult_report, "show": _mult_report, "characterize": _mult_report, "add": _mult_add,
+                "remove": _mult_remove}
+
+
+@command("multipliers", "the multiplier library: list, show, characterize, add, remove")(_mult_args)
+def cmd_multipliers(a):
+    MULT_ACTIONS[a.action](a)
 
 
 # ---- info -----------------------------------------------------------------------------------------

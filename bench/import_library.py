@@ -4,12 +4,16 @@ ALWANN search over it.
 The library is a directory of C models and Verilog circuits (e.g. the 8x8 sets of EvoApprox:
 ``git clone https://github.com/ehw-fit/evoapproxlib`` then ``--library evoapproxlib/multiplers/8x8_unsigned
 evoapproxlib/multiplers/8x8_signed``). Designs go into a fresh APPROXHLS_HOME (--home), so the user's own
-catalog is untouched. The search runs the zoo's cnn on Fashion-MNIST (trained under --models when missing) with
-weight tuning over the built-in designs, the imported ones and both, on the same budget.
+catalog is untouched. The import is the one ``approxhls multipliers add DIR`` runs: per design build, prove,
+characterize (Yosys), store; a file that fails or runs past its deadline is reported and the others go on.
+``--hostile`` adds files that do (a C model that never returns, a circuit that never settles, a model that does
+not compile) to measure exactly that. The search runs the zoo's cnn on Fashion-MNIST (trained under --models when
+missing) with weight tuning over the built-in designs, the imported ones and both, on the same budget
+(``--no-search``: the import alone).
 
-    .venv/bin/python bench/import_library.py --library DIR [DIR ...] [--label EvoApprox] [--quick]
+    .venv/bin/python bench/import_library.py --library DIR [DIR ...] [--label EvoApprox] [--quick] [--hostile]
 
-Prints the import summary and the search table; writes bench/results/import_library.json and
+Prints the import table, its summary and the search table; writes bench/results/import_library.json and
 docs/import_library.png (``--quick``: both under bench/results/quick/, so a smoke run never replaces them).
 """
 
@@ -17,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,14 +32,20 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def _git_commit(paths) -> str | None:
+    from approxhls.errors import ApproxHLSError
+    from approxhls.toolrun import run_tool
+
     for p in paths:
-        r = subprocess.run(["git", "-C", str(p), "rev-parse", "HEAD"], capture_output=True, text=True)
+        try:
+            r = run_tool(["git", "-C", p, "rev-parse", "HEAD"], kind="probe", what=f"reading the commit of {p}")
+        except ApproxHLSError:  # no git: the commit is unknown
+            return None
         if r.returncode == 0:
             return r.stdout.strip()
     return None
 
 
-def main():
+def _args():
     ap = argparse.ArgumentParser()
     ap.add_argument("--library", nargs="+", required=True, help="directories (or files) of C models / Verilog")
     ap.add_argument("--label", default="imported")
@@ -49,6 +58,8 @@ def main():
     ap.add_argument("--plot", default=None, help="the front's plot (default: docs/import_library.png)")
     ap.add_argument("--quick", action="store_true", help="a smoke run, written under bench/results/quick/")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--hostile", action="store_true", help="add files that loop, never settle or do not compile")
+    ap.add_argument("--no-search", dest="search", action="store_false", help="measure the import alone")
     args = ap.parse_args()
     args.out = Path(args.out or results_path("import_library", args.quick))
     args.plot = Path(args.plot or (args.out.with_suffix(".png") if args.quick else "docs/import_library.png"))
@@ -56,46 +67,77 @@ def main():
     if args.home is None:
         Path("runs").mkdir(exist_ok=True)
         args.home = tempfile.mkdtemp(prefix="import_home-", dir="runs")
+    return args
+
+
+def main():
+    args = _args()
     os.environ["APPROXHLS_HOME"] = str(Path(args.home).resolve())
 
     from approxhls.multipliers import catalog
+    from approxhls.multipliers.library import import_library
     from approxhls.multipliers.registry import builtin_designs
-    from approxhls.multipliers.user import import_library
+    from approxhls.multipliers.report import import_summary
     from approxhls.plots import plot_import_front
     from approxhls.report import format_table, write_json
 
+    library = list(args.library) + ([hostile_files(Path(args.home) / "hostile")] if args.hostile else [])
     t0 = time.perf_counter()
-    items = import_library(args.library, jobs=args.jobs, force=True)
+    items = import_library(library, jobs=args.jobs, force=True)
     t_import = time.perf_counter() - t0
-    designs = [it.design for it in items if it.design is not None]
-    t1 = time.perf_counter()
-    entries = {e["name"]: e for e in catalog.characterize(designs, jobs=args.jobs)}
-    t_char = time.perf_counter() - t1
+    result = _result(args, items, t_import)
     builtin = catalog.characterize(list(builtin_designs()), progress=False, with_synthesis=False)
-    counts = {s: sum(1 for it in items if it.status == s) for s in ("added", "unchanged", "skipped", "refused")}
-    imported = []
-    for it in items:
-        if it.design is None:
-            continue
-        e = entries[it.name]
-        imported.append({"name": it.name, "signed": e["signed"], "files": it.sources.describe(),
-                         "mae_pct": e["metrics"]["mae_pct"], "wce_pct": e["metrics"]["wce_pct"],
-                         "luts": (e.get("cost") or {}).get("luts"), "rel_luts": e.get("rel_luts"),
-                         "rel_energy": e.get("rel_energy"), "interface": list(it.design.notes)})
-    refused = [{"files": it.sources.describe(), "reason": it.reason} for it in items if it.status == "refused"]
-    plot_import_front(list(entries.values()), builtin, args.plot, args.label)
-    print(format_table(sorted(imported, key=lambda r: (r["signed"], r["mae_pct"])),
+    plot_import_front([it.entry for it in items if it.entry is not None], builtin, args.plot, args.label)
+    print(format_table(sorted(result["designs"], key=lambda r: (r["signed"], r["mae_pct"])),
                        ["name", "signed", "mae_pct", "luts", "rel_luts", "rel_energy"]))
-    print(f"\n{counts}; import {t_import:.1f} s, characterization {t_char:.1f} s")
-
-    searches = run_searches(args) if designs else []
-    result = {"label": args.label, "library": [str(p) for p in args.library],
-              "commit": args.commit or _git_commit(args.library), "counts": counts,
-              "import_seconds": round(t_import, 1), "characterize_seconds": round(t_char, 1),
-              "designs": imported, "refused": refused, "searches": searches, "cores": os.cpu_count(),
-              "quick": args.quick}
+    print("\n" + import_summary(items))
+    print(f"import {t_import:.1f} s wall on {args.jobs} jobs (of which characterizing: "
+          f"{result['characterize_seconds']} s summed over designs); {len(result['timed_out'])} files stopped at "
+          f"their deadline")
+    result["searches"] = run_searches(args) if result["designs"] and args.search else []
     write_json(args.out, result)
     print(f"wrote {args.out} and {args.plot}")
+
+
+def _result(args, items, t_import: float) -> dict:
+    from approxhls.multipliers.report import import_counts
+
+    refused = [{"files": it.sources.describe(), "reason": it.reason} for it in items if it.status == "refused"]
+    return {"label": args.label, "library": [str(p) for p in args.library],
+            "commit": args.commit or _git_commit(args.library), "counts": import_counts(items),
+            "import_seconds": round(t_import, 1),
+            "characterize_seconds": round(sum(it.seconds.get("characterize", 0.0) for it in items), 1),
+            "timing": "import_seconds: wall of the whole import (build, prove, characterize, store per design, "
+                      "--jobs in parallel); characterize_seconds: the characterizing part, summed over designs",
+            "hostile": args.hostile, "timed_out": [r["files"] for r in refused if "did not finish" in r["reason"]],
+            "timeout_scale": os.environ.get("APPROXHLS_TIMEOUT_SCALE", "1"),
+            "designs": [_imported_row(it) for it in items if it.design is not None], "refused": refused,
+            "searches": [], "cores": os.cpu_count(), "quick": args.quick}
+
+
+def _imported_row(it) -> dict:
+    e = it.entry
+    return {"name": it.name, "signed": e["signed"], "files": it.sources.describe(),
+            "mae_pct": e["metrics"]["mae_pct"], "wce_pct": e["metrics"]["wce_pct"],
+            "luts": (e.get("cost") or {}).get("luts"), "rel_luts": e.get("rel_luts"),
+            "rel_energy": e.get("rel_energy"), "interface": list(it.design.notes)}
+
+
+# Files a careless or hostile library holds (written here): each must be reported, and must not stop the import.
+HOSTILE = {
+    "mul8u_neverreturns.c": "#include <stdint.h>\nuint16_t mul8u_neverreturns(uint8_t a, uint8_t b) {\n"
+                            "  volatile int go = 1; if (a == 200 && b == 3) while (go) {} return a * b;\n}\n",
+    "mul8u_ring.v": "module mul8u_ring(A, B, O);\n  input [7:0] A;\n  input [7:0] B;\n  output [15:0] O;\n"
+                    "  wire w;\n  assign w = ~(w & A[0]);\n  assign O = A * B + {15'b0, w & 1'b0};\nendmodule\n",
+    "mul8u_broken.c": "#include <stdint.h>\nuint16_t mul8u_broken(uint8_t a, uint8_t b) { return a * ; }\n",
+}
+
+
+def hostile_files(where: Path) -> Path:
+    where.mkdir(parents=True, exist_ok=True)
+    for name, text in HOSTILE.items():
+        (where / name).write_text(text)
+    return where
 
 
 def run_searches(args) -> list[dict]:

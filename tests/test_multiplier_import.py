@@ -11,13 +11,9 @@ from approxhls.cli import main
 from approxhls.errors import ApproxHLSError
 from approxhls.multipliers import catalog
 from approxhls.multipliers.registry import all_designs
-from approxhls.multipliers.user import (
-    add_multiplier,
-    home,
-    import_library,
-    remove_multiplier,
-    user_dir,
-)
+from approxhls.home import home
+from approxhls.multipliers.library import add_multiplier, import_library, remove_multiplier
+from approxhls.multipliers.user import user_dir
 
 CODES = np.arange(256)
 A, B = CODES[:, None], CODES[None, :]

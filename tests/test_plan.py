@@ -43,7 +43,7 @@ CASES = [
 @pytest.fixture
 def user_multiplier(tmp_path):
     """A user C model (mul8u_or7) and a user table (tab_user: exact with 1 subtracted from odd products)."""
-    from approxhls.multipliers.user import add_multiplier
+    from approxhls.multipliers.library import add_multiplier
 
     src = tmp_path / "mul8u_or7.c"
     src.write_text(USER_C)
@@ -107,7 +107,7 @@ def _one_weight_model(weight_code: int):
 
 
 def test_outputs_change_exactly_where_the_table_says(tmp_path):
-    from approxhls.multipliers.user import add_multiplier
+    from approxhls.multipliers.library import add_multiplier
 
     table = np.arange(256)[:, None] * np.arange(256)[None, :]
     table[3, 5] += 1000  # one wrong product: activation code 3 times weight code 5

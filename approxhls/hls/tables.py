@@ -69,7 +69,7 @@ def make_tables(specs: list[TableSpec]) -> list[np.ndarray]:
     """Integer codes of every table (in its type), from one compiled program."""
     if not specs:
         return []
-    from approxhls.multipliers.user import home
+    from approxhls.home import home
 
     gxx = shutil.which("g++")
     if gxx is None:

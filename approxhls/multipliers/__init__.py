@@ -1,5 +1,7 @@
 """The multiplier library: one definition per design -> numpy model, HLS C++, Verilog.
 
-``registry`` lists built-in and user designs; ``metrics`` computes error statistics; ``characterize``
-adds Yosys LUT counts and a switching-energy proxy, cached in the catalog (``catalog``).
+``builtin`` lists the generated designs, ``user`` the ones a user brings (C models, tables, circuits) and their
+folder, ``registry`` both by name; ``metrics`` computes error statistics; ``catalog`` caches them with Yosys LUT
+counts and a switching-energy proxy; ``library`` adds, imports and removes user designs; ``report`` shapes what
+the ``multipliers`` commands print.
 """

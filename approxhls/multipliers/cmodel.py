@@ -14,7 +14,8 @@ EvoApprox library: ``uint16_t f(uint8_t A, uint8_t B)``, ``int16_t f(int8_t A, i
 Operands reach the function as their code in the parameter's type: a signed parameter gets the signed value,
 an unsigned one the bit pattern. The result is read as the return type's value; a signed design with an
 unsigned return type returns its product as a 16-bit two's complement pattern (EvoApprox's convention).
-The model is compiled with the system C compiler and tabulated over every operand pair.
+The model is compiled with the system C compiler and tabulated over every operand pair, each step with a
+deadline (:func:`approxhls.toolrun.run_tool`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from dataclasses import asdict, dataclass
@@ -30,7 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from approxhls.errors import ApproxHLSError, ToolMissingError
+from approxhls.errors import ApproxHLSError, ToolTimeoutError
+from approxhls.toolrun import require, run_tool
 
 OPERAND_BITS = 8
 PRODUCT_BITS = 2 * OPERAND_BITS
@@ -183,24 +186,28 @@ def infer_interface(fn: CFunction, signed: bool | None = None, a_param: str | No
                                  f"8-bit operand codes do not fit")
     if fn.ret.bits < PRODUCT_BITS:
         raise ApproxHLSError(f"{fn.name}() returns {fn.ret.name} ({fn.ret.bits} bits); an 8x8 product needs 16 bits")
-    names = [p.name for p in fn.params]
-    if a_param is not None:
-        if a_param not in names:
-            raise ApproxHLSError(f"{fn.name}() has no parameter {a_param!r} (parameters: {', '.join(names)})")
-        index = names.index(a_param)
-        how.append(f"a = parameter {a_param} (given)")
-    elif [n.upper() for n in names] in (["A", "B"], ["B", "A"]):
-        index = [n.upper() for n in names].index("A")
-        how.append(f"a = parameter {names[index]} ({'first' if index == 0 else 'second'}, by name)")
-    else:
-        index = 0
-        how.append(f"a = first parameter {names[0]} (names do not say)")
+    index, why = _a_index(fn, a_param)
+    how.append(why)
     if signed is not None:
         how.append(f"{'signed' if signed else 'unsigned'} (given)")
     else:
         signed, reason = _infer_signed(fn)
         how.append(f"{'signed' if signed else 'unsigned'} ({reason})")
     return Interface(fn.name, bool(signed), index, fn.ret, fn.params, "; ".join(how))
+
+
+def _a_index(fn: CFunction, a_param: str | None) -> tuple[int, str]:
+    """Which parameter takes the activation operand, and why."""
+    names = [p.name for p in fn.params]
+    if a_param is not None:
+        if a_param not in names:
+            raise ApproxHLSError(f"{fn.name}() has no parameter {a_param!r} (parameters: {', '.join(names)})")
+        return names.index(a_param), f"a = parameter {a_param} (given)"
+    upper = [n.upper() for n in names]
+    if upper in (["A", "B"], ["B", "A"]):
+        index = upper.index("A")
+        return index, f"a = parameter {names[index]} ({'first' if index == 0 else 'second'}, by name)"
+    return 0, f"a = first parameter {names[0]} (names do not say)"
 
 
 def _infer_signed(fn: CFunction) -> tuple[bool, str]:
@@ -223,39 +230,59 @@ def source_digest(text: str) -> str:
 
 
 def c_compiler() -> str:
-    cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
-    if cc is None:
-        raise ToolMissingError("no C compiler found (cc/gcc); install one with `apt-get install gcc`")
-    return cc
+    cc = shutil.which(os.environ.get("CC", "cc"))
+    return cc or require("gcc", "gcc")
 
 
-def tabulate(source_path: Path, iface: Interface) -> np.ndarray:
-    """(256, 256) int64 products over the operands' bit patterns (rows a, columns b), through the compiled C."""
-    cc = c_compiler()
+def tabulate(source: str, iface: Interface, path) -> np.ndarray:
+    """(256, 256) int64 products over the operands' bit patterns (rows a, columns b), through the compiled C.
+
+    ``source`` is the model's text (what is stored and goes into HLS); ``path`` the file it came from, named in
+    errors. Compiling and running each have a deadline: a model that never returns ends in an error naming it.
+    """
     n = 1 << OPERAND_BITS
     a_code = "((int32_t)(int8_t)(uint8_t)i)" if iface.signed else "((int32_t)i)"
     b_code = a_code.replace("i)", "j)")
     args = ", ".join(iface.arg_expr(k, a_code, b_code) for k in range(2))
     with tempfile.TemporaryDirectory() as tmp:
-        harness = Path(tmp) / "tab.c"
-        # A model file may carry its own main() (a self-test): renamed out of the way.
-        harness.write_text(
+        # The model is copied beside the harness (no path of the user's is written into C). A model file may carry
+        # its own main() (a self-test): renamed out of the way. Products go to a file: what the model prints is
+        # discarded.
+        (Path(tmp) / "model.c").write_text(source)
+        (Path(tmp) / "tab.c").write_text(
             "#include <stdint.h>\n#include <stdio.h>\n#define main approxhls_user_main\n"
-            f'#include "{Path(source_path).resolve()}"\n#undef main\n'
-            "int main(void) {\n"
-            f"    static int64_t out[{n * n}];\n"
+            '#include "model.c"\n#undef main\n'
+            f"static int64_t out[{n * n}];\n"
+            "int main(int argc, char **argv) {\n"
             f"    for (int i = 0; i < {n}; i++) for (int j = 0; j < {n}; j++)\n"
             f"        out[i * {n} + j] = {iface.result_expr(f'{iface.function}({args})')};\n"
-            f"    fwrite(out, sizeof(int64_t), {n * n}, stdout);\n"
-            "    return 0;\n}\n"
+            '    FILE *f = fopen(argv[1], "wb");\n'
+            f"    if (!f || fwrite(out, sizeof(int64_t), {n * n}, f) != {n * n}) return 3;\n"
+            "    return fclose(f) != 0;\n}\n"
         )
-        exe = Path(tmp) / "tab"
-        res = subprocess.run([cc, "-O1", "-std=gnu99", "-w", "-o", str(exe), str(harness)], capture_output=True,
-                             text=True)
+        res = run_tool([c_compiler(), "-O1", "-std=gnu99", "-w", "-o", "tab", "tab.c"], cwd=tmp, kind="compile",
+                       what=f"compiling the C model {path}")
         if res.returncode != 0:
             errs = "\n".join(line for line in res.stderr.splitlines() if "error" in line)[:2000]
-            raise ApproxHLSError(f"{source_path} does not compile:\n{errs or res.stderr[:2000]}")
-        run = subprocess.run([str(exe)], capture_output=True, timeout=60)
-        if run.returncode != 0 or len(run.stdout) != 8 * n * n:
-            raise ApproxHLSError(f"tabulating {iface.function}() from {source_path} failed (exit {run.returncode})")
-    return np.frombuffer(run.stdout, dtype=np.int64).reshape(n, n).copy()
+            raise ApproxHLSError(f"{path} does not compile:\n{errs or res.stderr[:2000]}")
+        out = Path(tmp) / "products.bin"
+        try:
+            run = run_tool([Path(tmp) / "tab", out], cwd=tmp, kind="run", text=False, stdout=subprocess.DEVNULL,
+                           what=f"tabulating {iface.function}() of {path} over {n * n} operand pairs")
+        except ToolTimeoutError as e:
+            raise ToolTimeoutError(f"{e}; a model that never returns for some operand pair ends this way") from None
+        size, want = (out.stat().st_size if out.exists() else 0), 8 * n * n
+        if run.returncode != 0 or size != want:
+            how = exit_text(run.returncode) if run.returncode != 0 else f"wrote {size} of {want} bytes"
+            raise ApproxHLSError(f"tabulating {iface.function}() from {path} failed ({how})")
+        return np.fromfile(out, dtype=np.int64).reshape(n, n)
+
+
+def exit_text(code: int) -> str:
+    """'exit 1', or the signal that ended a program ('signal 11 (SIGSEGV)')."""
+    if code >= 0:
+        return f"exit {code}"
+    try:
+        return f"signal {-code} ({signal.Signals(-code).name})"
+    except ValueError:
+        return f"signal {-code}"

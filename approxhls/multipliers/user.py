@@ -1,22 +1,27 @@
-"""Multipliers a user brings: C models (any integer signature), their Verilog circuits, tables; one or a library.
+"""Multipliers a user brings: C models (any integer signature), their Verilog circuits, tables; and their folder.
 
 A design comes from a C model (:mod:`approxhls.multipliers.cmodel`), a 256x256 table (.npy/.csv), a Verilog
 circuit (:mod:`approxhls.multipliers.circuit`), or a C model with its circuit. Whatever is given is proven
 equal before anything is stored: the C model and the table over all 65,536 operand pairs, the Verilog by
-exhaustive Icarus simulation against them, and the C++ that goes into HLS kernels by g++ against them. A
-design with a circuit is then priced exactly like a built-in one (Yosys LUTs, energy proxy) and can be searched.
+exhaustive Icarus simulation against them, and the C++ that goes into HLS kernels by g++ against them. Every
+compiler and simulator run has a deadline (:mod:`approxhls.toolrun`).
 
-Designs live in ``$APPROXHLS_HOME/multipliers/NAME`` (default ``~/.approxhls``). Names are C identifiers,
-checked before any path is formed; removal works only on a real directory directly inside that folder.
-Nothing is stored when any check fails.
+Designs live in ``$APPROXHLS_HOME/multipliers/NAME``. Names are C identifiers, checked before any path is
+formed; ``exact`` and the built-in designs' names are refused. The folder is changed only under the home's lock
+and a design directory is swapped in whole. Adding, importing and removing (with the catalog kept in step) are
+:mod:`approxhls.multipliers.library`'s.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
+import tempfile
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from approxhls.errors import ApproxHLSError, InvalidNameError
-from approxhls.fsutil import atomic_directory
+from approxhls.home import home, home_lock
 from approxhls.multipliers import cmodel
+from approxhls.multipliers.builtin import reserved_reason
 from approxhls.multipliers.circuit import Ports, read_ports, wrapper_module
 from approxhls.multipliers.design import Design
 from approxhls.names import check_identifier
@@ -34,14 +40,20 @@ DESIGN_JSON = "design.json"
 C_SUFFIXES = (".c", ".h")
 TABLE_SUFFIXES = (".npy", ".csv")
 VERILOG_SUFFIXES = (".v",)
-
-
-def home() -> Path:
-    return Path(os.environ.get("APPROXHLS_HOME", Path.home() / ".approxhls"))
+_STORE_ERRORS = (OSError, ValueError, KeyError, TypeError, ApproxHLSError)  # what an unreadable design raises
 
 
 def user_dir() -> Path:
     return home() / "multipliers"
+
+
+def check_user_name(name: str) -> str:
+    """A name a user design may take: a C identifier that is neither ``exact`` nor a built-in design's."""
+    check_identifier(name, "multiplier name")
+    why = reserved_reason(name)
+    if why:
+        raise InvalidNameError(f"multiplier name {name!r} is reserved: {why}; choose another name (--name)")
+    return name
 
 
 def design_dir(name: str) -> Path:
@@ -124,42 +136,56 @@ class TableDesign(Design):
 
 # ---- building a design from files (nothing stored) -------------------------------------------------------------
 
+TABLE_SHAPE = (256, 256)
+CSV_MAX_BYTES = 16 << 20  # a 256x256 table of 16-bit products is well under 1 MB as text
+
+
 def validate_table(t: np.ndarray, signed: bool, what: str) -> np.ndarray:
+    """The table as int64, or an error naming the first wrong entry (row a, column b, as bit patterns)."""
     t = np.asarray(t)
-    if t.shape != (256, 256):
+    if t.shape != TABLE_SHAPE:
         raise ApproxHLSError(f"{what}: a multiplier table must be 256x256, got shape {t.shape}")
-    if not np.issubdtype(t.dtype, np.number):
+    if not (np.issubdtype(t.dtype, np.integer) or np.issubdtype(t.dtype, np.floating)):
         raise ApproxHLSError(f"{what}: table entries must be integers, got dtype {t.dtype}")
     tf = t.astype(np.float64)
     bad = ~np.isfinite(tf) | (tf != np.round(tf))
     if bad.any():
-        r, c = map(int, np.argwhere(bad)[0])
-        raise ApproxHLSError(f"{what}: entry [{r},{c}] = {t[r, c]!r} is not an integer")
+        raise ApproxHLSError(f"{what}: {_first(bad, t)} is not a finite integer{_more(bad)}")
     lo, hi = (-32768, 32767) if signed else (0, 65535)
     out = (tf < lo) | (tf > hi)
     if out.any():
-        r, c = map(int, np.argwhere(out)[0])
         kind = "signed 16-bit" if signed else "unsigned 16-bit"
-        raise ApproxHLSError(f"{what}: entry [{r},{c}] = {int(tf[r, c])} is outside the {kind} range [{lo}, {hi}]"
+        raise ApproxHLSError(f"{what}: {_first(out, t)} is outside the {kind} range [{lo}, {hi}]{_more(out)}"
                              + ("" if signed else "; if the model takes two's complement operands, pass --signed"))
     return tf.astype(np.int64)
 
 
+def _first(mask: np.ndarray, t: np.ndarray) -> str:
+    r, c = map(int, np.argwhere(mask)[0])
+    v = t[r, c]
+    return f"entry [{r},{c}] = {int(v) if np.issubdtype(t.dtype, np.integer) else float(v)!r} (row a={r}, column b={c})"
+
+
+def _more(mask: np.ndarray) -> str:
+    n = int(mask.sum())
+    return f" ({n - 1} more entries are wrong too)" if n > 1 else ""
+
+
 def _read_table(path: Path) -> np.ndarray:
     if path.suffix == ".npy":
-        try:
-            return np.load(path, allow_pickle=False)
-        except ValueError as e:
+        try:  # mapped first: a huge array is refused by its shape, never read into memory
+            return np.load(path, mmap_mode="r", allow_pickle=False)
+        except (ValueError, EOFError, OSError) as e:
             raise ApproxHLSError(f"{path}: not a numpy table ({e})") from None
+    if path.stat().st_size > CSV_MAX_BYTES:
+        raise ApproxHLSError(f"{path}: {path.stat().st_size} bytes is far more than a 256x256 table of products")
     try:
         return np.loadtxt(path, delimiter=",", ndmin=2)
-    except ValueError as e:
+    except (ValueError, UnicodeDecodeError) as e:
         raise ApproxHLSError(f"{path}: not a table of numbers ({e})") from None
 
 
 def _signed_from_name(text: str) -> bool | None:
-    import re
-
     m = re.search(r"mul\d+([su])", text, re.I)
     return None if m is None else m.group(1).lower() == "s"
 
@@ -179,148 +205,117 @@ class Sources:
         return " + ".join(p.name for p in (self.c, self.table, self.verilog) if p is not None)
 
 
+@dataclass
+class _Draft:
+    """What the files have said so far while a design is built."""
+
+    name: str
+    signed: bool | None
+    source: str | None = None
+    iface: cmodel.Interface | None = None
+    table: np.ndarray | None = None
+    vtext: str | None = None
+    ports: Ports | None = None
+    notes: list = field(default_factory=list)
+
+    def design(self, origin: str, notes=()) -> TableDesign:
+        return TableDesign(self.name, self.table, bool(self.signed), self.source, self.iface, self.vtext, self.ports,
+                           origin, tuple(notes))
+
+
 def build_design(sources: Sources, name: str, signed: bool | None = None, function: str | None = None,
                  a_param: str | None = None, check_cpp: bool = True) -> TableDesign:
     """A design from its files, every view proven equal to the others; raises naming the first difference."""
-    from approxhls.multipliers.sim import (
-        first_difference,
-        tabulate_cpp,
-        tabulate_verilog,
-    )
-
-    check_identifier(name, "multiplier name")
-    source = iface = table = vtext = ports = None
-    notes = []
+    check_user_name(name)
+    draft = _Draft(name, signed)
     if sources.c is not None:
-        source = sources.c.read_text(errors="replace")
-        fn = cmodel.choose_function(source, sources.c, function, name)
-        iface = cmodel.infer_interface(fn, signed, a_param)
-        signed = iface.signed
-        notes.append(f"C model {fn.name}(): {iface.how}")
-        table = validate_table(cmodel.tabulate(sources.c, iface), signed, f"{sources.c} ({fn.name})")
+        _read_c_model(draft, sources.c, function, a_param)
     if sources.table is not None:
-        if signed is None:
-            signed = bool(_signed_from_name(sources.table.stem))
-        t = validate_table(_read_table(sources.table), signed, str(sources.table))
-        if table is not None and not np.array_equal(t, table):
-            i, j = map(int, np.argwhere(t != table)[0])
-            raise ApproxHLSError(f"{sources.table} differs from the C model at a={i}, b={j} (bit patterns): "
-                                 f"{int(t[i, j])} vs {int(table[i, j])}")
-        table = t
+        _read_table_file(draft, sources.table)
     if sources.verilog is not None:
-        vtext = sources.verilog.read_text(errors="replace")
-        names = (iface.params[iface.a_param].name, iface.params[1 - iface.a_param].name) if iface else None
-        ports = read_ports(vtext, sources.verilog, name=function or (iface.function if iface else sources.verilog.stem),
-                           operand_names=names)
-        if f"module {name}_approxhls" in vtext:
-            raise ApproxHLSError(f"{sources.verilog} defines {name}_approxhls, the name of approxhls' wrapper; rename it")
-        if signed is None:
-            hint = _signed_from_name(ports.top)
-            signed = bool(hint)
-            notes.append(f"{'signed' if signed else 'unsigned'} ("
-                         f"{'module name ' + ports.top if hint is not None else 'assumed; pass --signed if not'})")
-        notes.append(f"circuit {sources.verilog.name}: {ports.how}")
-        probe = TableDesign(name, table if table is not None else np.zeros((256, 256), np.int64), signed,
-                            verilog_source=vtext, ports=ports)
-        simulated = tabulate_verilog(probe)
-        if table is None:
-            table = validate_table(simulated, signed, f"{sources.verilog} (simulated)")
-        else:
-            diff = first_difference(table, simulated, probe)
-            if diff:
-                raise ApproxHLSError(f"{sources.verilog} does not compute what {sources.c or sources.table} does: {diff} "
-                                     f"(expected = C model/table, got = Verilog; operands as bit patterns)")
-            notes.append(f"proven: {sources.verilog.name} (Icarus) == {(sources.c or sources.table).name} on all "
-                         f"65,536 operand pairs")
-        if probe.out_bits > ports.out_bits:
-            raise ApproxHLSError(f"{sources.verilog}: output {ports.out} has {ports.out_bits} bits, the products need "
-                                 f"{probe.out_bits}")
-    if table is None:
+        _read_circuit(draft, sources, function)
+    if draft.table is None:
         raise ApproxHLSError(f"{sources.primary()}: give a C model (.c), a 256x256 table (.npy/.csv) or a Verilog "
                              f"circuit (.v)")
     if check_cpp:
-        probe = TableDesign(name, table, bool(signed), source, iface, vtext, ports, sources.describe())
-        diff = first_difference(table, tabulate_cpp([probe], ("-w",))[name], probe)  # library code warns; fine
+        _prove_cpp(draft, sources)
+    return draft.design(sources.describe(), draft.notes)
+
+
+def _read_c_model(draft: _Draft, path: Path, function: str | None, a_param: str | None) -> None:
+    draft.source = path.read_text(errors="replace")
+    fn = cmodel.choose_function(draft.source, path, function, draft.name)
+    draft.iface = cmodel.infer_interface(fn, draft.signed, a_param)
+    draft.signed = draft.iface.signed
+    draft.notes.append(f"C model {fn.name}(): {draft.iface.how}")
+    draft.table = validate_table(cmodel.tabulate(draft.source, draft.iface, path), draft.signed, f"{path} ({fn.name})")
+
+
+def _read_table_file(draft: _Draft, path: Path) -> None:
+    if draft.signed is None:
+        draft.signed = bool(_signed_from_name(path.stem))
+    t = validate_table(_read_table(path), draft.signed, str(path))
+    if draft.table is not None and not np.array_equal(t, draft.table):
+        i, j = map(int, np.argwhere(t != draft.table)[0])
+        raise ApproxHLSError(f"{path} differs from the C model at a={i}, b={j} (bit patterns): "
+                             f"{int(t[i, j])} vs {int(draft.table[i, j])}")
+    draft.table = t
+
+
+def _read_circuit(draft: _Draft, sources: Sources, function: str | None) -> None:
+    path, iface, name = sources.verilog, draft.iface, draft.name
+    draft.vtext = path.read_text(errors="replace")
+    names = (iface.params[iface.a_param].name, iface.params[1 - iface.a_param].name) if iface else None
+    draft.ports = read_ports(draft.vtext, path, name=function or (iface.function if iface else path.stem),
+                             operand_names=names)
+    if f"module {name}_approxhls" in draft.vtext:
+        raise ApproxHLSError(f"{path} defines {name}_approxhls, the name of approxhls' wrapper; rename it")
+    if draft.signed is None:
+        hint = _signed_from_name(draft.ports.top)
+        draft.signed = bool(hint)
+        draft.notes.append(f"{'signed' if draft.signed else 'unsigned'} ("
+                           f"{'module name ' + draft.ports.top if hint is not None else 'assumed; pass --signed if not'})")
+    draft.notes.append(f"circuit {path.name}: {draft.ports.how}")
+    _prove_circuit(draft, sources)
+
+
+def _prove_circuit(draft: _Draft, sources: Sources) -> None:
+    """Simulate the circuit over every operand pair: it defines the table, or must equal the model's."""
+    from approxhls.multipliers.sim import first_difference, tabulate_verilog
+
+    path, model = sources.verilog, sources.c or sources.table
+    probe = TableDesign(draft.name, draft.table if draft.table is not None else np.zeros(TABLE_SHAPE, np.int64),
+                        draft.signed, verilog_source=draft.vtext, ports=draft.ports)
+    simulated = tabulate_verilog(probe, source=path)
+    if draft.table is None:
+        draft.table = validate_table(simulated, draft.signed, f"{path} (simulated)")
+    else:
+        diff = first_difference(draft.table, simulated, probe)
         if diff:
-            raise ApproxHLSError(f"the HLS C++ of {sources.describe()} differs from its model: {diff}")
-        notes.append("proven: the HLS C++ (g++) == the model on all 65,536 operand pairs")
-    return TableDesign(name, table, bool(signed), source, iface, vtext, ports, sources.describe(), tuple(notes))
+            raise ApproxHLSError(f"{path} does not compute what {model} does: {diff} "
+                                 f"(expected = C model/table, got = Verilog; operands as bit patterns)")
+        draft.notes.append(f"proven: {path.name} (Icarus) == {model.name} on all 65,536 operand pairs")
+    if probe.out_bits > draft.ports.out_bits:
+        raise ApproxHLSError(f"{path}: output {draft.ports.out} has {draft.ports.out_bits} bits, the products need "
+                             f"{probe.out_bits}")
 
 
-# ---- storage ------------------------------------------------------------------------------------------------------
+def _prove_cpp(draft: _Draft, sources: Sources) -> None:
+    from approxhls.multipliers.sim import first_difference, tabulate_cpp
 
-def _store(design: TableDesign) -> None:
-    with atomic_directory(design_dir(design.name)) as tmp:
-        np.save(tmp / "table.npy", design._user_table)
-        if design.source is not None:
-            (tmp / "source.c").write_text(design.source)
-        if design.verilog_text is not None:
-            (tmp / "circuit.v").write_text(design.verilog_text)
-        meta = {"name": design.name, "signed": design.signed, "origin": design.origin, "notes": list(design.notes),
-                "interface": design.interface.to_json() if design.interface else None,
-                "ports": design.ports.to_json() if design.ports else None,
-                "source_digest": design.definition()["source_digest"]}
-        (tmp / DESIGN_JSON).write_text(json.dumps(meta, indent=2))
+    probe = draft.design(sources.describe())
+    tabulated = tabulate_cpp([probe], ("-w",), source=sources.primary())[draft.name]  # library code warns; fine
+    diff = first_difference(draft.table, tabulated, probe)
+    if diff:
+        raise ApproxHLSError(f"the HLS C++ of {sources.describe()} differs from its model: {diff}")
+    draft.notes.append("proven: the HLS C++ (g++) == the model on all 65,536 operand pairs")
 
 
-def _load(d: Path) -> TableDesign:
-    meta = json.loads((d / DESIGN_JSON).read_text())
-    src = (d / "source.c").read_text() if (d / "source.c").exists() else None
-    vtext = (d / "circuit.v").read_text() if (d / "circuit.v").exists() else None
-    iface = None
-    if meta.get("interface"):
-        iface = cmodel.Interface.from_json(meta["interface"])
-    elif src is not None:  # stored before interfaces were recorded: uint16_t f(uint8_t, uint8_t)
-        fn = cmodel.choose_function(src, d / "source.c", meta.get("function"))
-        iface = cmodel.infer_interface(fn, meta["signed"])
-    ports = Ports(**meta["ports"]) if meta.get("ports") else None
-    return TableDesign(meta["name"], np.load(d / "table.npy"), meta["signed"], src, iface, vtext, ports,
-                       meta.get("origin", ""), tuple(meta.get("notes", ())))
-
-
-def user_designs() -> list[TableDesign]:
-    out = []
-    root = user_dir()
-    if not root.is_dir():
-        return out
-    for d in sorted(root.iterdir()):
-        if d.name.startswith(".") or d.is_symlink() or not (d / DESIGN_JSON).is_file():
-            continue
-        try:
-            out.append(_load(d))
-        except (OSError, ValueError, KeyError, TypeError, ApproxHLSError) as e:
-            warnings.warn(f"user multiplier {d} is unreadable ({type(e).__name__}: {e}); remove it with "
-                          f"`approxhls multipliers remove {d.name}` and add it again", stacklevel=2)
-    return out
-
-
-def _refuse_builtin(name: str, why: str = "choose another name") -> None:
-    from approxhls.multipliers.registry import builtin_designs
-
-    if any(d.name == name for d in builtin_designs()):
-        raise ApproxHLSError(f"{name!r} is a built-in multiplier; {why}")
-
-
-def add_multiplier(path, name: str | None = None, signed: bool | None = None, function: str | None = None,
-                   verilog=None, a_param: str | None = None, force: bool = False) -> TableDesign:
-    """Add a C model, a table or a Verilog circuit (optionally a C model with ``verilog``) under ``name``."""
-    path = Path(path)
-    if not path.is_file():
-        raise ApproxHLSError(f"{path} does not exist or is not a file")
-    sources = _sources_of(path, Path(verilog) if verilog else None)
-    name = name or _default_name(path, function)
-    check_identifier(name, "multiplier name")
-    _refuse_builtin(name)
-    if design_dir(name).exists() and not force:
-        raise ApproxHLSError(f"a user multiplier named {name!r} exists; pass --force to replace it, or choose --name")
-    design = build_design(sources, name, signed, function, a_param)
-    _store(design)
-    return design
-
-
-def _sources_of(path: Path, verilog: Path | None) -> Sources:
-    if verilog is not None and not verilog.is_file():
-        raise ApproxHLSError(f"{verilog} does not exist or is not a file")
+def sources_of(path: Path, verilog: Path | None = None) -> Sources:
+    """The sources one file (and an optional circuit for it) give; refuses what is neither."""
+    for p in (path, verilog):
+        if p is not None and not p.is_file():
+            raise ApproxHLSError(f"{p} does not exist or is not a file")
     if path.suffix in C_SUFFIXES:
         return Sources(c=path, verilog=verilog)
     if path.suffix in TABLE_SUFFIXES:
@@ -330,7 +325,7 @@ def _sources_of(path: Path, verilog: Path | None) -> Sources:
     raise ApproxHLSError(f"{path}: give a C model (.c), a 256x256 table (.npy or .csv) or a Verilog circuit (.v)")
 
 
-def _default_name(path: Path, function: str | None) -> str:
+def default_name(path: Path, function: str | None = None) -> str:
     """The function's name, else the file's stem (each must be a C identifier)."""
     if function:
         return function
@@ -345,127 +340,140 @@ def _default_name(path: Path, function: str | None) -> str:
         raise InvalidNameError(f"{path.name}: its name {stem!r} is not a C identifier; pass --name") from None
 
 
-def remove_multiplier(name: str) -> Path:
-    """Delete one user design; refuses anything that is not a design directory directly in the user folder."""
-    target = design_dir(name)  # validates the name first: no '..', '/', absolute paths
-    _refuse_builtin(name, "only user-added designs can be removed")
-    root = user_dir().resolve()
-    if target.is_symlink() or not target.is_dir() or target.resolve().parent != root \
-            or not (target / DESIGN_JSON).is_file():
-        raise ApproxHLSError(f"no user multiplier named {name!r} in {user_dir()} "
-                             f"(`approxhls multipliers list` shows the user designs)")
-    shutil.rmtree(target.resolve())
-    from approxhls.multipliers.catalog import forget
+# ---- storage ------------------------------------------------------------------------------------------------------
 
-    forget(name)
-    return target
+def check_free(name: str, force: bool = False) -> None:
+    """Refuse to replace a stored design of that name unless ``force``."""
+    if os.path.lexists(design_dir(name)) and not force:
+        raise ApproxHLSError(f"a user multiplier named {name!r} exists; pass --force to replace it, or choose --name")
 
 
-# ---- bulk import ------------------------------------------------------------------------------------------------------
-
-@dataclass
-class ImportItem:
-    name: str | None
-    sources: Sources
-    status: str = "pending"      # added / unchanged / refused / skipped
-    reason: str = ""
-    design: TableDesign | None = field(default=None, repr=False)
-
-    def row(self) -> dict:
-        d = self.design
-        return {"name": self.name, "files": self.sources.describe(), "status": self.status,
-                "signed": d.signed if d else None, "circuit": bool(d and d.verilog_text), "reason": self.reason}
-
-
-def collect(paths) -> list[ImportItem]:
-    """Import items from files and directories: a .c (or table) with the .v of the same stem beside it is one
-    design; a .v named like another design's stem plus a suffix (e.g. X_pdk45.v) is a variant of it, skipped."""
-    files: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            files += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in C_SUFFIXES + TABLE_SUFFIXES
-                            + VERILOG_SUFFIXES)
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise ApproxHLSError(f"{p} does not exist")
-    by_dir: dict[Path, dict[str, dict[str, Path]]] = {}
-    for f in files:
-        kind = "c" if f.suffix in C_SUFFIXES else "table" if f.suffix in TABLE_SUFFIXES else "verilog"
-        by_dir.setdefault(f.parent, {}).setdefault(f.stem, {})[kind] = f
-    items = []
-    for stems in by_dir.values():
-        primaries = {s for s, k in stems.items() if "c" in k or "table" in k}
-        for stem, kinds in sorted(stems.items()):
-            src = Sources(kinds.get("c"), kinds.get("table"), kinds.get("verilog"))
-            if set(kinds) == {"verilog"}:
-                base = next((p for p in primaries if stem.startswith(p + "_")), None)
-                if base is not None:
-                    items.append(ImportItem(stem, src, "skipped", f"a variant of {base} ({base}.v is its circuit)"))
-                    continue
-            try:
-                name = _default_name(src.primary(), None)
-            except ApproxHLSError as e:
-                items.append(ImportItem(None, src, "refused", str(e)))
-                continue
-            items.append(ImportItem(name, src))
-    return items
-
-
-def import_library(paths, signed: bool | None = None, jobs: int = 2, force: bool = False,
-                   progress: bool = True) -> list[ImportItem]:
-    """Import every design under ``paths`` (parallel, with a progress bar); each item says what happened."""
-    from concurrent.futures import ThreadPoolExecutor, as_completed
-
-    from tqdm.auto import tqdm
-
-    from approxhls.multipliers.registry import builtin_designs
-
-    items = collect(paths)
-    builtin = {d.name for d in builtin_designs()}
-    existing = {d.name: d for d in user_designs()}
-    seen: dict[str, ImportItem] = {}
-    todo = []
-    for it in items:
-        if it.status != "pending":
-            continue
-        if it.name in builtin:
-            it.status, it.reason = "refused", f"{it.name} is a built-in multiplier's name"
-        elif it.name in seen:
-            first = seen[it.name]
-            same = _digest(first.sources) == _digest(it.sources)
-            it.status = "skipped" if same else "refused"
-            it.reason = (f"the same design as {first.sources.primary()}" if same
-                         else f"name {it.name} is taken by {first.sources.primary()}")
-        else:
-            seen[it.name] = it
-            todo.append(it)
-
-    def work(it: ImportItem) -> ImportItem:
+@contextlib.contextmanager
+def storing(design: TableDesign, force: bool = False):
+    """Store ``design`` under its name, holding the home lock: the body runs with the new directory in place, and
+    an error in it (or in writing) brings back what was there before. Without ``force`` an existing design of
+    that name is refused."""
+    check_user_name(design.name)
+    final = design_dir(design.name)
+    with home_lock():
+        root = user_dir()
+        root.mkdir(parents=True, exist_ok=True)
+        new = Path(tempfile.mkdtemp(dir=root, prefix=f".{design.name}-new-"))
+        old = root / f".{design.name}-old-{os.getpid()}-{threading.get_ident()}"
+        swapped = replaced = False
         try:
-            d = build_design(it.sources, it.name, signed)
-        except ApproxHLSError as e:
-            it.status, it.reason = "refused", str(e).splitlines()[0][:300]
-            return it
-        old = existing.get(it.name)
-        if old is not None and old.key == d.key:
-            it.status, it.design = "unchanged", old
-        elif old is not None and not force:
-            it.status, it.reason = "refused", f"a different user multiplier {it.name} exists (pass --force to replace)"
-        else:
-            _store(d)
-            it.status, it.design = "added", d
-        return it
-
-    with ThreadPoolExecutor(max(1, jobs)) as pool, \
-            tqdm(total=len(todo), desc="importing", unit="design", disable=not progress or not todo) as bar:
-        for future in as_completed([pool.submit(work, it) for it in todo]):
-            bar.set_postfix_str(future.result().name or "")
-            bar.update(1)
-    return items
+            _write_design(design, new)
+            check_free(design.name, force)
+            if os.path.lexists(final):
+                os.rename(final, old)
+                replaced = True
+            os.rename(new, final)
+            swapped = True
+            yield final
+        except BaseException:
+            _discard(final if swapped else new)
+            if replaced:
+                os.rename(old, final)
+            raise
+        if replaced:
+            _discard(old)
 
 
-def _digest(s: Sources) -> str:
+def _discard(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _write_design(design: TableDesign, d: Path) -> None:
+    np.save(d / "table.npy", design._user_table)
+    if design.source is not None:
+        (d / "source.c").write_text(design.source)
+    if design.verilog_text is not None:
+        (d / "circuit.v").write_text(design.verilog_text)
+    meta = {"name": design.name, "signed": design.signed, "origin": design.origin, "notes": list(design.notes),
+            "interface": design.interface.to_json() if design.interface else None,
+            "ports": design.ports.to_json() if design.ports else None,
+            "source_digest": design.definition()["source_digest"]}
+    (d / DESIGN_JSON).write_text(json.dumps(meta, indent=2))
+
+
+def _load(d: Path) -> TableDesign:
+    meta = json.loads((d / DESIGN_JSON).read_text())
+    if meta.get("name") != d.name:  # the folder's name was checked; a name inside it reaches C++ too
+        raise ValueError(f"{DESIGN_JSON} names the design {meta.get('name')!r}, its folder {d.name!r}")
+    src = (d / "source.c").read_text() if (d / "source.c").exists() else None
+    vtext = (d / "circuit.v").read_text() if (d / "circuit.v").exists() else None
+    iface = None
+    if meta.get("interface"):
+        iface = cmodel.Interface.from_json(meta["interface"])
+    elif src is not None:  # stored before interfaces were recorded: uint16_t f(uint8_t, uint8_t)
+        fn = cmodel.choose_function(src, d / "source.c", meta.get("function"))
+        iface = cmodel.infer_interface(fn, meta["signed"])
+    ports = Ports(**meta["ports"]) if meta.get("ports") else None
+    table = validate_table(np.load(d / "table.npy", allow_pickle=False), bool(meta["signed"]), str(d / "table.npy"))
+    return TableDesign(meta["name"], table, meta["signed"], src, iface, vtext, ports,
+                       meta.get("origin", ""), tuple(meta.get("notes", ())))
+
+
+def _stored(name: str) -> Path | None:
+    """The directory of the stored design ``name`` (a real directory directly in the user folder), else None."""
+    try:
+        d = design_dir(name)
+    except InvalidNameError:
+        return None
+    if d.is_symlink() or not d.is_dir() or d.resolve().parent != user_dir().resolve() \
+            or not (d / DESIGN_JSON).is_file():
+        return None
+    return d
+
+
+def user_designs() -> list[TableDesign]:
+    out = []
+    root = user_dir()
+    if not root.is_dir():
+        return out
+    for d in sorted(root.iterdir()):
+        if d.name.startswith(".") or d.is_symlink() or not (d / DESIGN_JSON).is_file():
+            continue
+        try:
+            out.append(_load(d))
+        except _STORE_ERRORS as e:
+            warnings.warn(f"user multiplier {d} is unreadable ({type(e).__name__}: {e}); remove it with "
+                          f"`approxhls multipliers remove {d.name}` and add it again", stacklevel=2)
+    return out
+
+
+def stored_key(name: str) -> str | None:
+    """The key of the user design stored as ``name`` (None: none is, or it cannot be read)."""
+    d = _stored(name)
+    if d is None:
+        return None
+    try:
+        return _load(d).key
+    except _STORE_ERRORS:
+        return None
+
+
+@contextlib.contextmanager
+def removing(name: str):
+    """Remove one user design, refusing anything that is not a design directory directly in the folder; the body
+    runs under the home lock before the directory goes (an error in it keeps the design)."""
+    design_dir(name)  # validates the name first: no '..', '/', absolute paths
+    why = reserved_reason(name)
+    if why:
+        raise ApproxHLSError(f"{why}; only user-added designs can be removed")
+    with home_lock():
+        target = _stored(name)
+        if target is None:
+            raise ApproxHLSError(f"no user multiplier named {name!r} in {user_dir()} "
+                                 f"(`approxhls multipliers list` shows the user designs)")
+        yield target
+        shutil.rmtree(target)
+
+
+def sources_digest(s: Sources) -> str:
     """What a design is, ignoring comments (libraries repeat a circuit in several sets, with other headers)."""
     h = hashlib.sha256()
     for p in (s.c, s.table, s.verilog):

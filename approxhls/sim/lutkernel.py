@@ -49,7 +49,7 @@ def cache_key(cc: str) -> str:
 
 
 def _build() -> ctypes.CDLL | None:
-    from approxhls.multipliers.user import home
+    from approxhls.home import home
 
     cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
     if cc is None:
