@@ -29,7 +29,7 @@ def main():
     import numpy as np
 
     from approxhls.hls.convert import ConvertOptions, convert_model
-from approxhls.hls.verify import verification_inputs
+    from approxhls.hls.verify import verification_inputs
     from approxhls.models.corpus import CORPUS, build
     from approxhls.report import format_table, write_json
     from approxhls.sim.csimlib import CSimLibrary

@@ -143,7 +143,7 @@ def _saved(model, tmp_path):
 def test_accumulator_holds_products_larger_than_exact_ones(tmp_path):
     """A multiplier 4x the exact product: hls4ml's inferred accumulator (exact products) would wrap; the planned
     layer's is wider by the two bits, so the C-simulation equals the sums of the table's products."""
-    from qkeras import QActivation, QDense
+    from qkeras import QDense
 
     from approxhls.multipliers.user import add_multiplier
     from approxhls.sim.csimlib import CSimLibrary

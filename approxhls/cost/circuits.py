@@ -22,7 +22,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ import numpy as np
 
 from approxhls.errors import ApproxHLSError, ToolMissingError
 from approxhls.multipliers.synth import netlist_switching, synthesize_source, to_signed
+from approxhls.toolrun import run_tool
 
 STREAM = 2048
 
@@ -235,10 +235,10 @@ def simulate_rtl(c: Circuit, vectors: dict[str, np.ndarray]) -> np.ndarray:
               f"        while (!$feof(fd)) begin\n            k = $fscanf(fd, \"{fmt}\\n\", {', '.join(ports)});\n"
               f"            #1 $fdisplay(fo, \"%h\", y);\n        end\n        $fclose(fo); $finish;\n    end\nendmodule\n")
         (tmp / "dut.v").write_text(c.verilog + tb)
-        r = subprocess.run([iverilog, "-o", "sim", "dut.v"], cwd=tmp, capture_output=True, text=True)
+        r = run_tool([iverilog, "-o", "sim", "dut.v"], cwd=tmp, what=f"compiling the circuit {c.name}", kind="compile")
         if r.returncode:
             raise ApproxHLSError(f"iverilog rejected {c.name}:\n{r.stderr[-2000:]}")
-        r = subprocess.run(["vvp", "-n", "sim"], cwd=tmp, capture_output=True, text=True)
+        r = run_tool(["vvp", "-n", "sim"], cwd=tmp, what=f"simulating the circuit {c.name}", kind="run")
         if r.returncode:
             raise ApproxHLSError(f"simulation of {c.name} failed:\n{r.stderr[-2000:]}")
         y = np.array([int(v, 16) for v in (tmp / "out.txt").read_text().split()], dtype=np.int64)
@@ -246,8 +246,9 @@ def simulate_rtl(c: Circuit, vectors: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def _cache_path() -> Path:
-    home = Path(os.environ.get("APPROXHLS_HOME", Path.home() / ".approxhls"))
-    return home / "circuits.json"
+    from approxhls.home import home
+
+    return home() / "circuits.json"
 
 
 def cached(c: Circuit) -> dict | None:

@@ -73,7 +73,7 @@ WHAT = "distributed-arithmetic cache"
 
 
 def cache_path() -> Path:
-    from approxhls.multipliers.user import home
+    from approxhls.home import home
 
     return home() / "da_costs.json"
 

@@ -11,12 +11,12 @@ Inputs are matched to the C model's operands by name (A/B), else to ``a``/``b``,
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from approxhls.errors import ApproxHLSError
+from approxhls.toolrun import run_tool
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,8 @@ def _modules(verilog: str, path) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "user.v"
         src.write_text(verilog)
-        res = subprocess.run([yosys_path(), "-q", "-p", "read_verilog user.v; hierarchy -auto-top; write_json m.json"],
-                             cwd=tmp, capture_output=True, text=True)
+        res = run_tool([yosys_path(), "-q", "-p", "read_verilog user.v; hierarchy -auto-top; write_json m.json"],
+                       cwd=tmp, what=f"reading the Verilog of {path}", kind="parse")
         if res.returncode != 0:
             raise ApproxHLSError(f"{path}: Yosys cannot read this Verilog:\n{(res.stdout + res.stderr)[-2000:]}")
         return json.loads((Path(tmp) / "m.json").read_text())["modules"]

@@ -110,7 +110,7 @@ def weight_key(circuit: ConstCircuit, w: int) -> int:
 # ---- the cache ------------------------------------------------------------------------------------------------
 
 def cache_path() -> Path:
-    from approxhls.multipliers.user import home
+    from approxhls.home import home
 
     return home() / "constant_weight.json"
 

@@ -94,7 +94,7 @@ def synthesize_netlist(design) -> dict:
 
 
 def user_cache_path() -> Path:
-    from approxhls.multipliers.user import home
+    from approxhls.home import home
 
     return home() / "netlists.json"
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import numpy as np
 from approxhls.errors import ApproxHLSError, ToolMissingError
 from approxhls.multipliers.codegen import verilog_source
 from approxhls.multipliers.design import Design
+from approxhls.toolrun import run_tool
 
 GATES = "AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX"
 STREAM_LENGTH = 4096
@@ -38,7 +38,7 @@ def yosys_path() -> str:
 
 
 def yosys_version() -> str:
-    out = subprocess.run([yosys_path(), "-V"], capture_output=True, text=True)
+    out = run_tool([yosys_path(), "-V"], what="printing its version", kind="probe")
     return out.stdout.strip()
 
 
@@ -66,7 +66,7 @@ def synthesize_source(src: str, top: str, workdir: Path | None = None) -> dict:
             f" design -reset; read_verilog dut.v; synth -flatten -top {top}; abc -g {GATES}; opt_clean;"
             f" write_json gates.json"
         )
-        res = subprocess.run([yosys_path(), "-q", "-p", script], cwd=tmp, capture_output=True, text=True)
+        res = run_tool([yosys_path(), "-q", "-p", script], cwd=tmp, what=f"synthesizing {top}", kind="synth")
         if res.returncode != 0:
             raise ApproxHLSError(f"yosys failed on {top}:\n{(res.stdout + res.stderr)[-3000:]}")
         lut_cells = _cell_counts((tmp / "lut.txt").read_text())
