@@ -61,6 +61,8 @@ def _train_args(p):
     p.add_argument("--width", type=float, default=1.0, help="channel/unit multiplier of the zoo model")
     p.add_argument("--limit-train", type=int, default=None, help="train on the first N samples only")
     p.add_argument("--out", required=True, help="output directory (model.h5, train.json, train.png)")
+    p.add_argument("--force", action="store_true", help="replace an existing training directory (once the new one is "
+                                                        "complete)")
 
 
 @command("train", "train a zoo model with a quantization scheme")(_train_args)
@@ -69,7 +71,7 @@ def cmd_train(a):
 
     opts = TrainOptions(model=a.model, dataset=a.dataset, scheme=a.scheme, epochs=a.epochs, batch_size=a.batch_size,
                         learning_rate=a.lr, seed=a.seed, fuse_bn=a.fuse_bn, width=a.width, limit_train=a.limit_train)
-    rec = train(opts, a.out)
+    rec = train(opts, a.out, overwrite=a.force)
     _emit({k: v for k, v in rec.items() if k != "history"} | {"scheme": rec["scheme"]["name"]},
           None, f"trained {a.model} -> {a.out}/model.h5")
 
@@ -572,6 +574,9 @@ def main(argv=None) -> int:
     except ApproxHLSError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as e:  # outputs are written beside their destination: nothing half-written remains
+        print(f"interrupted{': ' + str(e) if str(e) else ''} (nothing half-written was left)", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -25,7 +25,8 @@ def run_demo(out="demo-out", epochs: int = 30, pop: int = 12, gens: int = 5) -> 
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     print(f"[1/6] training mlp on digits (fixed-w8a8, {epochs} epochs)")
-    rec = train(TrainOptions(model="mlp", dataset="digits", scheme="fixed-w8a8", epochs=epochs), out / "model")
+    rec = train(TrainOptions(model="mlp", dataset="digits", scheme="fixed-w8a8", epochs=epochs), out / "model",
+                overwrite=True)
     print(f"[2/6] converting to an hls4ml project (io_parallel) -> {out / 'hls_prj'}, verifying it on 200 samples")
     convert(out / "model", out / "hls_prj", ConvertOptions(io_type="io_parallel"), overwrite=True, verify=200)
     from approxhls.sim.project import load_project

@@ -35,7 +35,7 @@ def limit(kind: str) -> float:
     except ValueError:
         factor = float("nan")
     if not (factor > 0 and factor != float("inf")):
-        raise ValueError(f"APPROXHLS_TIMEOUT_SCALE={scale!r}: give a finite number above 0")
+        raise ToolTimeoutError(f"APPROXHLS_TIMEOUT_SCALE={scale!r}: give a finite number above 0")
     return LIMITS[kind] * factor
 
 

@@ -204,7 +204,8 @@ def main():
     for name in args.only:
         mdir = root / name
         if not (mdir / "model.h5").exists():
-            train(TrainOptions(model=name, dataset="fashion-mnist", scheme="fixed-w8a8", **TRAIN[name]), mdir)
+            train(TrainOptions(model=name, dataset="fashion-mnist", scheme="fixed-w8a8", **TRAIN[name]), mdir,
+                  overwrite=True)
         for tiles, tune, comp, max_loss, full in CONFIGS[name]:
             label = label_of(name, tiles, tune, comp, None if max_loss is None else round(100 * max_loss, 2), full)
             png = (out_path.parent if args.quick else Path("docs")) / f"alwann_{label}.png"  # beside RESULTS.md

@@ -147,7 +147,7 @@ def run_searches(args) -> list[dict]:
 
     mdir = Path(args.models) / "cnn"
     if not (mdir / "model.h5").exists():
-        train(TrainOptions(model="cnn", dataset="fashion-mnist", scheme="fixed-w8a8", epochs=6), mdir)
+        train(TrainOptions(model="cnn", dataset="fashion-mnist", scheme="fixed-w8a8", epochs=6), mdir, overwrite=True)
     budget = dict(pop=8, gens=2, calib=200, test_limit=500) if args.quick else dict(pop=16, gens=8, calib=500)
     rows = []
     for selection in ("builtin", "user", "all"):

@@ -40,7 +40,7 @@ def _train_all(args) -> dict:
                 continue
             print(f"training cnn {name}", flush=True)
             records[name] = train(TrainOptions(model="cnn", dataset="fashion-mnist", scheme=name, epochs=args.epochs,
-                                               limit_train=args.limit_train, seed=0), out)
+                                               limit_train=args.limit_train, seed=0), out, overwrite=True)
     return records
 
 

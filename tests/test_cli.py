@@ -32,6 +32,14 @@ def test_training_is_repeatable(trained, tmp_path):
     b = json.loads((tmp_path / "again" / "train.json").read_text())
     assert a["history"]["loss"] == b["history"]["loss"]
     assert a["test_accuracy"] == b["test_accuracy"]
+    # a second run into the same directory is refused before training; --force replaces it whole
+    before = (tmp_path / "again" / "model.h5").read_bytes()
+    args = ["train", "--model", "mlp", "--epochs", "1", "--seed", "4", "--out", str(tmp_path / "again")]
+    assert main(args) == 2
+    assert (tmp_path / "again" / "model.h5").read_bytes() == before
+    assert main(args + ["--force"]) == 0
+    assert json.loads((tmp_path / "again" / "train.json").read_text())["epochs"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["again"]
 
 
 def test_convert_then_csim_is_bit_exact_and_reuses_build(trained, capsys):

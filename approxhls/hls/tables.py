@@ -10,16 +10,15 @@ by the program's digest under ``$APPROXHLS_HOME/build/tables``.
 from __future__ import annotations
 
 import hashlib
-import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from approxhls.errors import ApproxHLSError, ToolMissingError
+from approxhls.errors import ApproxHLSError
 from approxhls.fixedpoint import FixedType
+from approxhls.toolrun import require, run_tool
 
 
 @dataclass(frozen=True)
@@ -59,10 +58,11 @@ def hls4ml_templates() -> Path:
 
 
 def _cflags(gxx: str) -> list[str]:
-    """build_lib.sh's flags: -O3, the newest of c++23 / c++11 the compiler takes (as the C-simulation)."""
-    probe = subprocess.run([gxx, "-Werror", "-fsyntax-only", "-std=c++23", "-xc++", "-", "-o", "/dev/null"],
-                           input="", capture_output=True, text=True)
-    return ["-O3", "-std=c++23" if probe.returncode == 0 else "-std=c++11"]
+    """build_lib.sh's flags: -O3 and the C++ standard the C-simulation uses (float libm results do not depend on
+    the optimization level on x86-64, but the tables are made as hls4ml's own build makes them)."""
+    from approxhls.sim.csimlib import standard_flags
+
+    return ["-O3", *standard_flags(gxx)]
 
 
 def make_tables(specs: list[TableSpec]) -> list[np.ndarray]:
@@ -71,10 +71,7 @@ def make_tables(specs: list[TableSpec]) -> list[np.ndarray]:
         return []
     from approxhls.home import home
 
-    gxx = shutil.which("g++")
-    if gxx is None:
-        raise ToolMissingError("g++ is not installed; hls4ml's activation tables are made with it "
-                               "(Debian: `apt-get install g++`)")
+    gxx = require("g++")
     root = hls4ml_templates()
     flags = _cflags(gxx)
     source = ("#include <cstdio>\n#include \"ap_fixed.h\"\n#include \"nnet_utils/nnet_activation.h\"\n"
@@ -90,10 +87,10 @@ def make_tables(specs: list[TableSpec]) -> list[np.ndarray]:
             src, exe, out = Path(tmp) / "tables.cpp", Path(tmp) / "tables", Path(tmp) / "tables.bin"
             src.write_text(source)
             cmd = [gxx, *flags, "-w", f"-I{root}", f"-I{root / 'ap_types'}", str(src), "-o", str(exe)]
-            r = subprocess.run(cmd, capture_output=True, text=True)
+            r = run_tool(cmd, what="compiling hls4ml's activation tables", kind="compile")
             if r.returncode != 0:
                 raise ApproxHLSError(f"compiling hls4ml's activation tables failed:\n{r.stderr[-2000:]}")
-            r = subprocess.run([str(exe), str(out)], capture_output=True, text=True)
+            r = run_tool([str(exe), str(out)], what="making hls4ml's activation tables", kind="run")
             if r.returncode != 0:
                 raise ApproxHLSError(f"making hls4ml's activation tables failed (exit {r.returncode})")
             values = np.fromfile(out, dtype=np.float64)

@@ -11,7 +11,7 @@ import numpy as np
 
 from approxhls.errors import ApproxHLSError
 from approxhls.models.datasets import Dataset, load_dataset
-from approxhls.models.modelio import TRAIN_JSON, save_model
+from approxhls.models.modelio import MODEL_FILE, TRAIN_JSON, save_model
 from approxhls.models.schemes import parse_scheme
 from approxhls.plots import plot_training
 
@@ -64,14 +64,22 @@ def keras_accuracy(model, ds: Dataset, x=None, y=None) -> float:
     return float(np.mean(np.argmax(logits, axis=1) == y))
 
 
-def train(opts: TrainOptions, out_dir, ds: Dataset | None = None) -> dict:
-    """Train, then write model.h5, train.json and train.png into ``out_dir``; returns the train.json dict."""
+def is_training_dir(path) -> bool:
+    return (Path(path) / TRAIN_JSON).is_file() or (Path(path) / MODEL_FILE).is_file()
+
+
+def train(opts: TrainOptions, out_dir, ds: Dataset | None = None, overwrite: bool = False) -> dict:
+    """Train, then write model.h5, train.json and train.png into ``out_dir`` (built beside it and moved in when
+    complete; an existing training directory is replaced only with ``overwrite``); returns the train.json dict."""
     import tensorflow as tf
 
+    from approxhls.fsutil import atomic_directory, check_output_dir
     from approxhls.models.zoo import build_model
 
     if opts.epochs < 1:
         raise ApproxHLSError(f"--epochs must be >= 1, got {opts.epochs}")
+    final = check_output_dir(out_dir, "training directory", overwrite, replaceable=is_training_dir,
+                             kind="an approxhls training directory")
     scheme = parse_scheme(opts.scheme)
     ds = ds or load_dataset(opts.dataset)
     set_seeds(opts.seed)
@@ -91,8 +99,12 @@ def train(opts: TrainOptions, out_dir, ds: Dataset | None = None) -> dict:
         shuffle=True, verbose=0, callbacks=[_progress_callback(opts.epochs)],
     )
     seconds = time.perf_counter() - t0
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    with atomic_directory(final) as out:
+        record = _write_run(model, hist, opts, scheme, ds, xtr, seconds, out)
+    return record
+
+
+def _write_run(model, hist, opts: TrainOptions, scheme, ds: Dataset, xtr, seconds: float, out: Path) -> dict:
     save_model(model, out)
     record = {
         "model": opts.model,

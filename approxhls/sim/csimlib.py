@@ -57,7 +57,7 @@ def optimization_flag() -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def _standard(gxx: str) -> list[str]:
+def standard_flags(gxx: str) -> list[str]:
     """build_lib.sh's choices: the newest of c++23 / c++11 the compiler takes, and -fno-gnu-unique where known."""
     flags = []
     for probe, fallback in (("-std=c++23", "-std=c++11"), ("-fno-gnu-unique", None)):
@@ -71,7 +71,7 @@ def _standard(gxx: str) -> list[str]:
 
 def compile_flags(gxx: str) -> list[str]:
     """The flags of every C-simulation build (and of the program that makes hls4ml's activation tables)."""
-    return [optimization_flag(), "-fPIC", *_standard(gxx)]
+    return [optimization_flag(), "-fPIC", *standard_flags(gxx)]
 
 
 WEIGHTS_ENV = "APPROXHLS_WEIGHTS_DIR"
