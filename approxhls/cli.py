@@ -570,6 +570,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "json", None):  # refused before the work, not after it
+            from approxhls.report import check_json_path
+
+            check_json_path(args.json)
         args.func(args)
     except ApproxHLSError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -30,9 +30,22 @@ def _fmt(v) -> str:
     return "" if v is None else str(v)
 
 
+def check_json_path(path) -> Path:
+    """The path a report will be written to, refused up front when it cannot be (a directory, a file as parent)."""
+    from approxhls.errors import ApproxHLSError
+
+    p = Path(path)
+    if p.is_dir():
+        raise ApproxHLSError(f"--json {str(path)!r} is a directory; give a file name (e.g. {p / 'report.json'})")
+    parent = next((q for q in p.parents if q.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise ApproxHLSError(f"--json {str(path)!r}: {parent} is a file, not a directory")
+    return p
+
+
 def write_json(path, data) -> Path:
     """Write JSON atomically (a temp file renamed into place), creating parent directories."""
-    p = Path(path)
+    p = check_json_path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2))

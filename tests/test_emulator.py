@@ -73,12 +73,12 @@ def test_float64_is_chosen_when_float32_could_round(tmp_path, monkeypatch):
     from tensorflow import keras
 
     from approxhls.hls.convert import ConvertOptions, build_graph
-    from approxhls.sim import emulator
     from approxhls.sim.emulator import Emulator
+    from approxhls.sim.engines import choice
     from approxhls.sim.reference import evaluate
 
     # 8-bit exact products race the table lookup: the GEMM wins here, so the test is about the GEMM's dtype
-    monkeypatch.setattr(emulator, "timed_race", lambda fns, repeat: [(fn(), float(i)) for i, fn in enumerate(fns)])
+    monkeypatch.setattr(choice, "timed_race", lambda fns, repeat: [(fn(), float(i)) for i, fn in enumerate(fns)])
 
     inp = keras.layers.Input((1024,), name="x_in")
     out = QDense(4, kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 0, alpha=1),
@@ -105,11 +105,11 @@ def test_emulate_command_reports_methods_and_throughput(tmp_path, monkeypatch):
     import json
 
     from approxhls.cli import main
-    from approxhls.sim import emulator
+    from approxhls.sim.engines import choice
 
     # the engine race is timed (tam_u8_k6's rank makes the table lookup a contender): here the GEMM always wins, so the
     # reported method does not depend on this machine's timing
-    monkeypatch.setattr(emulator, "timed_race", lambda fns, repeat: [(fn(), float(i)) for i, fn in enumerate(fns)])
+    monkeypatch.setattr(choice, "timed_race", lambda fns, repeat: [(fn(), float(i)) for i, fn in enumerate(fns)])
     assert main(["train", "--epochs", "2", "--width", "0.5", "--out", str(tmp_path / "m")]) == 0
     (tmp_path / "plan.json").write_text(json.dumps({"default": "mitchell_u8_w7", "layers": {"fc1": "tam_u8_k6"}}))
     assert main(["emulate", str(tmp_path / "m"), "--plan", str(tmp_path / "plan.json"), "--json",
@@ -317,7 +317,7 @@ def test_int8_engine_refuses_features_too_wide_for_it():
     em = Emulator(g.ir, g.assignments, engine="conv2d-int8")
     assert not em.direct
     node = g.ir.node("c2")
-    _, impl = em.macs["c2"][0]
+    impl = em.chosen["c2"].rows.kernels[0]  # the layer's GEMM: its weight rows and input features
     conv = Int8Conv(node, impl.weights, impl.features, impl.x_min, impl.x_min + len(impl.features) - 1)
     assert not conv.ok
     assert ("more work than the float convolution" in conv.why) if exact_int8_cpu() else ("VNNI" in conv.why)
@@ -437,23 +437,25 @@ def test_engines_race_on_each_layers_inputs_from_the_probe_samples(monkeypatch):
     monkeypatch.setattr(emulator_module, "auto_batch", lambda ir: n)
     want = evaluate(g.ir, x[:n], g.assignments,
                     observe=lambda node, codes, t: seen.setdefault(node.name, codes))
-    raced, probe_input = {}, emulator_module.Emulator._probe_input
+    raced, measure = {}, emulator_module.Emulator._measure
 
-    def spy(self, node):
-        raced[node.name] = probe_input(self, node)
-        return raced[node.name]
+    def spy(self, node, engines, xc):  # the codes each layer's engines are timed on
+        raced[node.name] = xc
+        return measure(self, node, engines, xc)
 
-    monkeypatch.setattr(emulator_module.Emulator, "_probe_input", spy)
+    monkeypatch.setattr(emulator_module.Emulator, "_measure", spy)
     em = emulator_module.Emulator(g.ir, g.assignments, probe=x)
     assert set(raced) == {"c1", "c2"}
     assert np.array_equal(raced["c1"], g.ir.node("x_in").type().to_codes(x[:n]).reshape(n, -1))
     c2_input = seen[g.ir.producer(g.ir.node("c2").inputs[0]).name]  # the ReLU's codes
     assert np.array_equal(raced["c2"], c2_input.reshape(n, -1)) and (c2_input == 0).mean() > 0.2
-    assert em._probe is None  # the probe's activations are dropped once the layers are built
     assert np.array_equal(em.predict(x[:n]), want)
     raced.clear()
     empty = emulator_module.Emulator(g.ir, g.assignments, probe=x[:0])  # no samples: the races run on random codes
-    assert raced["c2"] is None and np.array_equal(empty.predict(x[:n]), want)
+    codes = raced["c2"]  # uniform over the ReLU's 8-bit codes: its zeros are rare, its range covered
+    assert codes.shape == (n, c2_input[0].size) and (codes == 0).mean() < 0.05
+    assert codes.min() == 0 and codes.max() == 255
+    assert np.array_equal(empty.predict(x[:n]), want)
 
 
 def test_race_times_each_engine_as_the_layer_runs_it(monkeypatch):
@@ -464,6 +466,7 @@ def test_race_times_each_engine_as_the_layer_runs_it(monkeypatch):
     from approxhls.hls.convert import ConvertOptions, build_graph
     from approxhls.sim import directconv
     from approxhls.sim import emulator as emulator_module
+    from approxhls.sim.engines import choice
     from approxhls.sim.reference import evaluate
 
     rng = np.random.default_rng(21)
@@ -489,7 +492,7 @@ def test_race_times_each_engine_as_the_layer_runs_it(monkeypatch):
             runs.append(list(finishes))
         return out
 
-    monkeypatch.setattr(emulator_module, "timed_race", last_wins)
+    monkeypatch.setattr(choice, "timed_race", last_wins)
     em = emulator_module.Emulator(g.ir, g.assignments, probe=x)
     assert runs and all(len(r) == 1 for r in runs)  # every timed run ends in its layer's finish
     int8 = directconv.exact_int8_cpu()
@@ -603,6 +606,7 @@ def test_measured_choice_between_decomposition_and_table_lookup(monkeypatch, lut
 
     from approxhls.hls.convert import ConvertOptions, build_graph
     from approxhls.sim import emulator
+    from approxhls.sim.engines import choice
     from approxhls.sim.reference import evaluate
 
     q = dict(kernel_quantizer=quantized_bits(8, 0, alpha=1), bias_quantizer=quantized_bits(8, 0, alpha=1))
@@ -620,7 +624,7 @@ def test_measured_choice_between_decomposition_and_table_lookup(monkeypatch, lut
         races.append(len(fns))
         return [(fn(), t) for fn, t in zip(fns, (1.0, 0.0) if lut_wins else (0.0, 1.0))]
 
-    monkeypatch.setattr(emulator, "timed_race", fake_race)
+    monkeypatch.setattr(choice, "timed_race", fake_race)
     em = emulator.Emulator(g.ir, g.assignments)
     methods = {d["layer"]: d["method"] for d in em.describe()}
     assert races == [2, 2]  # both layers raced (rank >= LUT_RIVAL_RANK)
@@ -633,10 +637,10 @@ def test_timed_race_runs_contenders_in_turns_and_drops_the_hopeless(monkeypatch)
     """Each round times every contender once (a drift of the machine's speed hits all alike); one more than twice as
     slow as the fastest after the first round runs no more, and its first time stands. A first, untimed call takes
     the one-time costs (conv's first call here is 100x its others): they decide nothing."""
-    from approxhls.sim import emulator
+    from approxhls.sim.engines import choice
 
     clock, calls = [0.0], []
-    monkeypatch.setattr(emulator.time, "perf_counter", lambda: clock[0])
+    monkeypatch.setattr(choice.time, "perf_counter", lambda: clock[0])
 
     def contender(name, cost, first=None):
         def run():
@@ -645,7 +649,7 @@ def test_timed_race_runs_contenders_in_turns_and_drops_the_hopeless(monkeypatch)
             return name
         return run
 
-    out = emulator.timed_race([contender("gemm", 3.0), contender("conv", 1.0, first=100.0), contender("int8", 1.5)],
+    out = choice.timed_race([contender("gemm", 3.0), contender("conv", 1.0, first=100.0), contender("int8", 1.5)],
                               repeat=3)
     assert out == [("gemm", 3.0), ("conv", 1.0), ("int8", 1.5)]
     assert calls == ["gemm", "conv", "int8"] * 2 + ["conv", "int8"] * 2
@@ -731,10 +735,11 @@ def test_exact_products_by_lookup_when_it_wins_the_race(monkeypatch):
     reference's outputs on every element (the race is fixed so the lookup, the last contender, wins)."""
     from approxhls.hls.convert import ConvertOptions, build_graph
     from approxhls.sim import emulator
+    from approxhls.sim.engines import choice
     from approxhls.sim.reference import evaluate
 
     last_wins = lambda fns, repeat: [(fn(), -float(i)) for i, fn in enumerate(fns)]  # noqa: E731
-    monkeypatch.setattr(emulator, "timed_race", last_wins)
+    monkeypatch.setattr(choice, "timed_race", last_wins)
     rng = np.random.default_rng(14)
     g = build_graph(_conv_pair(9, 16, "same", rng), ConvertOptions(input_precision="ap_ufixed<8,0>"))
     em = emulator.Emulator(g.ir, g.assignments)

@@ -199,11 +199,13 @@ def convert(model_path, out_dir, opts: ConvertOptions | None = None, overwrite: 
     built beside ``out_dir`` and replaces it only when complete (``overwrite``: an existing project may be
     replaced; anything else there is never touched).
     """
+    from approxhls.checks import whole
     from approxhls.fsutil import atomic_directory, check_output_dir
     from approxhls.hls.plan import load_plan
     from approxhls.models.modelio import load_model, load_train_info, resolve_model_path
 
     opts = (opts or ConvertOptions()).validate()
+    verify = whole("--verify", verify, 0)
     out = check_output_dir(out_dir, "project directory", overwrite, replaceable=_is_project,
                            kind="an approxhls project")
     src = resolve_model_path(model_path, weights)
@@ -300,10 +302,13 @@ def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | Non
     from approxhls.hls.passes.sources import SOURCE_REPAIRS_ATTR
     from approxhls.hls.plan import save_resolved
     from approxhls.hls.verify import claim, verify_project
+    from approxhls.sim.csimlib import check_stack
 
     out = Path(out)
     train_info = train_info or {}
     g = build_graph(model, opts, train_info, plan, out, second_opinion=True)
+    project = Project(out, project_meta(g, opts, train_info, source))
+    check_stack(project.meta, "this model")  # before anything is written
     log = io.StringIO(g.log)
     log.seek(0, io.SEEK_END)
     with contextlib.redirect_stdout(log):
@@ -316,7 +321,6 @@ def convert_model(model, out: Path, opts: ConvertOptions, train_info: dict | Non
     g.ir.save(out)
     if g.assignments:
         save_resolved(out, g.plan, g.assignments)
-    project = Project(out, project_meta(g, opts, train_info, source))
     project.write_meta()  # the C-simulation reads it
     if verify:
         project.meta["verified"] = verify_project(project, g.model, verify, g.user_names)

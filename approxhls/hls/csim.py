@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 
+from approxhls.checks import optional_whole
 from approxhls.hls.verify import compare_outputs
 from approxhls.project import Project
 from approxhls.sim.csimlib import CSimLibrary
@@ -26,6 +27,7 @@ def run_csim(prj, dataset: str | None = None, limit: int | None = None, show_pro
 
     from approxhls.models.datasets import load_dataset
 
+    limit = optional_whole("--limit", limit)
     project = Project.load(prj)
     project.require_single_io("approxhls csim (a dataset's test split)")
     meta = project.meta

@@ -71,8 +71,10 @@ def _traced_project(target, weights, opts, plan, tmp: Path):
 
 
 def run_diff(target, dataset: str | None = None, limit: int = 100, weights=None, opts=None, plan=None) -> dict:
+    from approxhls.checks import whole
     from approxhls.hls.trace import trace_layers
 
+    limit = whole("--limit", limit)
     with tempfile.TemporaryDirectory(prefix="approxhls-diff-") as tmp:
         prj, model = _traced_project(target, weights, opts, plan, Path(tmp))
         meta = prj.meta

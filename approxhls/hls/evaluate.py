@@ -22,6 +22,9 @@ def run_emulation(target, plan=None, dataset: str | None = None, limit: int | No
     from approxhls.models.datasets import load_dataset
     from approxhls.sim.emulator import Emulator
 
+    from approxhls.checks import optional_whole
+
+    limit = optional_whole("--limit", limit)
     t = load_target(target, plan, weights=weights)
     if sum(1 for n in t.ir.nodes if n.op == "input") != 1 or len(t.ir.outputs) != 1:
         raise ApproxHLSError(f"approxhls emulate runs a dataset through a model with one input and one output; "

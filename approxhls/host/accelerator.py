@@ -36,7 +36,7 @@ class Accelerator:
         if backend not in BACKENDS:
             raise ApproxHLSError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         if timeout_s is not None:  # nan or inf would disable the deadline: a stalled core would hang the host
-            from approxhls.host.benchmark import finite_positive
+            from approxhls.checks import finite_positive
 
             timeout_s = finite_positive("--timeout", timeout_s)
         spec = load_target(target)

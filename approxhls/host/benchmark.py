@@ -18,25 +18,9 @@ from typing import Callable
 
 import numpy as np
 
+from approxhls.checks import finite_positive, whole
 from approxhls.errors import ApproxHLSError
 from approxhls.host.selftest import SelfTestFailed
-
-
-def _whole(name: str, value, least: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-        raise ApproxHLSError(f"{name} must be a whole number of at least {least}, got {value!r}")
-    return int(value)
-
-
-def finite_positive(name: str, value) -> float:
-    """A finite number above 0 (a deadline, a duration), or an error naming the option."""
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        raise ApproxHLSError(f"{name} must be a number of seconds above 0, got {value!r}") from None
-    if not (math.isfinite(f) and f > 0):
-        raise ApproxHLSError(f"{name} must be a finite number above 0, got {value!r}")
-    return f
 
 
 def parse_batches(text: str) -> tuple[int, ...]:
@@ -68,11 +52,11 @@ class RunOptions:
 
     def validate(self) -> "RunOptions":
         """Every option in range, or an ApproxHLSError naming it (before anything runs on the board)."""
-        self.limit = _whole("--limit", self.limit, 1)
-        self.runs = _whole("--runs", self.runs, 1)
+        self.limit = whole("--limit", self.limit, 1)
+        self.runs = whole("--runs", self.runs, 1)
         if self.batch_size is not None:
-            self.batch_size = _whole("--batch-size", self.batch_size, 1)
-        self.batches = tuple(_whole("--batches", b, 1) for b in self.batches) or parse_batches("")
+            self.batch_size = whole("--batch-size", self.batch_size, 1)
+        self.batches = tuple(whole("--batches", b, 1) for b in self.batches) or parse_batches("")
         self.power_seconds = finite_positive("--power-seconds", self.power_seconds)
         for name in ("external_power_w", "external_idle_w"):
             v = getattr(self, name)

@@ -5,16 +5,11 @@ from __future__ import annotations
 
 from typing import Callable
 
+from approxhls.checks import whole
 from approxhls.errors import ApproxHLSError, ToolMissingError
 from approxhls.overlays.build import build_overlay
 from approxhls.overlays.overlay import OverlayOptions, write_overlay
 from approxhls.overlays.wrapper import verify_wrapper, write_golden
-
-
-def _count(name: str, value, least: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise ApproxHLSError(f"{name} must be a whole number of at least {least}, got {value!r}")
-    return value
 
 
 def summary_row(spec: dict) -> dict:
@@ -30,9 +25,9 @@ def summary_row(spec: dict) -> dict:
 def create_overlay(project, out, opts: OverlayOptions, golden: int = 64, check: int = 0, build: bool = False,
                    jobs: int | None = None, force: bool = False, say: Callable[[str], None] = lambda s: None) -> dict:
     """Returns {"spec": overlay.json, "golden": ..., "check": ..., "build": ...}; every count is checked first."""
-    golden, check = _count("--golden", golden, 0), _count("--check", check, 0)
+    golden, check = whole("--golden", golden, 0), whole("--check", check, 0)
     if jobs is not None:
-        _count("--jobs", jobs, 1)
+        whole("--jobs", jobs, 1)
     spec = write_overlay(project, out, opts, overwrite=force)
     result = {"spec": spec}
     if golden:

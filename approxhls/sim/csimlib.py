@@ -82,6 +82,68 @@ WEIGHTS_FROM_ENV = f'-DWEIGHTS_DIR=(getenv("{WEIGHTS_ENV}") ? getenv("{WEIGHTS_E
 _first_calls = threading.Lock()
 
 
+MAX_STACK = 1 << 30  # the largest thread stack the C-simulation is given (1 GiB of address space, mapped lazily)
+
+
+def _element_bytes(type_text: str) -> int:
+    """Bytes ap_types keep for one element: the C integer that holds its width (an array above 64 bits)."""
+    import re
+
+    m = re.search(r"<\s*(\d+)", type_text)
+    width = int(m.group(1)) if m else 64
+    return next((b for b in (1, 2, 4, 8) if 8 * b >= width), 8 * ((width + 63) // 64))
+
+
+def stack_bytes(meta: dict) -> int:
+    """What hls4ml's io_parallel top function keeps on the stack: every layer's output array (io_stream keeps its
+    streams on the heap). An estimate from the layers' shapes and result types, with a factor two of margin."""
+    if meta.get("io_type") != "io_parallel":
+        return 0
+    total = 0
+    for layer in meta.get("layers", []):
+        t = layer.get("types", {}).get("result_t", "")
+        total += int(np.prod(layer.get("shape") or [1])) * _element_bytes(t)
+    return 2 * total
+
+
+def check_stack(meta: dict, where) -> None:
+    """Refuse, before anything is built, a model whose C-simulation cannot hold its layers' outputs."""
+    need = stack_bytes(meta)
+    if need > MAX_STACK:
+        raise ProjectError(f"{where}: the io_parallel C-simulation would keep about {need / 2**30:.1f} GiB of layer "
+                           f"outputs on its stack (at most {MAX_STACK / 2**30:.0f} GiB): use --io-type io_stream, "
+                           f"or a smaller input")
+
+
+def on_stack(size: int, fn):
+    """``fn()`` in a thread whose stack holds ``size`` bytes more than a default one (hls4ml's io_parallel C++
+    keeps every layer's output in local arrays; the main thread's 8 MiB overflows for large inputs)."""
+    if size <= (4 << 20):
+        return fn()
+    result, error = [], []
+
+    def run():
+        try:
+            result.append(fn())
+        except BaseException as e:  # noqa: BLE001 (handed to the caller's thread)
+            error.append(e)
+
+    with _stack_setting:
+        old = threading.stack_size(min(MAX_STACK, size + (16 << 20)))
+        try:
+            t = threading.Thread(target=run, name="approxhls-csim")
+            t.start()
+        finally:
+            threading.stack_size(old)
+    t.join()
+    if error:
+        raise error[0]
+    return result[0]
+
+
+_stack_setting = threading.Lock()
+
+
 class CSimLibrary:
     """Build (if stale) and call ``<project>_double`` of a converted project."""
 
@@ -93,6 +155,8 @@ class CSimLibrary:
         self.in_sizes = [int(np.prod(s)) for s in self.meta.get("input_shapes", [self.meta["input_shape"]])]
         self.out_sizes = [int(np.prod(s)) for s in self.meta.get("output_shapes", [self.meta["output_shape"]])]
         self.n_in, self.n_out = sum(self.in_sizes), sum(self.out_sizes)
+        check_stack(self.meta, self.dir)
+        self.stack = stack_bytes(self.meta)
         self._lib = None
         self._fn = None
         self.build_seconds = 0.0
@@ -178,7 +242,7 @@ class CSimLibrary:
         if any(weights.glob("*.txt")):  # the first call reads them from the directory the environment names
             with _first_calls:
                 os.environ[WEIGHTS_ENV] = str(weights.resolve())
-                fn(np.zeros(self.n_in), np.zeros(self.n_out))
+                on_stack(self.stack, lambda: fn(np.zeros(self.n_in), np.zeros(self.n_out)))
         self._fn = fn
         return self
 
@@ -204,21 +268,21 @@ class CSimLibrary:
         traces: dict[str, list] = {}
         alloc(ctypes.sizeof(ctypes.c_double))
         try:
-            for i in range(len(x)):
-                self._fn(x[i], out[i])
-                data = (TraceData * len(sizes))()
-                collect(data)
-                for t in data:
-                    if not t.name:
-                        continue
-                    name = t.name.decode()
-                    if name in sizes:
-                        arr = np.ctypeslib.as_array(ctypes.cast(t.data, ctypes.POINTER(ctypes.c_double)),
-                                                    shape=(sizes[name],))
-                        traces.setdefault(name, []).append(arr.copy())
+            on_stack(self.stack, lambda: self._trace_loop(x, out, sizes, collect, TraceData, traces))
         finally:
             free()
         return out, {k: np.stack(v) for k, v in traces.items()}
+
+    def _trace_loop(self, x, out, sizes, collect, TraceData, traces) -> None:
+        for i in range(len(x)):
+            self._fn(x[i], out[i])
+            data = (TraceData * len(sizes))()
+            collect(data)
+            for t in data:
+                name = t.name.decode() if t.name else None
+                if name in sizes:
+                    arr = np.ctypeslib.as_array(ctypes.cast(t.data, ctypes.POINTER(ctypes.c_double)), shape=(sizes[name],))
+                    traces.setdefault(name, []).append(arr.copy())
 
     def predict(self, x: np.ndarray, progress=None) -> np.ndarray:
         """Run samples one by one through the C-simulation; returns (n, outputs) float64."""
@@ -227,8 +291,12 @@ class CSimLibrary:
         if x.shape[1] != self.n_in:
             raise ProjectError(f"the project takes {self.n_in} inputs per sample, got {x.shape[1]}")
         out = np.zeros((len(x), self.n_out), dtype=np.float64)
-        for i in range(len(x)):
-            self._fn(x[i], out[i])
-            if progress is not None:
-                progress(1)
+
+        def run():
+            for i in range(len(x)):
+                self._fn(x[i], out[i])
+                if progress is not None:
+                    progress(1)
+
+        on_stack(self.stack, run)
         return out

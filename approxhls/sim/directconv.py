@@ -22,6 +22,7 @@ exact.
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -188,6 +189,55 @@ def exact_int8_cpu(cpuinfo: str = "/proc/cpuinfo") -> bool:
     return bool(int8_hardware(cpuinfo))
 
 
+def _int8_refusal(tf, x_min: int, x_max: int) -> str:
+    """Why the int8 engine cannot take inputs x_min..x_max here, or ""."""
+    if tf is None or not hasattr(tf.raw_ops, "QuantizedConv2D"):
+        return "TensorFlow with QuantizedConv2D is not loaded"
+    if not exact_int8_cpu():
+        return "this CPU has no VNNI/AMX: oneDNN's int8 convolution may saturate"
+    if not x_min <= 0 <= x_max:
+        return "the padding code 0 is not an input code"
+    if x_max - x_min >= MAX_CODES:
+        return "inputs wider than 16 bits"
+    return ""
+
+
+@dataclass
+class _BytePieces:
+    """A layer's m features per input code, each shifted by its minimum ``low`` and cut into 8-bit pieces, with the
+    weights of each piece: ``table`` (codes, pieces) in 0..255, ``w8`` (fh, fw, c, pieces, out) in -128..127, and
+    ``offset`` (out,), the constant the shifts leave out of every window's sum."""
+
+    table: np.ndarray
+    w8: np.ndarray
+    offset: np.ndarray
+    features: int
+
+    @classmethod
+    def of(cls, W: np.ndarray, lookup: np.ndarray | None, x_min: int, x_max: int, kernel: tuple) -> _BytePieces:
+        fh, fw, c = kernel
+        m = W.shape[0] // (fh * fw * c)
+        table = (np.arange(x_min, x_max + 1)[:, None] if lookup is None else np.asarray(lookup)).astype(np.int64)
+        w5 = np.asarray(W).astype(np.int64).reshape(fh, fw, c, m, W.shape[1])
+        low = table.min(axis=0)  # feature j = low[j] + (an unsigned part), cut into 8-bit pieces below
+        pieces = [p for j in range(m) for p in _byte_pieces(table[:, j] - low[j], w5[:, :, :, j])]
+        return cls(np.stack([f for f, _ in pieces], axis=1), np.stack([g for _, g in pieces], axis=3),
+                   np.einsum("hwcjo,j->o", w5, low), m)
+
+    @property
+    def pieces(self) -> int:
+        """8-bit features per input channel (m for the float engines)."""
+        return self.table.shape[1]
+
+    def refusal(self) -> str:
+        """Why these pieces are not worth (or not exact on) the int8 convolution, or ""."""
+        if self.pieces > MAX_PIECES * self.features:
+            return f"{self.pieces} 8-bit pieces for {self.features} features: more work than the float convolution"
+        if (255 * np.abs(self.w8).sum(axis=(0, 1, 2, 3)) + np.abs(self.offset)).max() >= I32_LIMIT:
+            return "sums may pass int32"
+        return ""
+
+
 class Int8Conv:
     """A conv layer's sums (rows = pixels, out; int32) by oneDNN's u8 x s8 convolution, for the same ``W`` and
     ``lookup`` as :class:`DirectConv` (float arrays of integers there; here any integer-valued arrays). ``ok`` is False
@@ -195,48 +245,33 @@ class Int8Conv:
 
     def __init__(self, node, W: np.ndarray, lookup: np.ndarray | None, x_min: int, x_max: int):
         a = node.attrs
-        self.node, self.x_min, self.ok, self.why = node, x_min, False, ""
-        fh, fw, c = a["filt_height"], a["filt_width"], a["n_chan"]
-        m = W.shape[0] // (fh * fw * c)
+        self.node, self.x_min, self.ok = node, x_min, False
         tf = tensorflow()
-        if tf is None or not hasattr(tf.raw_ops, "QuantizedConv2D"):
-            self.why = "TensorFlow with QuantizedConv2D is not loaded"
-        elif not exact_int8_cpu():
-            self.why = "this CPU has no VNNI/AMX: oneDNN's int8 convolution may saturate"
-        elif not x_min <= 0 <= x_max:
-            self.why = "the padding code 0 is not an input code"
-        elif x_max - x_min >= MAX_CODES:
-            self.why = "inputs wider than 16 bits"
+        self.why = _int8_refusal(tf, x_min, x_max)
         if self.why:
             return
-        table = (np.arange(x_min, x_max + 1)[:, None] if lookup is None else np.asarray(lookup)).astype(np.int64)
-        w5 = np.asarray(W).astype(np.int64).reshape(fh, fw, c, m, W.shape[1])
-        low = table.min(axis=0)  # feature j = low[j] + (an unsigned part), cut into 8-bit pieces below
-        pieces = [_byte_pieces(table[:, j] - low[j], w5[:, :, :, j]) for j in range(m)]
-        self.pieces = sum(len(p) for p in pieces)  # 8-bit features per input channel (m for the float engines)
-        if self.pieces > MAX_PIECES * m:
-            self.why = f"{self.pieces} 8-bit pieces for {m} features: more work than the float convolution"
-            return
-        feats = [f for p in pieces for f, _ in p]
-        w8 = np.stack([g for p in pieces for _, g in p], axis=3)  # (fh, fw, c, pieces, out)
-        # the unsigned parts leave out low[j] of every feature in every window: a constant per output
-        offset = np.einsum("hwcjo,j->o", w5, low)
-        if (255 * np.abs(w8).sum(axis=(0, 1, 2, 3)) + np.abs(offset)).max() >= I32_LIMIT:
-            self.why = "sums may pass int32"
-            return
-        self.ok = True
-        self.table = np.stack(feats, axis=1).astype(np.uint8)  # (codes, pieces)
+        cut = _BytePieces.of(W, lookup, x_min, x_max, (a["filt_height"], a["filt_width"], a["n_chan"]))
+        self.pieces = cut.pieces
+        self.why = cut.refusal()
+        if not self.why:
+            self.ok = True
+            self._compile(tf, cut)
+
+    def _compile(self, tf, cut: _BytePieces) -> None:
+        a = self.node.attrs
+        fh, fw, c = a["filt_height"], a["filt_width"], a["n_chan"]
+        self.table = cut.table.astype(np.uint8)  # (codes, pieces)
         # one feature, code - x_min (exact products): the features are the codes shifted, no lookup needed
         self.shift_only = self.table.shape[1] == 1 and np.array_equal(self.table[:, 0], np.arange(len(self.table)))
-        self.fill = np.tile(self.table[-x_min], c)  # per channel, the features of the padding code 0
-        w_in = w8.reshape(fh, fw, c * self.pieces, -1)
+        self.fill = np.tile(self.table[-self.x_min], c)  # per channel, the features of the padding code 0
+        w_in = cut.w8.reshape(fh, fw, c * self.pieces, -1)
         # features by chunks of a code's bytes (fixedkernels.chunked_order: one lookup per 4 bytes, not a byte at a
         # time); the weights' input channels and the padding's features follow the same order
         order = None if self.shift_only else fixedkernels.chunked_order(c, self.pieces)
         self.chunked = order is not None
         if self.chunked:
             w_in, self.fill = w_in[:, :, order], self.fill[order]
-        self.offset = offset if offset.any() else None
+        self.offset = cut.offset if cut.offset.any() else None
         self.oh, self.ow = a["out_height"], a["out_width"]
         self.step = pointwise_step(a)
         self.tf = tf

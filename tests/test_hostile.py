@@ -1,0 +1,115 @@
+"""Careless and hostile use of the conversion commands: every attempt ends with a message (exit code 2) or works;
+never a traceback, a lost file, a hang or a command run from a name. (The multiplier library, the search and the
+board have their own hostile tests: test_hostile_multipliers.py, test_search_cli.py, test_host.py.)"""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from conftest import mlp_project
+from tensorflow import keras
+
+from approxhls.cli import main
+
+HOSTILE_DIR = "x\"y $(touch PWNED) `touch PWNED2` +'z' é ;w"
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    d = tmp_path_factory.mktemp("hostile")
+    mlp_project(d / "prj")
+    from approxhls.models.zoo import build_model
+
+    build_model("mlp", (8, 8, 1), 10, "fixed-w8a8", width=0.5).save(d / "model.h5")
+    return d
+
+
+def _run(capsys, *args):
+    rc = main([str(a) for a in args])
+    out = capsys.readouterr()
+    assert "Traceback" not in out.err + out.out
+    return rc, out.err
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["csim", "{prj}", "--limit", "0"], "--limit must be a whole number of at least 1"),
+    (["csim", "{prj}", "--limit", "-5"], "--limit must be a whole number of at least 1"),
+    (["diff", "{prj}", "--limit", "0"], "--limit must be a whole number of at least 1"),
+    (["convert", "{model}", "--out", "{tmp}/p", "--verify", "-1"], "--verify must be a whole number of at least 0"),
+    (["convert", "{model}", "--out", "{tmp}/p", "--reuse-factor", str(10 ** 20)], "reuse factor must be an integer"),
+    (["convert", "{model}", "--out", "{tmp}/p", "--clock-period", "nan"], "clock period must be a number"),
+    (["convert", "{model}", "--out", "{tmp}/p", "--name", "a\"b"], "project name"),
+    (["convert", "{model}", "--out", "{tmp}/p", "--plan", "{tmp}"], "plan file"),
+    (["csim", "{prj}", "--json", "{tmp}"], "is a directory"),
+    (["csim", "{model}"], "not an approxhls project"),
+])
+def test_bad_options_end_in_a_message_naming_them(work, tmp_path, capsys, args, needle):
+    fill = {"prj": work / "prj", "model": work / "model.h5", "tmp": tmp_path}
+    rc, err = _run(capsys, *(a.format(**fill) for a in args))
+    assert rc == 2 and needle in err, err
+    assert not (tmp_path / "p").exists()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not json", "a list", "key missing", "key mistyped"])
+def test_a_damaged_project_file_is_named_with_its_key(work, tmp_path, capsys, damage):
+    prj = tmp_path / "prj"
+    shutil.copytree(work / "prj", prj)
+    meta_path = prj / "approxhls.json"
+    meta = json.loads(meta_path.read_text())
+    text = {"truncated": meta_path.read_text()[:100], "not json": "\x00\x01", "a list": "[1, 2]",
+            "key missing": json.dumps({k: v for k, v in meta.items() if k != "io_type"}),
+            "key mistyped": json.dumps(meta | {"reuse_factor": "many"})}[damage]
+    meta_path.write_text(text)
+    rc, err = _run(capsys, "csim", prj, "--limit", "5")
+    assert rc == 2 and "approxhls.json" in err
+    if damage.startswith("key"):
+        assert ("io_type" if damage == "key missing" else "reuse_factor") in err
+
+
+def test_an_input_no_c_simulation_can_hold_is_refused_before_anything_is_written(tmp_path):
+    from approxhls.errors import ProjectError
+    from approxhls.hls.convert import ConvertOptions, convert_model
+
+    inp = keras.Input((4096, 4096, 3), name="x_in")
+    m = keras.Model(inp, keras.layers.Conv2D(2, 1, name="c")(inp))
+    with pytest.raises(ProjectError, match="GiB of layer outputs on its stack.*io_stream"):
+        convert_model(m, tmp_path / "p", ConvertOptions())
+    assert not (tmp_path / "p").exists() or not any((tmp_path / "p").iterdir())
+
+
+def test_a_large_input_runs_on_a_stack_that_holds_it(tmp_path):
+    """Layer outputs above the main thread's 8 MiB stack: the C-simulation runs in a thread with a stack that holds
+    them (this input segfaulted the process before)."""
+    from qkeras import QConv2D
+
+    from approxhls.hls.convert import ConvertOptions, convert_model
+    from approxhls.project import Project
+    from approxhls.sim.csimlib import CSimLibrary, stack_bytes
+    from approxhls.sim.emulator import Emulator
+
+    inp = keras.Input((1024, 1024, 1), name="x_in")
+    out = QConv2D(3, 1, kernel_quantizer="quantized_bits(8,0,alpha=1)", bias_quantizer="quantized_bits(8,0,alpha=1)",
+                  name="c")(inp)
+    m = keras.Model(inp, out)
+    convert_model(m, tmp_path / "p", ConvertOptions())
+    prj = Project.load(tmp_path / "p")
+    assert stack_bytes(prj.meta) > 8 << 20
+    x = np.random.default_rng(0).integers(0, 256, (2, 1024, 1024, 1)) / 256
+    y = CSimLibrary(tmp_path / "p").predict(x)
+    assert np.array_equal(y, Emulator(prj.ir(), {}).predict(x))
+    assert np.array_equal(y, m.predict(x, verbose=0).reshape(2, -1))
+
+
+def test_an_overlay_in_a_hostile_directory_c_simulates_and_runs_no_command(work, tmp_path, monkeypatch):
+    from approxhls.overlays.overlay import OverlayOptions, write_overlay
+    from approxhls.overlays.wrapper import verify_wrapper
+
+    """The working directory's name held a quote and $(...): the overlay's Makefile compiled it into a macro."""
+    here = tmp_path / HOSTILE_DIR
+    shutil.copytree(work / "prj", here / "prj")
+    monkeypatch.chdir(here)
+    write_overlay("prj", "ov", OverlayOptions(board="zcu104"))
+    x = np.random.default_rng(1).integers(0, 256, (4, 8, 8, 1)) / 256
+    assert verify_wrapper("ov", x)["equal_to_csim"]
+    assert not list(tmp_path.rglob("PWNED*"))
