@@ -38,6 +38,12 @@ def home() -> Path:
     return Path(os.environ.get("APPROXHLS_HOME", Path.home() / ".approxhls"))
 
 
+def build_cache() -> Path:
+    """Where compiled helpers and tables are kept, each under a digest of everything it is made from (so any number
+    of homes may share it): ``$APPROXHLS_CACHE``, else the home's ``build`` folder."""
+    return Path(os.environ.get("APPROXHLS_CACHE") or home() / "build")
+
+
 @contextlib.contextmanager
 def home_lock():
     """Hold the home's exclusive lock (waits for other processes and threads; reentrant within one thread)."""

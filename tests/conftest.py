@@ -48,10 +48,18 @@ def digits():
     return load_dataset("digits")
 
 
+@pytest.fixture(scope="session")
+def _shared_build_cache(tmp_path_factory):
+    """Compiled helpers and tables are keyed by digests of what they are made from: all tests share them."""
+    return tmp_path_factory.getbasetemp().parent / "approxhls-build-cache"
+
+
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory, monkeypatch):
-    """User-added multipliers and catalogs go to a per-test directory, never to ~/.approxhls."""
+def _isolated_home(tmp_path_factory, monkeypatch, _shared_build_cache):
+    """User-added multipliers and catalogs go to a per-test directory, never to ~/.approxhls; the build cache is
+    shared by every test of the session (and its xdist workers)."""
     monkeypatch.setenv("APPROXHLS_HOME", str(tmp_path_factory.mktemp("home")))
+    monkeypatch.setenv("APPROXHLS_CACHE", str(_shared_build_cache))
 
 
 def mlp_project(dest, seed=4, plan=None):

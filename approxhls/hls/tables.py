@@ -69,7 +69,7 @@ def make_tables(specs: list[TableSpec]) -> list[np.ndarray]:
     """Integer codes of every table (in its type), from one compiled program."""
     if not specs:
         return []
-    from approxhls.home import home
+    from approxhls.home import build_cache
 
     gxx = require("g++")
     root = hls4ml_templates()
@@ -79,7 +79,7 @@ def make_tables(specs: list[TableSpec]) -> list[np.ndarray]:
               + "int main(int argc, char **argv) {\n    FILE *f = fopen(argv[1], \"wb\");\n"
               + "".join(f"    dump{i}(f);\n" for i in range(len(specs))) + "    fclose(f);\n    return 0;\n}\n")
     digest = hashlib.sha256((source + " ".join(flags) + str(root)).encode()).hexdigest()[:20]
-    cache = home() / "build" / "tables" / f"{digest}.npy"
+    cache = build_cache() / "tables" / f"{digest}.npy"
     if cache.exists():
         values = np.load(cache)
     else:

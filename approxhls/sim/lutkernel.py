@@ -12,13 +12,13 @@ import hashlib
 import os
 import platform
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import numpy.ctypeslib as npc
 
 from approxhls.sim.ops.mac import image
+from approxhls.toolrun import run_tool
 
 SOURCE = Path(__file__).with_name("kernels") / "lut_gemm.c"
 _lib = None
@@ -41,7 +41,7 @@ def cpu_identity() -> str:
 
 def cache_key(cc: str) -> str:
     """Digest of the kernel source, the compiler (path and version), the flags and the CPU."""
-    version = subprocess.run([cc, "--version"], capture_output=True, text=True).stdout.splitlines()[:1]
+    version = run_tool([cc, "--version"], what="printing its version", kind="probe").stdout.splitlines()[:1]
     h = hashlib.sha256(SOURCE.read_bytes())
     for part in (cc, *version, *FLAGS, cpu_identity()):
         h.update(part.encode() + b"\0")
@@ -49,20 +49,21 @@ def cache_key(cc: str) -> str:
 
 
 def _build() -> ctypes.CDLL | None:
-    from approxhls.home import home
+    from approxhls.home import build_cache
 
     cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
     if cc is None:
         return None
-    out = home() / "build" / f"lut_gemm-{cache_key(cc)}.so"
+    out = build_cache() / f"lut_gemm-{cache_key(cc)}.so"
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(f".{os.getpid()}.tmp")
         cmd = [cc, *FLAGS, "-o", str(tmp), str(SOURCE)]
-        res = subprocess.run(cmd, capture_output=True, text=True)
+        what = "compiling the emulator's lookup kernel"
+        res = run_tool(cmd, what=what, kind="compile")
         if res.returncode != 0:  # e.g. no OpenMP: build single-threaded
             cmd.remove("-fopenmp")
-            res = subprocess.run(cmd, capture_output=True, text=True)
+            res = run_tool(cmd, what=what, kind="compile")
             if res.returncode != 0:
                 return None
         tmp.replace(out)
