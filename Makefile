@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/alwann.py --models runs/alwann
 	$(BIN)/python bench/quant_cost.py
 	$(BIN)/python bench/corpus.py
+	$(BIN)/python bench/conformance.py
 	$(BIN)/python bench/board.py
 	$(BIN)/python bench/render_results.py
 

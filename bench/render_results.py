@@ -547,6 +547,128 @@ def corpus() -> str:
     return "\n".join(out)
 
 
+def _type_short(t: str | None) -> str:
+    """fixed<13,7,TRN,WRAP,0> / ap_ufixed<8,0> -> 13,7 / u8,0 (the widths; rounding and overflow left out)."""
+    if not t:
+        return "?"
+    inner = t[t.index("<") + 1 : t.rindex(">")].split(",")
+    return ("u" if "ufixed" in t else "") + ",".join(p.strip() for p in inner[:2])
+
+
+def _vs_cell(r: dict | None, samples: int) -> str:
+    """A C-simulation against Keras: differing samples, largest difference, class agreement (or why none ran)."""
+    if not r:
+        return ""
+    if "vs_keras" not in r:
+        return ("refused: " if r.get("refused") else "error: ") + r.get("error", "?").split("\n")[0][:90]
+    v = r["vs_keras"]
+    return f"{v['mismatched_samples']}/{samples} · {v['max_abs_diff']:.3g} · {v['class_agreement']:.3f}"
+
+
+CLAIM = {True: "exact", False: "not exact", None: "no claim"}
+
+
+def _approx_cell(rec: dict | None) -> str:
+    if rec is None:
+        return ""
+    a = rec.get("approxhls") or {}
+    cell = _vs_cell(a, rec["samples"])
+    if "vs_keras" not in a:
+        return cell
+    flags = [f"claims {CLAIM[a.get('bit_exact')]}"]
+    v = rec.get("verdicts") or {}
+    if a.get("emulator_vs_csim"):
+        flags.append(f"**emulator != C-sim in {a['emulator_vs_csim']}**")
+    if a.get("false_model_claim"):
+        flags.append("**false bit_exact**")
+    if a.get("false_layer_claims"):
+        flags.append("**false layer claim: " + ", ".join(b["layer"] for b in a["false_layer_claims"]) + "**")
+    if v.get("worse"):
+        flags.append("**further from Keras than " + "; ".join(v["worse"]) + "**")
+    return cell + " (" + "; ".join(flags) + ")"
+
+
+def _widths_cell(approx: dict | None, hls: dict | None, bit_exact: dict | None) -> str:
+    """Per Dense/Conv layer, accumulator/result types: approxhls · hls4ml · hls4ml bit_exact."""
+    layers = {}
+    for i, r in enumerate((approx, hls, bit_exact)):
+        for name, types in ((r or {}).get("widths") or {}).items():
+            acc, res = _type_short(types.get("accum_t")), _type_short(types.get("result_t"))
+            layers.setdefault(name, ["–"] * 3)[i] = acc if acc == res else f"{acc}/{res}"
+    return "; ".join(f"{name}: {' · '.join(w)}" for name, w in layers.items())
+
+
+def conformance_rows(d: dict) -> list[dict]:
+    """One row per model x io type: hls4ml (alone, bit_exact) once, approxhls on the test's model and its twin."""
+    groups: dict[tuple, dict] = {}
+    for rec in d["cases"]:
+        g = groups.setdefault((rec["model"], rec["io_type"]), {})
+        g["test" if rec["api"] == rec["test_api"] else "twin"] = rec
+    rows = []
+    for (model, io), g in groups.items():
+        first = g.get("test") or g["twin"]
+        approx_of = (g.get("test") or {}).get("approxhls") or (g.get("twin") or {}).get("approxhls")
+        bugs = sorted({b for r in g.values() for b in r.get("known_bugs", {}).values()})
+        rows.append({"m": model, "t": first["source"].split("::")[-1], "io": io.removeprefix("io_"),
+                     "api": "seq" if first["test_api"] == "sequential" else "fn",
+                     "h": _vs_cell(first.get("hls4ml"), first["samples"]),
+                     "b": _vs_cell(first.get("hls4ml_bit_exact"), first["samples"]),
+                     "a": _approx_cell(g.get("test")), "w": _approx_cell(g.get("twin")),
+                     "wd": _widths_cell(approx_of, first.get("hls4ml"), first.get("hls4ml_bit_exact")),
+                     "bug": "; ".join(bugs)})
+    return rows
+
+
+def conformance_summary(d: dict) -> str:
+    cases = d["cases"]
+    v = [c.get("verdicts") or {} for c in cases]
+    converted = [c for c in cases if "vs_keras" in (c.get("approxhls") or {})]
+    refused = sum(bool((c.get("approxhls") or {}).get("refused")) for c in cases)
+    exact = sum(c["approxhls"]["exact"] for c in converted)
+    hls_exact = sum(bool((c.get("hls4ml") or {}).get("exact")) for c in cases)
+    be_exact = sum(bool((c.get("hls4ml_bit_exact") or {}).get("exact")) for c in cases)
+    emulator_bad = sum(x.get("emulator") is False for x in v)
+    worse = sum(x.get("never_worse") is False for x in v)
+    false_claims = sum(x.get("claims") is False for x in v)
+    xfails = sum(bool(c.get("known_bugs")) for c in cases)
+    minutes = d.get("seconds_this_run", 0) / 60
+    return (f"{len(cases)} of {d['cases_total']} cases run (commit {d['commit']}, hls4ml {d['hls4ml_version']}, "
+            f"C-simulations at {d['csim_opt']}, {minutes:.0f} min). approxhls converted {len(converted)} "
+            f"({refused} refused, {len(cases) - len(converted) - refused} failed otherwise); {exact} equal Keras on "
+            f"every element, against {hls_exact} for hls4ml alone and {be_exact} for hls4ml with bit_exact=True. "
+            f"Rules broken: the emulator differs from the C-simulation in {emulator_bad} conversions; approxhls is "
+            f"further from Keras than an hls4ml conversion in {worse}; a claim of exactness is false in "
+            f"{false_claims}. {xfails} cases carry a known approxhls conversion bug (a strict xfail in the tests, "
+            f"named in the last column).\n")
+
+
+def conformance() -> str:
+    d = load("conformance")
+    out = ["## Conformance with hls4ml's own test models\n",
+           "Command: `.venv/bin/python bench/conformance.py` (the cases of `tests/conformance/`, slow ones included). "
+           "Every model and parametrization of hls4ml 1.3.0's test_qkeras.py, test_softmax.py, test_pooling.py, "
+           "test_merge.py, test_keras_api.py and test_cnn_mnist_qkeras.py whose layers hls4ml converts for "
+           "Vivado/Vitis, built as the test builds it (seeded weights, the test's input distribution put on the grid "
+           "of the input type hls4ml gives the model) and as its twin (functional for a Sequential test model, and "
+           "the other way round). Each cell compares a C-simulation with Keras on the same inputs: samples differing "
+           "in any element / samples · largest absolute difference · class agreement (argmax over the last axis). "
+           "hls4ml converts the test's model as the test does, alone and with `bit_exact=True`; approxhls converts "
+           "the test's model and the twin with `convert --verify 20`, and its cell gives the project's claim and "
+           "any broken rule (the emulator against the C-simulation on every element; a layer said exact where a "
+           "difference from Keras arises, from the C-simulation's trace of every layer; further from Keras than "
+           "hls4ml). Widths: accumulator/result of each Dense/Conv layer, approxhls (test's model) · hls4ml · "
+           "hls4ml bit_exact.\n"]
+    if d is None:
+        return "\n".join(out) + missing("bench/conformance.py")
+    out.append(conformance_summary(d))
+    out.append(table(conformance_rows(d), [("model", "m"), ("test", "t"), ("io", "io"), ("test API", "api"),
+                                           ("hls4ml alone", "h"), ("hls4ml bit_exact", "b"),
+                                           ("approxhls, test's model", "a"), ("approxhls, twin", "w"),
+                                           ("widths (approxhls · hls4ml · bit_exact)", "wd"),
+                                           ("known approxhls bug", "bug")]))
+    return "\n".join(out) + "\n"
+
+
 def import_library() -> str:
     d = load("import_library")
     out = ["## A published multiplier library, imported in bulk\n",
@@ -631,7 +753,7 @@ def board() -> str:
 
 
 SECTIONS = [header, multipliers, constant_weight, da_baseline, emulator, alwann, quant_cost, estimate, rule4ml,
-            corpus, import_library, board]
+            corpus, conformance, import_library, board]
 
 
 def render() -> str:

@@ -8,7 +8,9 @@
 - ``legacy``: e_i = sum_j exp_table[trunc((x_j - x_i) N / 16) + N/2] in ``table_t``; y_i = inv_table[trunc(e_i N / 64)].
 
 Tables come from hls4ml's own C++ (dumped at conversion). The slice a softmax normalizes is the last axis
-(``n_outer`` x ``n_slice`` x ``n_inner`` as hls4ml lays it out).
+(``n_outer`` x ``n_slice`` x ``n_inner`` as hls4ml lays it out) under io_parallel; under io_stream every
+implementation normalizes each word of the stream (``data_T::size`` values: the last axis), whatever the layer's
+n_outer/n_inner say, so extraction records that layout.
 """
 
 from __future__ import annotations
@@ -23,9 +25,16 @@ IMPLEMENTATIONS = ("stable", "latency", "argmax", "legacy")
 
 
 def top_bits(codes: np.ndarray, t: FixedType, n_bits: int) -> np.ndarray:
-    """The unsigned number formed by the top ``n_bits`` of each code's bit pattern (ap_fixed's x(W-1, W-N))."""
-    pattern = np.asarray(codes, dtype=np.int64) & ((1 << t.width) - 1)
-    return pattern >> (t.width - n_bits)
+    """The unsigned number formed by the top ``n_bits`` of each code's bit pattern (ap_fixed's x(W-1, W-N)).
+
+    Codes are int64 (sign-extended), so the pattern's bits are the code's own bits at any width W: above bit 62 they
+    are copies of the sign. Shifting the code itself avoids a 2^W mask, which numpy cannot hold for W >= 64."""
+    c = np.asarray(codes, dtype=np.int64)
+    mask = (1 << n_bits) - 1
+    shift = t.width - n_bits
+    if shift >= 63:  # only sign bits up there
+        return np.where(c < 0, mask, 0)
+    return (c >> shift) & mask
 
 
 def tree_sum(x: np.ndarray, t: FixedType) -> np.ndarray:
@@ -47,7 +56,12 @@ class Softmax(Op):
 
     @classmethod
     def extract(cls, layer, ex):
-        return [ex.softmax_node(layer, cls.name)]
+        node = ex.softmax_node(layer, cls.name)
+        if layer.model.config.get_config_value("IOType") == "io_stream":
+            # nnet_activation_stream.h: one softmax per stream word (data_T::size values: the last axis)
+            pack = int(node.shape[-1])
+            node.attrs.update(n_outer=int(node.attrs["n_in"]) // pack, n_slice=pack, n_inner=1)
+        return [node]
 
     def evaluate(self, node, ins, ctx):
         xc, x_t = self.one(ins)
