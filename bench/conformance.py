@@ -68,6 +68,8 @@ def main():
     ap.add_argument("--default", action="store_true", help="only the cases of the default test run")
     ap.add_argument("--only", nargs="*", default=None, help="only cases whose id contains one of these")
     ap.add_argument("--resume", action="store_true", help="keep the cases the output file already has")
+    ap.add_argument("--redo", nargs="*", default=(), help="with --resume: run again the cases whose id contains one "
+                                                           "of these")
     ap.add_argument("--quick", action="store_true", help="the default run's cases, written to bench/results/quick/")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
@@ -80,7 +82,7 @@ def main():
     import approxhls
     from approxhls.report import format_table, write_json
     from conformance.cases import all_cases, examples_missing
-    from conformance.harness import Runs, csim_opt
+    from conformance.harness import Runs, csim_opt, verdicts
 
     out = Path(args.out) if args.out else results_path("conformance", quick=args.quick)
     cases = [c for c in all_cases() if not ((args.default or args.quick) and c.slow)]
@@ -88,14 +90,23 @@ def main():
         cases = [c for c in cases if any(s in c.id for s in args.only)]
     done = {}
     if args.resume and out.exists():
-        done = {r["case"]: r for r in json.loads(out.read_text())["cases"]}
+        current = {c.id: c for c in all_cases()}
+        for r in json.loads(out.read_text())["cases"]:
+            if r["case"] in current and not any(t in r["case"] for t in args.redo):  # what the catalog says now: known bugs, default or slow; the rules' verdicts
+                r.update(known_bugs=dict(current[r["case"]].bugs), slow=current[r["case"]].slow)
+                if "approxhls" in r:
+                    a = r["approxhls"]
+                    if "error" in a:  # refusals are ModelErrors (records before that rule counted any approxhls error)
+                        a["refused"] = a["error"].split(":")[0] in ("ModelError", "UnsupportedLayerError")
+                    r["verdicts"] = verdicts(r)
+                done[r["case"]] = r
     data = {"generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "commit": git_commit(),
             "approxhls_version": approxhls.__version__, "hls4ml_version": hls4ml.__version__,
             "tensorflow_version": tf.__version__, "csim_opt": csim_opt(), "machine": platform.machine(),
             "cpus": os.cpu_count(), "cases_total": len(cases), "cases": list(done.values())}
     t_start = time.perf_counter()
     groups: dict[tuple, list] = {}
-    for c in cases:
+    for c in sorted(cases, key=lambda c: c.slow):  # the default run's cases first (stable: catalog order otherwise)
         groups.setdefault((c.name, c.io_type), []).append(c)
     rows = []
     with tempfile.TemporaryDirectory(prefix="approxhls-conformance-") as tmp:
@@ -103,7 +114,7 @@ def main():
             todo = [c for c in group if c.id not in done]
             if not todo:
                 continue
-            runs = Runs(Path(tmp) / str(i))  # one group (a test model and its twin) at a time
+            runs = Runs(Path(tmp) / str(i), home=Path(tmp) / "home")  # one group (a test model and its twin) at a time
             for case in todo:
                 if case.needs and examples_missing(case):
                     print(f"skipped {case.id}: {examples_missing(case)}", flush=True)

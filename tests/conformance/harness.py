@@ -210,9 +210,11 @@ def on_grid(x: np.ndarray, precision: str) -> np.ndarray:
 
 
 def _error(e: BaseException) -> dict:
-    from approxhls.errors import ApproxHLSError
+    """A failure as a record; "refused": approxhls said no to the model by name (a ModelError), as opposed to
+    failing on the way (a C-simulation that does not compile, a Python exception)."""
+    from approxhls.errors import ModelError
 
-    return {"error": f"{type(e).__name__}: {e}", "refused": isinstance(e, ApproxHLSError),
+    return {"error": f"{type(e).__name__}: {e}", "refused": isinstance(e, ModelError),
             "traceback": traceback.format_exc(limit=-4)}
 
 
@@ -270,8 +272,11 @@ class TestModelRun:
         """The outputs (samples, elements) of the case's reference of ``model`` (the model itself, or the part the
         test compares with), and the size of its last axis (the classes an argmax picks from)."""
         ref = self.case.reference(model) if self.case.reference else model
-        y = ref.predict(self.x(), verbose=0)
-        return np.asarray(y, dtype=np.float64).reshape(self.samples, -1), int(ref.output_shape[-1])
+        y = np.asarray(ref.predict(self.x(), verbose=0), dtype=np.float64)
+        classes = int(ref.output_shape[-1])
+        if self.case.keras_argmax:  # one-hot of the first maximum along the last axis, as hls4ml's argmax softmax
+            y = (np.arange(classes) == y.argmax(-1)[..., None]).astype(np.float64)
+        return y.reshape(self.samples, -1), classes
 
     @cached_property
     def y_keras(self) -> np.ndarray:
@@ -392,7 +397,7 @@ class CaseRun:
         prj = self.dir / "approxhls"
         precisions = self.test.input_precisions
         opts = ConvertOptions(io_type=case.io_type, input_precision=precisions[0] if len(precisions) == 1 else precisions,
-                              trace=True, **case.approxhls)
+                              **case.approxhls)
         t0 = time.perf_counter()
         try:
             with self._environment():
@@ -492,9 +497,9 @@ class CaseRun:
 class Runs:
     """Every run of a session, made once: the test models' runs by (model, io type), the cases' runs by id."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, home: Path | None = None):
         self.dir = Path(workdir)
-        self.home = self.dir / "home"
+        self.home = Path(home) if home is not None else self.dir / "home"  # approxhls' caches (activation tables)
         self.tests: dict[tuple, TestModelRun] = {}
         self.cases: dict[str, CaseRun] = {}
 

@@ -43,7 +43,7 @@ def runs(tmp_path_factory):
 def _converted(run) -> dict:
     rec = run.approxhls
     if "error" in rec:
-        kind = "refused" if rec["refused"] else "crashed"
+        kind = "refused" if rec["refused"] else "failed"
         pytest.fail(f"approxhls {kind}: {rec['error']}\n{'' if rec['refused'] else rec['traceback']}")
     return rec
 
@@ -152,15 +152,16 @@ def test_false_claims_blame_where_the_difference_arises():
     assert false_layer_claims(order, {"a": True, "pad": True, "b": None, "c": True}, equal, pairs) == []
 
 
-def test_default_run_names_existing_cases():
-    from .cases import DEFAULT
+def test_default_run_and_known_bugs_name_existing_cases():
+    from .cases import DEFAULT, KNOWN
 
     ids = {c.id for c in all_cases()}
     assert DEFAULT <= ids, sorted(DEFAULT - ids)
+    named = {case_id for cases in KNOWN.values() for case_id in cases}
+    assert named <= ids, sorted(named - ids)
     assert all(not c.slow for c in all_cases() if c.id in DEFAULT)
 
 
-@pytest.mark.xfail(strict=True, reason="conversion: NaN/inf weights end in a ValueError traceback that names no layer")
 def test_non_finite_weights_are_refused_naming_the_layer(tmp_path):
     from qkeras import QDense, quantized_bits
     from tensorflow import keras
