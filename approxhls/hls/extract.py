@@ -100,6 +100,10 @@ class Extractor:
         if kind_of(layer.get_input_variable().type.precision) == "xnor":  # binary activations: 0/1 for -1/+1
             node.attrs["binary_input"] = True
             x_t = FixedType(2, 2, True)
+        scaled_by = layer.get_attr("approxhls_scaled_by")
+        if scaled_by and scaled_by not in layer.model.graph:  # the scale went into a later layer's arithmetic
+            node.attrs["scale_moved"] = ("hls4ml applies the kernel quantizer's alpha scale after this layer, merged "
+                                         "into a later layer: this layer's output is the unscaled sum")
         bias = layer.weights.get("bias")
         if bias is not None and kind_of(_precision(bias.type)) != "fixed":
             node.attrs["product_note"] = "hls4ml's binary-network path replaced this layer's biases by zeros"

@@ -699,30 +699,19 @@ DEFAULT = {
     "issue31.input_named_input-fn-parallel", "issue31.flatten_channels_first-fn-parallel",
 }
 
-# Known approxhls conversion bugs (issue 31), the lead's to fix; each is a strict xfail of the rules it breaks, so a
-# fix shows as XPASS(strict) and its entries go. Found by bench/conformance.py (the rules on every case).
-SEQ_FIRST = ("conversion: a Sequential model's first layer gets the input's type (hls_config takes model.layers[0] "
-             "for the input layer)")
-SEQ_ONE_QACTIVATION = ("conversion: a Sequential model of one QActivation does not compile under io_stream (redefinition "
-                       "of the input variable; the layer is typed as the input)")
-PO2_BIAS = ("conversion: quantized_po2 kernel with a float bias: AttributeError in precision.po2_accumulator, reported "
-            "as 'hls4ml could not convert'")
-MULTI_INPUT = "conversion: models with two inputs are refused (hls4ml converts them)"
-INPUT_NAMED = "conversion: an Input named 'input' is refused (QKeras' examples name it so)"
-FLATTEN_CF = "conversion: Flatten(data_format='channels_first') is said exact; hls4ml flattens channels last"
-ALPHA_FOLDED = ("conversion: a binary/ternary kernel's alpha scale is applied by the next layer (hls4ml's ApplyAlpha, "
-                "folded into the threshold), yet the Dense layer is said exact")
-AVG_FLOAT32 = ("conversion: average pooling is said exact, but Keras averages in float32, which rounds inputs with "
-               "more significant bits than float32 holds (fixed<32,9>)")
-FLOAT_WEIGHTS = ("conversion: float weights are rounded to approxhls' default ap_fixed<16,6>, where the test gives "
-                 "hls4ml a wider type: further from Keras than hls4ml")
+# What approxhls does not convert that hls4ml 1.3.0 does (issue 31), each with its reason: a strict xfail of the rules
+# it breaks, so a fix shows as XPASS(strict) and its entry goes. Found by bench/conformance.py (the rules on every case).
+WIDE_PO2_PRODUCTS = ("refused, naming the layer: power-of-two weights shifting the test's ap_fixed<64,32> input make "
+                     "164-bit products, beyond the emulator's 64-bit integer arithmetic")
 
 
-def refused(layer: str) -> str:
-    return f"conversion: {layer} is refused (hls4ml 1.3.0 converts it for Vivado/Vitis)"
+def refused(layer: str, why: str) -> str:
+    return f"refused, naming the layer: {layer} ({why}; hls4ml 1.3.0 converts it for Vivado/Vitis)"
 
 
 KNOWN: dict[str, dict[str, str]] = {  # reason -> {case id: the rules it breaks ("all": nothing converts)}
+    WIDE_PO2_PRODUCTS: {"qkeras.quantised_po2_bit_width[latency]-seq-parallel": "all"},
+    refused("QLSTM", "the emulator has no recurrent layers"): {"qkeras.qlstm-seq-parallel": "all"},
 }
 
 

@@ -4,7 +4,8 @@ hls4ml 1.3.0 runs a model through named flows of passes (``convert``, then the b
 ``apply_templates``, and ``write`` when the project is written). approxhls registers its passes once per process
 (:func:`install`) and places them with hls4ml's public ``update_flow``:
 
-- in ``convert``, before hls4ml's ``merge_linear_activation``: the input precision and two repairs that must
+- in ``convert``, before hls4ml's batch-norm fusions: where hls4ml put a kernel's alpha scale (ApplyAlpha);
+  before hls4ml's ``merge_linear_activation``: the input precision and two repairs that must
   precede the merge; before hls4ml's ``infer_precision_types``: the exact types of layers hls4ml would round,
   the multiplier plan, and the plan's weight changes;
 - in the backend's ``write`` flow, around hls4ml's writer: tracing and product includes before it, the multiplier
@@ -21,6 +22,9 @@ from __future__ import annotations
 from approxhls.hls.passes import exact_types, inputs, multipliers, products, repairs, second_opinion, sources, weights
 
 # (pass name, class): in the order they run
+BEFORE_FUSIONS = (
+    ("approxhls_alpha_scale_source", repairs.AlphaScaleSource),
+)
 BEFORE_MERGE = (
     ("approxhls_input_precision", inputs.InputPrecision),
     ("approxhls_quantized_linear_activation", repairs.QuantizedLinearActivation),
@@ -75,6 +79,7 @@ def install(backend: str) -> None:
     """Register approxhls' passes and place them in hls4ml's flows (once per process), and hook the product."""
     from hls4ml.model.flow import get_flow, update_flow
 
+    _insert_before("convert", "fuse_consecutive_batch_normalization", _register(BEFORE_FUSIONS))
     _insert_before("convert", "merge_linear_activation", _register(BEFORE_MERGE))
     _insert_before("convert", "infer_precision_types", _register(BEFORE_INFERENCE))
     write_flow = f"{backend.lower()}:write"

@@ -43,6 +43,20 @@ class SoftmaxName(ApproxhlsPass):
         return False
 
 
+class AlphaScaleSource(ApproxhlsPass):
+    """hls4ml moves a QKeras kernel's alpha scale out of the Dense/Conv layer into an ApplyAlpha node after it,
+    which its batch-norm fusions may then merge into the next layer: the layer's own output is the unscaled sum.
+    Recorded on the layer (before those fusions) so that it is never said equal to the Keras layer."""
+
+    def applies(self, node, settings):
+        src = node.get_input_node() if node.class_name == "ApplyAlpha" else None
+        return src is not None and src.get_attr("approxhls_scaled_by") is None
+
+    def transform(self, model, node):
+        node.get_input_node().set_attr("approxhls_scaled_by", node.name)
+        return False
+
+
 class TraceEveryLayer(ApproxhlsModelPass):
     """Every layer's output readable from the C-simulation (``convert --verify`` and ``approxhls diff`` compare
     them with Keras), those hls4ml inserts after the Keras layers included (hls4ml's config reaches only the layers

@@ -92,8 +92,9 @@ class MacOp(Op):
             return Exactness(False, f"float weights rounded to {node.types['weight']}")
         if not node.attrs.get("on_grid", True):
             return Exactness(False, f"float biases rounded to {node.types.get('bias')}")
-        if node.attrs.get("product_note"):
-            return Exactness(False, node.attrs["product_note"])
+        for note in ("product_note", "scale_moved"):
+            if node.attrs.get(note):
+                return Exactness(False, node.attrs[note])
         return EXACT
 
 
