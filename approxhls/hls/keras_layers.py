@@ -8,15 +8,15 @@ from approxhls.errors import UnsupportedLayerError
 # Keras layer classes hls4ml 1.3.0 converts and approxhls evaluates bit for bit (vs its C-simulation).
 SUPPORTED_LAYERS = frozenset({
     "InputLayer", "Dense", "QDense", "Conv1D", "QConv1D", "Conv2D", "QConv2D", "QConv2DBatchnorm",
-    "DepthwiseConv2D", "QDepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "QSeparableConv1D",
-    "QSeparableConv2D", "Activation", "QActivation", "ReLU", "LeakyReLU", "Softmax",
+    "DepthwiseConv1D", "DepthwiseConv2D", "QDepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "QSeparableConv1D",
+    "QSeparableConv2D", "Activation", "QActivation", "ReLU", "LeakyReLU", "ELU", "PReLU", "Softmax",
     "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D",
     "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Flatten", "Reshape", "Dropout",
     "ZeroPadding1D", "ZeroPadding2D", "UpSampling1D", "UpSampling2D", "Add", "Subtract", "Multiply", "Average",
     "Maximum", "Minimum", "Concatenate", "BatchNormalization", "QBatchNormalization",
 })
 # Keras activation functions (as strings, in Activation layers or built into Dense/Conv layers)
-ACTIVATIONS = frozenset({"relu", "linear", "softmax", "sigmoid", "tanh", "softplus", "softsign"})
+ACTIVATIONS = frozenset({"relu", "linear", "softmax", "sigmoid", "tanh", "softplus", "softsign", "elu"})
 # QKeras activation quantizers hls4ml 1.3.0 implements
 QUANTIZED_ACTIVATIONS = frozenset({"quantized_relu", "quantized_bits", "quantized_tanh", "quantized_sigmoid",
                                    "binary", "ternary", "binary_tanh", "ternary_tanh"})
@@ -28,14 +28,12 @@ HINTS = {
     "QLSTM": "recurrent layers are not evaluated by approxhls's emulator; convert them with hls4ml directly",
     "QGRU": "recurrent layers are not evaluated by approxhls's emulator; convert them with hls4ml directly",
     "Conv3D": "hls4ml has no 3D convolution; use Conv2D over stacked frames",
-    "DepthwiseConv1D": "use SeparableConv1D, or a Conv1D with groups expressed as channels",
     "QDenseBatchnorm": "hls4ml 1.3.0 has no handler for it; use QDense followed by BatchNormalization",
     "Cropping1D": "crop the input before the model", "Cropping2D": "crop the input before the model",
     "Embedding": "embeddings are not evaluated by approxhls's emulator",
     "Permute": "transposes are not evaluated by approxhls's emulator; keep channels last",
-    "PReLU": "use LeakyReLU or ReLU",
 }
-ACTIVATION_HINT = ("use relu, linear, sigmoid, tanh, softmax, softplus or softsign, or a QActivation with "
+ACTIVATION_HINT = ("use relu, linear, sigmoid, tanh, softmax, softplus, softsign or elu, or a QActivation with "
                    "quantized_relu / quantized_bits / quantized_tanh / quantized_sigmoid")
 QUANTIZER_HINTS = {
     "quantized_relu_po2": "hls4ml 1.3.0 has no power-of-two activation; use quantized_relu(bits, integer)",
@@ -114,8 +112,9 @@ def _check_specials(layer, cls: str, io_type: str) -> None:
     if cls in ("UpSampling1D", "UpSampling2D") and cfg.get("interpolation", "nearest") != "nearest":
         raise UnsupportedLayerError(f"layer {layer.name!r} ({cls}, interpolation {cfg['interpolation']!r}) is not "
                                     f"supported: hls4ml implements nearest-neighbour upsampling only")
-    if cls in ("Conv1D", "Conv2D", "QConv1D", "QConv2D", "DepthwiseConv2D", "QDepthwiseConv2D", "SeparableConv1D",
-               "SeparableConv2D", "QSeparableConv1D", "QSeparableConv2D"):
+    CLASS_CHECKS.get(cls, _no_check)(layer, cfg)
+    if cls in ("Conv1D", "Conv2D", "QConv1D", "QConv2D", "DepthwiseConv1D", "DepthwiseConv2D", "QDepthwiseConv2D",
+               "SeparableConv1D", "SeparableConv2D", "QSeparableConv1D", "QSeparableConv2D"):
         rate = cfg.get("dilation_rate", 1)
         if any(r != 1 for r in (rate if isinstance(rate, (list, tuple)) else [rate])):
             raise UnsupportedLayerError(f"layer {layer.name!r} ({cls}, dilation {rate}) is not supported: "
@@ -130,3 +129,24 @@ def _check_specials(layer, cls: str, io_type: str) -> None:
     if cls == "Softmax" and cfg.get("axis", -1) not in (-1,):
         raise UnsupportedLayerError(f"layer {layer.name!r} (Softmax over axis {cfg['axis']}) is not supported: "
                                     f"hls4ml normalizes the last axis")
+
+
+def _no_check(layer, cfg: dict) -> None:
+    pass
+
+
+def _check_prelu(layer, cfg: dict) -> None:
+    if cfg.get("shared_axes") is not None:
+        raise UnsupportedLayerError(f"layer {layer.name!r} (PReLU, shared_axes {cfg['shared_axes']}) is not supported: "
+                                    f"hls4ml 1.3.0 takes one alpha per element; use PReLU without shared_axes")
+
+
+def _check_depthwise1d(layer, cfg: dict) -> None:
+    if cfg.get("depth_multiplier", 1) != 1:
+        raise UnsupportedLayerError(f"layer {layer.name!r} (DepthwiseConv1D, depth_multiplier "
+                                    f"{cfg['depth_multiplier']}) is not supported: hls4ml 1.3.0 computes a depth "
+                                    f"multiplier of 1 only; use a Conv1D, or a DepthwiseConv2D over a (1, W, C) input")
+
+
+# Keras class -> the options of that class hls4ml 1.3.0 does not compute as Keras does
+CLASS_CHECKS = {"PReLU": _check_prelu, "DepthwiseConv1D": _check_depthwise1d}

@@ -1,6 +1,6 @@
 """The lookup tables of hls4ml's table-based activations, made by hls4ml's own C++.
 
-sigmoid/tanh/softplus/softsign and softmax fill their tables at the first call with single-precision libm
+sigmoid/tanh/softplus/softsign, elu and softmax fill their tables at the first call with single-precision libm
 (``init_*_table`` in ``nnet_activation.h``). Recomputing them in numpy could differ from the C-simulation in
 the last bit, so approxhls compiles a small program against the installed hls4ml's headers, with the flags of
 the project's build_lib.sh, that calls the same init functions and writes the tables out. Results are cached
@@ -21,11 +21,15 @@ from approxhls.fixedpoint import FixedType
 from approxhls.toolrun import require, run_tool
 
 
+# tables filled by nnet::init_<kind>_table<CONFIG_T, N>(table) from CONFIG_T::table_t alone
+UNARY_TABLES = ("sigmoid", "tanh", "softplus", "softsign", "elu")
+
+
 @dataclass(frozen=True)
 class TableSpec:
     """One table: which init function, its size, its type and (softmax) the type its index is read from."""
 
-    kind: str                  # sigmoid, tanh, softplus, softsign, exp, exp_negative, invert, exp_legacy, invert_legacy
+    kind: str                  # sigmoid, tanh, softplus, softsign, elu, exp, exp_negative, invert, exp_legacy, invert_legacy
     size: int
     type: FixedType
     index_type: FixedType | None = None
@@ -33,7 +37,7 @@ class TableSpec:
 
     def cpp(self, i: int) -> str:
         t = str(self.type)
-        if self.kind in ("sigmoid", "tanh", "softplus", "softsign"):
+        if self.kind in UNARY_TABLES:
             cfg = f"struct cfg{i} {{ static const unsigned table_size = {self.size}; typedef {t} table_t; }};\n"
             call = f"nnet::init_{self.kind}_table<cfg{i}, {self.size}>(t{i});"
         elif self.kind in ("exp_legacy", "invert_legacy"):

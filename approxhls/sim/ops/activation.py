@@ -1,6 +1,6 @@
 """Element-wise operations hls4ml computes without tables: ReLU, linear (a cast), scale-and-bias (batch-norm,
 QKeras' alpha scales), hard sigmoid / hard tanh (QKeras' quantized_sigmoid / quantized_tanh), binary and ternary
-tanh, and leaky ReLU. Each evaluates exactly the C++ of ``nnet_activation.h`` / ``nnet_batchnorm.h``: exact
+tanh, leaky ReLU and PReLU. Each evaluates exactly the C++ of ``nnet_activation.h`` / ``nnet_batchnorm.h``: exact
 ap_fixed arithmetic where the C++ uses ``auto`` results, one cast (rounding and overflow of the result type) at
 the assignment."""
 
@@ -11,7 +11,7 @@ import numpy as np
 from approxhls import fixedkernels
 from approxhls.fixedpoint import FixedType
 from approxhls.sim.ops import register
-from approxhls.sim.ops.base import EXACT, Exactness, Op, align, cast, wide
+from approxhls.sim.ops.base import EXACT, Exactness, Op, align, cast, cast_product, wide
 
 
 def _activation(layer) -> str:
@@ -197,6 +197,63 @@ class LeakyReLU(Op):
 
     def exactness(self, node, ir):
         return Exactness(None, f"negative slope in {node.types['param']}, QKeras quantizes the negative side itself")
+
+
+# float32's significand: Keras' PReLU product alpha * x is exact when it has at most this many significant bits
+FLOAT32_BITS = 24
+
+
+@register
+class PReLU(Op):
+    """``nnet::prelu``: x for x > 0, else alpha[i] * x, one alpha per element (a weight variable of param_t, which
+    hls4ml gives the input's type); the product is exact until the cast to the result type."""
+
+    name = "prelu"
+    hls_classes = ("PReLU",)
+    role = "chain"
+
+    @classmethod
+    def extract(cls, layer, ex):
+        node = ex.node(layer, cls.name)
+        var = layer.weights["param"]
+        t = FixedType.parse(str(var.type.precision))
+        node.types["param"] = str(t)
+        node.weights["param"], node.attrs["on_grid"] = ex.codes(var, t)
+        node.weights["param"] = node.weights["param"].reshape(-1)
+        return [node]
+
+    def evaluate(self, node, ins, ctx):
+        xc, x_t = self.one(ins)
+        xc = np.asarray(xc, dtype=np.int64).reshape(ctx.n, -1)
+        res_t = node.type()
+        negative = cast_product(xc, x_t, node.weights["param"][None, :], node.type("param"), res_t)
+        return np.where(xc > 0, cast(xc, x_t, res_t), negative).reshape((ctx.n, *node.shape))
+
+    def exactness(self, node, ir):
+        """Keras computes relu(x) - alpha * relu(-x) in float32: equal to the C++ where alpha is on param_t's grid,
+        the result type holds x and every alpha * x, and float32 holds every product (at most 24 significant
+        bits)."""
+        if not node.attrs.get("on_grid", True):
+            return Exactness(False, f"float alpha rounded to {node.types['param']}")
+        x_t, p_t, res_t = ir.input_type_of(node), node.type("param"), node.type()
+        alpha = node.weights["param"].astype(np.int64)
+        if not res_t.contains(np.array([x_t.max, 0.0])) or res_t.frac < x_t.frac:
+            return Exactness(False, f"PReLU output type {res_t} does not hold its input type {x_t}")
+        nonzero = alpha[alpha != 0]
+        if nonzero.size == 0:
+            return EXACT
+        trailing = int(np.min([(int(a) & -int(a)).bit_length() - 1 for a in nonzero]))
+        frac = x_t.frac + p_t.frac - trailing  # fractional bits of the finest product
+        low = min(int(x_t.code_min) * int(nonzero.max()), int(x_t.code_min) * int(nonzero.min()), 0)
+        high = max(int(x_t.code_min) * int(nonzero.max()), int(x_t.code_min) * int(nonzero.min()), 0)
+        products = np.array([low, high], dtype=np.float64) * 2.0 ** -(x_t.frac + p_t.frac)
+        if res_t.frac < frac or not res_t.contains(products):
+            return Exactness(False, f"PReLU output type {res_t} does not hold alpha * x ({x_t} times {p_t})")
+        significant = x_t.width + max(abs(int(a)).bit_length() - trailing for a in nonzero)
+        if significant > FLOAT32_BITS:
+            return Exactness(None, f"Keras multiplies alpha * x in float32, which rounds products of more than "
+                                   f"{FLOAT32_BITS} significant bits ({x_t} times {p_t})")
+        return EXACT
 
 
 @register

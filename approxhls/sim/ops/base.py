@@ -27,6 +27,16 @@ def cast(codes: np.ndarray, src: FixedType, dst: FixedType) -> np.ndarray:
     return dst.requantize(codes, src.frac)
 
 
+def cast_product(a: np.ndarray, a_t: FixedType, b: np.ndarray, b_t: FixedType, dst: FixedType) -> np.ndarray:
+    """The exact product of two ap_fixed values assigned to ``dst`` (its rounding and overflow); products wider than
+    int64 holds are formed in Python integers (ap_fixed's product type is as wide as both operands)."""
+    frac = a_t.frac + b_t.frac
+    if a_t.width + b_t.width <= 62:
+        return cast(np.asarray(a, dtype=np.int64) * np.asarray(b, dtype=np.int64), wide(frac), dst)
+    product = np.asarray(a, dtype=np.int64).astype(object) * np.asarray(b, dtype=np.int64).astype(object)
+    return dst.requantize_numpy(product, frac)
+
+
 def align(codes: np.ndarray, src: FixedType, frac: int) -> np.ndarray:
     """Exact codes at a finer (or equal) fractional position."""
     assert frac >= src.frac

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from approxhls.errors import UnsupportedLayerError
 from approxhls.fixedpoint import FixedType
 from approxhls.sim.ops import register
 from approxhls.sim.ops.base import EXACT, Exactness, Op, pad_image
@@ -144,6 +145,11 @@ class DepthwiseConv(MacOp):
 
     @classmethod
     def extract(cls, layer, ex):
+        if layer.class_name == "DepthwiseConv1D" and ex.io_type == "io_parallel" and \
+                str(layer.get_attr("strategy", "")).lower() == "resource":
+            raise UnsupportedLayerError(f"layer {layer.name!r} (DepthwiseConv1D): hls4ml 1.3.0 has no Resource "
+                                        f"strategy for it under io_parallel (its C++ stops with an assertion); use "
+                                        f"--strategy latency or io_stream")
         attrs = conv_attrs(layer, ex)
         attrs.setdefault("depth_multiplier", attrs["n_filt"] // attrs["n_chan"])
         return [ex.mac_node(layer, cls.name, attrs)]
