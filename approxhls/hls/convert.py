@@ -131,12 +131,32 @@ def derived_exactness(rows: list[dict]) -> bool | None:
     return False if False in values else (None if None in values else True)
 
 
+FLOAT32_SIGNIFICANT = 24
+
+
+def float32_rounds(node) -> str:
+    """Why Keras may round this node's values (float32 holds 24 significant bits; a type whose values need more
+    leaves equality to the verification), or ""."""
+    try:
+        t = FixedType.parse(node.types["result"])
+    except (KeyError, ValueError):
+        return ""
+    bits = t.width - t.signed
+    if bits <= FLOAT32_SIGNIFICANT:
+        return ""
+    return (f"Keras holds this layer's values in float32 ({FLOAT32_SIGNIFICANT} significant bits); its type {t} has "
+            f"{bits}: equal only where the verification shows it")
+
+
 def layer_exactness(ir, assignments: dict) -> list[dict]:
     """Per node: does its output equal the Keras layer it comes from (on inputs on the grid), and why not."""
     rows = []
     for node in ir.nodes:
         e = node.operation.exactness(node, ir)
         exact, reason = e.exact, e.reason
+        wider = float32_rounds(node)
+        if exact and wider:
+            exact, reason = None, wider
         a = assignments.get(node.name)
         if a is not None and not a.exact:
             exact, reason = False, f"approximate multiplier {a.multiplier}"

@@ -209,6 +209,20 @@ def on_grid(x: np.ndarray, precision: str) -> np.ndarray:
     return t.from_codes(t.to_codes(np.clip(np.asarray(x, dtype=np.float64), t.min, t.max)))
 
 
+def common_type(precisions: list[str]) -> str:
+    """One fixed type holding every value of each input's type: approxhls gives all inputs one precision, and the
+    inputs, on the grids hls4ml's conversion gives them, are then the same values for both."""
+    from approxhls.fixedpoint import FixedType
+
+    types = [FixedType.parse(p) for p in precisions]
+    if len(set(types)) == 1:
+        return str(types[0])
+    signed = any(t.signed for t in types)
+    integer = max(t.integer + (signed and not t.signed) for t in types)
+    frac = max(t.frac for t in types)
+    return str(FixedType(integer + frac, integer, signed))
+
+
 def _error(e: BaseException) -> dict:
     """A failure as a record; "refused": approxhls said no to the model by name (a ModelError), as opposed to
     failing on the way (a C-simulation that does not compile, a Python exception)."""
@@ -396,8 +410,7 @@ class CaseRun:
         case = self.case
         prj = self.dir / "approxhls"
         precisions = self.test.input_precisions
-        opts = ConvertOptions(io_type=case.io_type, input_precision=precisions[0] if len(precisions) == 1 else precisions,
-                              **case.approxhls)
+        opts = ConvertOptions(io_type=case.io_type, input_precision=common_type(precisions), **case.approxhls)
         t0 = time.perf_counter()
         try:
             with self._environment():
@@ -425,29 +438,30 @@ class CaseRun:
         from approxhls.sim.ir import IR
 
         x = self.test.x()
+        flat = np.concatenate([a.reshape(len(a), -1) for a in self.test.inputs], axis=1)  # a sample: inputs side by side
         t0 = time.perf_counter()
         ir = IR.load(prj)
         lib = CSimLibrary(prj)
-        y_csim = lib.predict(x)
+        y_csim = lib.predict(flat)
         self.seconds["approxhls_csim"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        y_emu = Emulator(ir, project_assignments(prj)).predict(x)
+        y_emu = Emulator(ir, project_assignments(prj)).predict(flat)
         self.seconds["approxhls_emulator"] = time.perf_counter() - t0
         y_emu = np.asarray(y_emu, dtype=np.float64).reshape(y_csim.shape)
         rec = {"vs_keras": compare(self.y_keras, self.test.decode(y_csim), self.keras[1]),
                "emulator_vs_csim": int((y_emu != y_csim).sum()), "elements": int(y_csim.size)}
         rec["exact"] = rec["vs_keras"]["mismatched_elements"] == 0
         t0 = time.perf_counter()
-        rec.update(self._layers(ir, lib, meta, x, y_csim))
+        rec.update(self._layers(ir, lib, meta, x, flat, y_csim))
         self.seconds["approxhls_layers"] = time.perf_counter() - t0
         return rec
 
-    def _layers(self, ir, lib, meta: dict, x, y_csim: np.ndarray) -> dict:
+    def _layers(self, ir, lib, meta: dict, x, flat: np.ndarray, y_csim: np.ndarray) -> dict:
         """Every traced layer against the Keras layer it stands for, and the layer claims that this proves false."""
         from tensorflow import keras
 
         nodes = [n for n in ir.nodes if n.op != "input"]
-        _, traces = lib.trace(x, {n.name: int(np.prod(n.shape)) for n in nodes})
+        _, traces = lib.trace(flat, {n.name: int(np.prod(n.shape)) for n in nodes})
         traces.setdefault(ir.output, y_csim)
         ref = self.case.reference(self.model) if self.case.reference else self.model
         sources = keras_sources([n.name for n in nodes], [layer.name for layer in ref.layers])
