@@ -103,7 +103,9 @@ def main():
     data = {"generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "commit": git_commit(),
             "approxhls_version": approxhls.__version__, "hls4ml_version": hls4ml.__version__,
             "tensorflow_version": tf.__version__, "csim_opt": csim_opt(), "machine": platform.machine(),
-            "cpus": os.cpu_count(), "cases_total": len(cases), "cases": list(done.values())}
+            "cpus": os.cpu_count(), "cases_total": len(cases), "catalog_cases": len(all_cases()),
+            "scope": "default" if (args.default or args.quick) and not args.only else ("only" if args.only else "all"),
+            "cases": list(done.values())}
     t_start = time.perf_counter()
     groups: dict[tuple, list] = {}
     for c in sorted(cases, key=lambda c: c.slow):  # the default run's cases first (stable: catalog order otherwise)

@@ -644,8 +644,13 @@ def conformance_summary(d: dict) -> str:
 
 def conformance() -> str:
     d = load("conformance")
+    scope = (d or {}).get("scope", "all")
+    command = "bench/conformance.py" + (" --default" if scope == "default" else "")
+    what = {"default": f"the default test run's cases of `tests/conformance/`, which hold every layer kind; the "
+                       f"catalog has {(d or {}).get('catalog_cases', '?')}, the others run with `make test-slow`",
+            "only": "a selection of the cases of `tests/conformance/`"}.get(scope, "every case of `tests/conformance/`")
     out = ["## Conformance with hls4ml's own test models\n",
-           "Command: `.venv/bin/python bench/conformance.py` (the cases of `tests/conformance/`, slow ones included). "
+           f"Command: `.venv/bin/python {command}` ({what}). "
            "Every model and parametrization of hls4ml 1.3.0's test_qkeras.py, test_softmax.py, test_pooling.py, "
            "test_merge.py, test_keras_api.py and test_cnn_mnist_qkeras.py whose layers hls4ml converts for "
            "Vivado/Vitis, built as the test builds it (seeded weights, the test's input distribution put on the grid "
