@@ -15,19 +15,26 @@ from approxhls.hls.verify import compare_outputs
 from approxhls.models.zoo import build_model
 from approxhls.sim.csimlib import CSimLibrary
 
+def _case(model, io, scheme, fuse_bn):
+    # resnet8-scale builds take minutes: the slow run has them; cnn (conv, pooling, batch-norm) is their small twin
+    # in the default run and the conformance suite covers Add merges there
+    marks = [pytest.mark.slow] if model == "resnet8" else []
+    return pytest.param(model, io, scheme, fuse_bn, marks=marks, id=f"{model}-{io}-{scheme}-{fuse_bn}")
+
+
 CASES = [
-    (model, io, scheme, False)
+    _case(model, io, scheme, False)
     for model in ("mlp", "cnn", "resnet8")
     for io in ("io_parallel", "io_stream")
     for scheme in ("fixed-w8a8", "po2-w8a8")
 ] + [
-    ("cnn", "io_parallel", "fixed-w8a8", True),
-    ("resnet8", "io_stream", "po2-w8a8", True),
-    ("cnn", "io_stream", "po2-w4a4", False),
+    _case("cnn", "io_parallel", "fixed-w8a8", True),
+    _case("resnet8", "io_stream", "po2-w8a8", True),
+    _case("cnn", "io_stream", "po2-w4a4", False),
 ]
 
 
-@pytest.mark.parametrize("model_name,io_type,scheme,fuse_bn", CASES, ids=lambda v: str(v))
+@pytest.mark.parametrize("model_name,io_type,scheme,fuse_bn", CASES)
 def test_csim_equals_qkeras(tmp_path, digits, model_name, io_type, scheme, fuse_bn):
     model = build_model(model_name, (8, 8, 1), 10, scheme, fuse_bn=fuse_bn, width=0.5)
     randomize_weights(model, seed=zlib.crc32(f"{model_name}/{io_type}/{scheme}".encode()) % 1000)  # hash() of str varies per process

@@ -145,7 +145,7 @@ def test_accumulator_holds_products_larger_than_exact_ones(tmp_path):
     layer's is wider by the two bits, so the C-simulation equals the sums of the table's products."""
     from qkeras import QDense
 
-    from approxhls.multipliers.user import add_multiplier
+    from approxhls.multipliers.library import add_multiplier
     from approxhls.sim.csimlib import CSimLibrary
     from approxhls.sim.emulator import Emulator
 

@@ -16,15 +16,26 @@ from approxhls.sim.reference import evaluate
 
 # what the layer-by-layer derivation must conclude for each model (True: exact, False: not, None: unknown)
 EXPECTED = {
-    "softmax_mlp": False, "float_act_cnn": True, "po2_mlp": False, "conv1d": True, "depthwise": True,
-    "separable": True, "lut_activations": False, "quantized_activations": None, "alpha_variants": True,
+    # depthwise, separable: a Dense/pointwise layer whose sums may exceed float32's 24 significant bits in Keras
+    "softmax_mlp": False, "float_act_cnn": True, "po2_mlp": False, "conv1d": True, "depthwise": None,
+    "separable": None, "lut_activations": False, "quantized_activations": None, "alpha_variants": True,
     "binary_ternary": None, "merges": True, "batchnorm": False, "float_keras": False, "keras_layers": False,
 }
 N = 160
 
 
-@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
-@pytest.mark.parametrize("name", sorted(CORPUS))
+# io_stream runs other C++ (line buffers, stream merges) for these; the rest stream in the slow run and in the
+# conformance suite's stream cases
+STREAM_DEFAULT = ("merges", "separable", "lut_activations", "softmax_mlp")
+
+
+def _params():
+    return [pytest.param(name, io, id=f"{name}-{io}",
+                         marks=[pytest.mark.slow] if io == "io_stream" and name not in STREAM_DEFAULT else [])
+            for name in sorted(CORPUS) for io in ("io_parallel", "io_stream")]
+
+
+@pytest.mark.parametrize("name,io_type", _params())
 def test_corpus_model(tmp_path, name, io_type):
     model = build(name, seed=sum(map(ord, name)))  # deterministic (hash() of a str is not)
     convert_model(model, tmp_path / "prj", ConvertOptions(io_type=io_type), verify=N)

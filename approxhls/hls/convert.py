@@ -15,6 +15,8 @@ import contextlib
 import io
 import math
 import warnings
+
+import numpy as np
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,15 +136,36 @@ def derived_exactness(rows: list[dict]) -> bool | None:
 FLOAT32_SIGNIFICANT = 24
 
 
-def float32_rounds(node) -> str:
+def float32_sums_exact(node, ir) -> bool:
+    """A Dense/Conv layer whose every partial sum, over every input its type allows, stays below 2^24 units of its
+    products' grid: float32 adds them without rounding in any order (then its wide type does not matter)."""
+    groups = getattr(node.operation, "groups", None)
+    if groups is None or node.attrs.get("binary_input"):
+        return False
+    x_t, w_t = ir.input_type_of(node), node.type("weight")
+    x_max = max(abs(x_t.code_min), abs(x_t.code_max))
+    for w, b in groups(node):
+        w = np.abs(np.asarray(w, dtype=np.float64)).reshape(-1, np.shape(w)[-1])
+        frac = x_t.frac + w_t.frac  # the products' grid; a finer bias grid refines the sums'
+        has_bias = b is not None and "bias" in node.types
+        grid = max(frac, node.type("bias").frac) if has_bias else frac
+        bound = w.sum(axis=0) * x_max * 2.0 ** (grid - frac)
+        if has_bias:
+            bound = bound + np.abs(np.asarray(b, dtype=np.float64)).ravel() * 2.0 ** (grid - node.type("bias").frac)
+        if bound.max() >= 2.0 ** FLOAT32_SIGNIFICANT:
+            return False
+    return True
+
+
+def float32_rounds(node, ir) -> str:
     """Why Keras may round this node's values (float32 holds 24 significant bits; a type whose values need more
-    leaves equality to the verification), or ""."""
+    leaves equality to the verification, unless the layer's sums provably stay within them), or ""."""
     try:
         t = FixedType.parse(node.types["result"])
     except (KeyError, ValueError):
         return ""
     bits = t.width - t.signed
-    if bits <= FLOAT32_SIGNIFICANT:
+    if bits <= FLOAT32_SIGNIFICANT or float32_sums_exact(node, ir):
         return ""
     return (f"Keras holds this layer's values in float32 ({FLOAT32_SIGNIFICANT} significant bits); its type {t} has "
             f"{bits}: equal only where the verification shows it")
@@ -154,7 +177,7 @@ def layer_exactness(ir, assignments: dict) -> list[dict]:
     for node in ir.nodes:
         e = node.operation.exactness(node, ir)
         exact, reason = e.exact, e.reason
-        wider = float32_rounds(node)
+        wider = float32_rounds(node, ir)
         if exact and wider:
             exact, reason = None, wider
         a = assignments.get(node.name)
