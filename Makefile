@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.approxhls-installed
 SYSDEPS := $(VENV)/.sysdeps-ok
 JOBS ?= 2
+PYNQ_MATRIX := .venv-pynq
 PYNQ_SIM := pynq==4.0.0 pynqmetadata==0.2.0 pynqutils==0.1.3
 PYNQ_SIM_DEPS := pydantic ipython jsonschema nest-asyncio cffi
 
@@ -39,8 +40,9 @@ $(STAMP): pyproject.toml constraints.txt | $(SYSDEPS)
 demo: $(STAMP)
 	$(BIN)/approxhls demo --out demo-out
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup -m "not slow" tests
+# the host tests read the overlays the PYNQ matrix uses (written once, below) instead of writing their own
+test: $(STAMP) $(PYNQ_MATRIX)/fixtures/fixtures.json
+	APPROXHLS_HOST_FIXTURES=$(CURDIR)/$(PYNQ_MATRIX)/fixtures $(BIN)/python -m pytest -q -n $(JOBS) --dist loadgroup -m "not slow" tests
 	$(MAKE) test-pynq
 
 test-slow: $(STAMP)
@@ -68,7 +70,6 @@ bench: $(STAMP)
 # buffer, MMIO, clock and sensor code, on overlays the full install (.venv) writes once into $(PYNQ_MATRIX)/fixtures.
 # Debian 12 has no Python 3.10 and PyPI ships no interpreter; this machine's image has pyenv's CPython builds.
 # Where a release's Python is missing the venv uses $(PYTHON) instead and says so.
-PYNQ_MATRIX := .venv-pynq
 PYNQ_RELEASES := 3.0.1 3.1.2 4.0.0
 PYNQ_PYTHON_3.0.1 := 3.10
 PYNQ_PYTHON_3.1.2 := 3.10

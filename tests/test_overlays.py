@@ -244,7 +244,8 @@ def test_stubs_refuse_unknown_or_out_of_range_ip_parameters(projects, tmp_path):
 
 
 # ---- the stream wrapper, C-simulated with g++ --------------------------------------------------------------
-@pytest.mark.parametrize("io_type, word_bits, n", [("io_parallel", 64, 23), ("io_stream", 64, 17), ("io_parallel", 32, 2)])
+@pytest.mark.parametrize("io_type, word_bits, n", [  # both io types and word sizes in the default run
+    pytest.param("io_parallel", 64, 23, marks=pytest.mark.slow), ("io_stream", 64, 17), ("io_parallel", 32, 2)])
 def test_wrapper_csim_equals_the_kernel(projects, tmp_path, io_type, word_bits, n):
     out = tmp_path / "ov"
     spec = write_overlay(projects[io_type], out, OverlayOptions(word_bits=word_bits, batch=64))

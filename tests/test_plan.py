@@ -28,9 +28,11 @@ RESNET_LAYERS = ["stem", "s1_conv1", "s1_conv2", "s2_conv1", "s2_conv2", "s2_ski
 EVERY_FAMILY = ["tam_u8_k7", "bam_u8_h2_v8", "ppp_u8_j0_m2", "lsbt_u8_ka2_kb2", "drum_u8_k4", "mitchell_u8_w5",
                 "roba_u8_modeboth", "kulkarni_u8_s16", "etm_u8_m3", "mul8u_or7"]
 
+# resnet8 (minutes per C-simulation build) runs in the slow run; the cnn and mlp cases carry every family too
+SLOW = pytest.mark.slow
 CASES = [
-    ("resnet8", "io_parallel", "fixed-w8a8", dict(zip(RESNET_LAYERS, EVERY_FAMILY[:9]))),
-    ("resnet8", "io_stream", "po2-w8a8", dict(zip(RESNET_LAYERS, EVERY_FAMILY[1:][::-1]))),
+    pytest.param("resnet8", "io_parallel", "fixed-w8a8", dict(zip(RESNET_LAYERS, EVERY_FAMILY[:9])), marks=SLOW),
+    pytest.param("resnet8", "io_stream", "po2-w8a8", dict(zip(RESNET_LAYERS, EVERY_FAMILY[1:][::-1])), marks=SLOW),
     ("cnn", "io_parallel", "po2-w8a8", {"conv1": "drum_u8_k3", "conv2": "mul8u_or7", "logits": "roba_u8_modex"}),
     ("cnn", "io_stream", "fixed-w8a8", {"conv1": "etm_u8_m4", "conv2": "kulkarni_u8_s8", "logits": "tam_u8_k9"}),
     ("mlp", "io_parallel", "fixed-w8a8", {"fc1": "mitchell_u8_w3", "fc2": "ppp_u8_j1_m2", "logits": "mul8u_or7"}),
