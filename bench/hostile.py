@@ -65,7 +65,8 @@ METHOD = (
     "TF_CPP_MIN_LOG_LEVEL=3. Before it, every file under the paths it must not touch (its inputs, an existing "
     "output, the working directory) is hashed; after it, a file missing is 'lost', one with other bytes 'changed'. "
     "'Traceback' is searched in stdout and stderr; a PWNED* file anywhere under the scratch directory or the "
-    "checkout is an injection; a `.NAME-*` directory left beside a protected directory is a half-written output. "
+    "checkout is an injection; a new directory whose name starts with a dot anywhere under the scratch directory "
+    "(where atomic_directory builds an output, `.NAME-*`, or moves an old one aside) is a half-written output. "
     "Outcome: exit 0 'worked'; exit 2 with an `error:` line 'refused'; exit 130 with one line 'interrupted'; a "
     "resumed search 'recovered' when its front and plans equal those of the same search never interrupted.")
 
