@@ -61,6 +61,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/corpus.py
 	$(BIN)/python bench/conformance.py
 	$(BIN)/python bench/board.py
+	$(BIN)/python bench/hostile.py
 	$(BIN)/python bench/render_results.py
 
 # ---- the PYNQ matrix ------------------------------------------------------------------------------------------

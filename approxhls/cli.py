@@ -567,13 +567,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _input_paths(args) -> list[str]:
+    """The existing files and directories a command was given to read (positional arguments and options such as
+    --plan or --weights): a report must not replace them."""
+    values = [v for k, v in vars(args).items() if k not in ("json", "out")]
+    flat = [x for v in values for x in (v if isinstance(v, list) else [v])]
+    return [x for x in flat if isinstance(x, str) and x and os.path.exists(x)]
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if getattr(args, "json", None):  # refused before the work, not after it
             from approxhls.report import check_json_path
 
-            check_json_path(args.json)
+            check_json_path(args.json, _input_paths(args))
         args.func(args)
     except ApproxHLSError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -30,8 +30,10 @@ def _fmt(v) -> str:
     return "" if v is None else str(v)
 
 
-def check_json_path(path) -> Path:
-    """The path a report will be written to, refused up front when it cannot be (a directory, a file as parent)."""
+def check_json_path(path, inputs=()) -> Path:
+    """The path a report will be written to, refused up front when it cannot be (a directory, a file as parent) or
+    when it (or the plot written beside it) would replace one of the command's ``inputs``: an input file, or a file
+    already inside an input directory (a project's approxhls.json, an overlay's overlay.json)."""
     from approxhls.errors import ApproxHLSError
 
     p = Path(path)
@@ -40,7 +42,23 @@ def check_json_path(path) -> Path:
     parent = next((q for q in p.parents if q.exists()), None)
     if parent is not None and not parent.is_dir():
         raise ApproxHLSError(f"--json {str(path)!r}: {parent} is a file, not a directory")
+    for written in (p, p.with_suffix(".png")):
+        held = _input_holding(written, inputs)
+        if held is not None:
+            raise ApproxHLSError(f"--json {str(path)!r} would replace {written}, which is (inside) the input {held}; "
+                                 f"a report never overwrites what the command reads: write it outside {held}")
     return p
+
+
+def _input_holding(written: Path, inputs) -> Path | None:
+    """The input that is ``written`` or holds it, when ``written`` exists (a new file cannot lose anything)."""
+    if not written.is_file():
+        return None
+    target = written.resolve()
+    for i in inputs:
+        if target == Path(i).resolve() or Path(i).resolve() in target.parents:
+            return Path(i)
+    return None
 
 
 def write_json(path, data) -> Path:

@@ -757,8 +757,62 @@ def board() -> str:
     return "\n".join(out)
 
 
+def _hostile_faults(r: dict) -> str:
+    """What went wrong in one attempt beyond its outcome: a traceback, files lost or changed, a hang, a command run
+    from a name, a half-written directory left; empty when none."""
+    faults = [("traceback", r["traceback"]), (f"{len(r['lost'])} lost", r["lost"]),
+              (f"{len(r['changed'])} changed", r["changed"]), ("hung", r["hung"]), ("injected", r["markers"]),
+              ("left half-written", r["leftovers"])]
+    return ", ".join(f"**{name}**" for name, bad in faults if bad)
+
+
+def _hostile_cell(r: dict) -> str:
+    """What the user read: the error (or interrupt) line; for a command that worked, its last line of output."""
+    text = r["message"] if r["outcome"] not in ("worked", "recovered") else r.get("stdout_last", "")
+    text = text if len(text) <= 150 else text[:147] + "..."
+    return text.replace("|", "\\|")
+
+
+def hostile() -> str:
+    d = load("hostile")
+    out = ["## Hostile and careless use of the command line\n"]
+    if d is None:
+        return "\n".join(out) + missing("bench/hostile.py")
+    rows = d["attempts"]
+    out.append(f"Command: `.venv/bin/python bench/hostile.py` (commit {d['commit']}, {d['cpus']} CPUs, C-simulations "
+               f"at {d['csim_opt']}, {d['wall_seconds']:.0f} s). {d['method']}\n")
+    count = {k: sum(bool(r[k]) for r in rows) for k in ("traceback", "lost", "changed", "hung", "markers",
+                                                       "leftovers")}
+    files = {k: sum(len(r[k]) for r in rows) for k in ("lost", "changed")}
+    outcomes = {}
+    for r in rows:
+        outcomes[r["outcome"]] = outcomes.get(r["outcome"], 0) + 1
+    unexpected = [r for r in rows if r["outcome"] != r["expected"]]
+    out.append(f"{len(rows)} attempts in {len({r['class'] for r in rows})} classes: "
+               + ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items(), key=lambda kv: -kv[1]))
+               + f". Tracebacks: {count['traceback']}; files lost: {files['lost']} (changed: {files['changed']}); "
+               f"hangs: {count['hung']}; injections (a PWNED file appeared): {count['markers']}; half-written "
+               f"directories left: {count['leftovers']}; outcomes other than the one expected: {len(unexpected)}"
+               + (f" ({', '.join(r['attempt'] for r in unexpected)})" if unexpected else "") + ".\n")
+    by_class = [{"c": c, "w": what, "n": sum(r["class"] == c for r in rows),
+                 "o": ", ".join(f"{sum(r['class'] == c and r['outcome'] == o for r in rows)} {o}"
+                                for o in sorted({r["outcome"] for r in rows if r["class"] == c}))}
+                for c, what in d["classes"].items() if any(r["class"] == c for r in rows)]
+    out.append(table(by_class, [("class", "c"), ("what was tried", "w"), ("attempts", "n"), ("outcomes", "o")],
+                     {"n"}))
+    out.append(f"\nEvery attempt (`$TMP` is the scratch directory; the directory named like code is "
+               f"`` {d['hostile_name']} ``):\n")
+    out.append(table([{"c": r["class"], "a": r["attempt"].replace("|", "\\|"), "o": r["outcome"],
+                       "x": r["exit_code"], "m": _hostile_cell(r), "f": _hostile_faults(r) or "none",
+                       "s": f"{r['seconds']:.1f}"} for r in rows],
+                     [("class", "c"), ("attempt", "a"), ("outcome", "o"), ("exit", "x"), ("what the user read", "m"),
+                      ("traceback, lost, hung, injected", "f"), ("s", "s")], {"x", "s"}))
+    out.append("")
+    return "\n".join(out)
+
+
 SECTIONS = [header, multipliers, constant_weight, da_baseline, emulator, alwann, quant_cost, estimate, rule4ml,
-            corpus, conformance, import_library, board]
+            corpus, conformance, import_library, board, hostile]
 
 
 def render() -> str:

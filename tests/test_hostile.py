@@ -51,6 +51,34 @@ def test_bad_options_end_in_a_message_naming_them(work, tmp_path, capsys, args, 
     assert not (tmp_path / "p").exists()
 
 
+@pytest.mark.parametrize("args, replaced", [
+    (["csim", "{prj}", "--limit", "5", "--json", "{prj}/approxhls.json"], "{prj}/approxhls.json"),
+    (["run", "{prj}", "--runs", "1", "--json", "{prj}/ir_weights.npz"], "{prj}/ir_weights.npz"),
+    (["emulate", "{model}", "--limit", "5", "--json", "{model}"], "{model}"),
+    (["cost", "{model}", "--json", "{model}"], "{model}"),
+])
+def test_a_report_never_replaces_what_the_command_reads(work, capsys, args, replaced):
+    """--json at the project's own approxhls.json (or the model file) overwrote it with the report: the input was
+    destroyed and every later command on it failed."""
+    fill = {"prj": work / "prj", "model": work / "model.h5"}
+    target = work / replaced.format(**fill)
+    before = target.read_bytes()
+    rc, err = _run(capsys, *(a.format(**fill) for a in args))
+    assert rc == 2 and "would replace" in err and "a report never overwrites what the command reads" in err, err
+    assert target.read_bytes() == before
+
+
+def test_a_report_may_be_new_inside_an_input_but_its_plot_may_not_replace_one(work, tmp_path):
+    from approxhls.errors import ApproxHLSError
+    from approxhls.report import check_json_path
+
+    prj = work / "prj"
+    assert check_json_path(prj / "new_report.json", [str(prj)]) == prj / "new_report.json"  # nothing to lose
+    (tmp_path / "figure.png").write_bytes(b"mine")
+    with pytest.raises(ApproxHLSError, match="figure.png, which is \\(inside\\) the input"):
+        check_json_path(tmp_path / "figure.json", [str(tmp_path / "figure.png")])
+
+
 @pytest.mark.parametrize("damage", ["truncated", "not json", "a list", "key missing", "key mistyped"])
 def test_a_damaged_project_file_is_named_with_its_key(work, tmp_path, capsys, damage):
     prj = tmp_path / "prj"
