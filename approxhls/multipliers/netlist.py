@@ -77,7 +77,7 @@ def synthesize_netlist(design) -> dict:
     """The design's gate netlist (Yosys), compact."""
     import tempfile
 
-    from approxhls.multipliers.codegen import verilog_source
+    from approxhls.multipliers.hdl import verilog_source
     from approxhls.multipliers.synth import yosys_path
     from approxhls.toolrun import run_tool
 

@@ -15,7 +15,8 @@ import numpy as np
 
 from approxhls.errors import ApproxHLSError
 from approxhls.multipliers.cmodel import exit_text
-from approxhls.multipliers.codegen import cpp_header, verilog_source, verilog_testbench
+from approxhls.multipliers.codegen import cpp_header, verilog_testbench
+from approxhls.multipliers.hdl import verilog_source
 from approxhls.multipliers.design import Design
 from approxhls.toolrun import require, run_tool
 

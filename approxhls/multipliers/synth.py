@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from approxhls.errors import ApproxHLSError, ToolMissingError
-from approxhls.multipliers.codegen import verilog_source
+from approxhls.multipliers.hdl import verilog_source
 from approxhls.multipliers.design import Design
 from approxhls.toolrun import run_tool
 
