@@ -708,6 +708,12 @@ ELU_GRID = ("further from Keras than hls4ml: ELU's 1024-entry table is indexed b
             "error below 7/1024; approxhls' reaches 8/1024 (max |diff| 0.0077 vs 0.0066). A larger ELU table would be "
             "closer than both")
 
+FLOAT_WEIGHTS = ("further from Keras than hls4ml: a float (unquantized) model's weights are rounded to approxhls' "
+                 "ap_fixed<16,6>, where the test gives hls4ml a wider default type; approxhls has no option for it yet")
+CHANNELS_FIRST = ("refused by design (issue 31, item 5): Keras flattens channels-first, hls4ml 1.3.0 flattens channels "
+                  "last and would give the elements in another order; approxhls names the layer and says to use "
+                  "channels_last")
+
 
 def refused(layer: str, why: str) -> str:
     return f"refused, naming the layer: {layer} ({why}; hls4ml 1.3.0 converts it for Vivado/Vitis)"
@@ -718,6 +724,8 @@ KNOWN: dict[str, dict[str, str]] = {  # reason -> {case id: the rules it breaks 
     refused("QLSTM", "the emulator has no recurrent layers"): {"qkeras.qlstm-seq-parallel": "all"},
     ELU_GRID: {f"keras_api.activations[elu]-{api}-{io}": "never_worse" for api in ("seq", "fn")
                for io in ("parallel", "stream")},
+    FLOAT_WEIGHTS: {"keras_api.depthwise2d-fn-stream": "never_worse"},
+    CHANNELS_FIRST: {f"issue31.flatten_channels_first-{api}-parallel": "all" for api in ("seq", "fn")},
 }
 
 
