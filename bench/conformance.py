@@ -88,8 +88,9 @@ def main():
     cases = [c for c in all_cases() if not ((args.default or args.quick) and c.slow)]
     if args.only:
         cases = [c for c in cases if any(s in c.id for s in args.only)]
-    done = {}
+    done, before = {}, {}
     if args.resume and out.exists():
+        before = json.loads(out.read_text())
         current = {c.id: c for c in all_cases()}
         for r in json.loads(out.read_text())["cases"]:
             if r["case"] in current and not any(t in r["case"] for t in args.redo):  # what the catalog says now: known bugs, default or slow; the rules' verdicts
@@ -106,6 +107,10 @@ def main():
             "cpus": os.cpu_count(), "cases_total": len(cases), "catalog_cases": len(all_cases()),
             "scope": "default" if (args.default or args.quick) and not args.only else ("only" if args.only else "all"),
             "cases": list(done.values())}
+    if before:  # a resumed run: the cases kept were measured at the earlier commit, in the earlier run's time
+        data["commit"] = f"{before.get('commit')}, rerun at {data['commit']}" if before.get("commit") != data["commit"] \
+            else data["commit"]
+        data["seconds_before"] = before.get("seconds_before", 0) + before.get("seconds_this_run", 0)
     t_start = time.perf_counter()
     groups: dict[tuple, list] = {}
     for c in sorted(cases, key=lambda c: c.slow):  # the default run's cases first (stable: catalog order otherwise)

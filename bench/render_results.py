@@ -631,7 +631,7 @@ def conformance_summary(d: dict) -> str:
     worse = sum(x.get("never_worse") is False for x in v)
     false_claims = sum(x.get("claims") is False for x in v)
     xfails = sum(bool(c.get("known_bugs")) for c in cases)
-    minutes = d.get("seconds_this_run", 0) / 60
+    minutes = (d.get("seconds_before", 0) + d.get("seconds_this_run", 0)) / 60
     return (f"{len(cases)} of {d['cases_total']} cases run (commit {d['commit']}, hls4ml {d['hls4ml_version']}, "
             f"C-simulations at {d['csim_opt']}, {minutes:.0f} min). approxhls converted {len(converted)} "
             f"({refused} refused, {len(cases) - len(converted) - refused} failed otherwise); {exact} equal Keras on "
