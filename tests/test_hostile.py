@@ -99,8 +99,10 @@ def test_an_input_no_c_simulation_can_hold_is_refused_before_anything_is_written
     from approxhls.errors import ProjectError
     from approxhls.hls.convert import ConvertOptions, convert_model
 
-    inp = keras.Input((4096, 4096, 3), name="x_in")
-    m = keras.Model(inp, keras.layers.Conv2D(2, 1, name="c")(inp))
+    # an element-wise layer: hls4ml converts it at once (a convolution's line-buffer code generation alone takes
+    # minutes at this size)
+    inp = keras.Input((12288, 12288, 3), name="x_in")
+    m = keras.Model(inp, keras.layers.Activation("relu", name="r")(inp))
     with pytest.raises(ProjectError, match="GiB of layer outputs on its stack.*io_stream"):
         convert_model(m, tmp_path / "p", ConvertOptions())
     assert not (tmp_path / "p").exists() or not any((tmp_path / "p").iterdir())
@@ -141,3 +143,15 @@ def test_an_overlay_in_a_hostile_directory_c_simulates_and_runs_no_command(work,
     x = np.random.default_rng(1).integers(0, 256, (4, 8, 8, 1)) / 256
     assert verify_wrapper("ov", x)["equal_to_csim"]
     assert not list(tmp_path.rglob("PWNED*"))
+
+
+def test_the_second_opinion_is_not_asked_where_its_interval_arithmetic_would_take_hours():
+    """hls4ml's bit_exact pass unrolls every convolution window in numpy: a 2048x1024 image is not given to it."""
+    from approxhls.fixedpoint import FixedType
+    from approxhls.hls.options import ConvertOptions
+    from approxhls.hls.second_opinion import MAX_ELEMENTS, hls4ml_bit_exact_types
+
+    inp = keras.Input((2048, 1024, 1), name="x_in")
+    m = keras.Model(inp, keras.layers.Conv2D(2, 3, name="c")(inp))
+    r = hls4ml_bit_exact_types(m, ConvertOptions(), FixedType.parse("ap_ufixed<8,0>"))
+    assert r["status"].startswith("not asked") and f"{MAX_ELEMENTS:,}" in r["status"] and r["layers"] == {}

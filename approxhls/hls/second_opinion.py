@@ -28,10 +28,26 @@ def input_layer_names(model) -> list[str]:
     return [layer["config"]["name"] for layer in model.get_config()["layers"] if layer["class_name"] == "InputLayer"]
 
 
+# hls4ml's interval arithmetic unrolls every convolution window in numpy: beyond this many elements in one layer's
+# output (a 1024x1024 image) it takes minutes to hours, and the second opinion is not asked
+MAX_ELEMENTS = 1 << 20
+
+
+def largest_output(model) -> int:
+    sizes = [int(np.prod([d for d in shape[1:] if d])) for layer in model.layers
+             for shape in (layer.output_shape if isinstance(layer.output_shape, list) else [layer.output_shape])]
+    return max(sizes, default=0)
+
+
 def hls4ml_bit_exact_types(model, opts, grid) -> dict:
     """{"status": "converted" | the reason hls4ml could not, "layers": {layer: {"accum_t": str, "result_t": str}}}
     of hls4ml 1.3.0 alone converting ``model`` with ``bit_exact=True`` (nothing written)."""
     import hls4ml
+
+    largest = largest_output(model)
+    if largest > MAX_ELEMENTS:
+        return {"status": f"not asked: a layer outputs {largest:,} elements, beyond the {MAX_ELEMENTS:,} hls4ml's "
+                          f"interval arithmetic handles in reasonable time", "layers": {}}
 
     cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=opts.hls_backend,
                                                default_precision="fixed<16,6>")
