@@ -111,21 +111,21 @@ def test_an_input_no_c_simulation_can_hold_is_refused_before_anything_is_written
 def test_a_large_input_runs_on_a_stack_that_holds_it(tmp_path):
     """Layer outputs above the main thread's 8 MiB stack: the C-simulation runs in a thread with a stack that holds
     them (this input segfaulted the process before)."""
-    from qkeras import QConv2D
+    from qkeras import QActivation
 
     from approxhls.hls.convert import ConvertOptions, convert_model
     from approxhls.project import Project
     from approxhls.sim.csimlib import CSimLibrary, stack_bytes
     from approxhls.sim.emulator import Emulator
 
-    inp = keras.Input((1024, 1024, 1), name="x_in")
-    out = QConv2D(3, 1, kernel_quantizer="quantized_bits(8,0,alpha=1)", bias_quantizer="quantized_bits(8,0,alpha=1)",
-                  name="c")(inp)
+    # element-wise (hls4ml generates a convolution's line-buffer code pixel by pixel: minutes at this size)
+    inp = keras.Input((1024, 1024, 3), name="x_in")
+    out = QActivation("quantized_relu(6, 2)", name="q")(inp)
     m = keras.Model(inp, out)
     convert_model(m, tmp_path / "p", ConvertOptions())
     prj = Project.load(tmp_path / "p")
     assert stack_bytes(prj.meta) > 8 << 20
-    x = np.random.default_rng(0).integers(0, 256, (2, 1024, 1024, 1)) / 256
+    x = np.random.default_rng(0).integers(0, 256, (2, 1024, 1024, 3)) / 256
     y = CSimLibrary(tmp_path / "p").predict(x)
     assert np.array_equal(y, Emulator(prj.ir(), {}).predict(x))
     assert np.array_equal(y, m.predict(x, verbose=0).reshape(2, -1))
@@ -146,12 +146,12 @@ def test_an_overlay_in_a_hostile_directory_c_simulates_and_runs_no_command(work,
 
 
 def test_the_second_opinion_is_not_asked_where_its_interval_arithmetic_would_take_hours():
-    """hls4ml's bit_exact pass unrolls every convolution window in numpy: a 2048x1024 image is not given to it."""
+    """hls4ml's bit_exact pass unrolls every convolution window in numpy: a 1024x512 image is not given to it."""
     from approxhls.fixedpoint import FixedType
     from approxhls.hls.options import ConvertOptions
     from approxhls.hls.second_opinion import MAX_ELEMENTS, hls4ml_bit_exact_types
 
-    inp = keras.Input((2048, 1024, 1), name="x_in")
+    inp = keras.Input((1024, 512, 1), name="x_in")
     m = keras.Model(inp, keras.layers.Conv2D(2, 3, name="c")(inp))
     r = hls4ml_bit_exact_types(m, ConvertOptions(), FixedType.parse("ap_ufixed<8,0>"))
     assert r["status"].startswith("not asked") and f"{MAX_ELEMENTS:,}" in r["status"] and r["layers"] == {}

@@ -29,8 +29,8 @@ def input_layer_names(model) -> list[str]:
 
 
 # hls4ml's interval arithmetic unrolls every convolution window in numpy: beyond this many elements in one layer's
-# output (a 1024x1024 image) it takes minutes to hours, and the second opinion is not asked
-MAX_ELEMENTS = 1 << 20
+# output (a 512x512 image) it takes minutes to hours, and the second opinion is not asked
+MAX_ELEMENTS = 1 << 18
 
 
 def largest_output(model) -> int:
