@@ -39,9 +39,19 @@ def test_requantize_equals_numpy(rounding, overflow, signed):
         np.testing.assert_array_equal(relu, np.where(c > 0, want, 0))
 
 
-@pytest.mark.parametrize("res", ["ap_fixed<8,3,AP_RND_CONV,AP_SAT>", "ap_ufixed<8,2,AP_RND,AP_SAT>",
-                                 "ap_fixed<10,4>", "ap_fixed<22,10>", "ap_fixed<9,2,AP_TRN_ZERO,AP_SAT_ZERO>"])
-@pytest.mark.parametrize("dtype", [np.int64, np.float32, np.float64])
+FINISH_TYPES = ["ap_fixed<8,3,AP_RND_CONV,AP_SAT>", "ap_ufixed<8,2,AP_RND,AP_SAT>", "ap_fixed<10,4>", "ap_fixed<22,10>",
+                "ap_fixed<9,2,AP_TRN_ZERO,AP_SAT_ZERO>"]
+
+
+def _finish_params():
+    # every result type on int64 sums, two on float sums in the default run (each pair builds its own kernel); the
+    # other float pairs in the slow run
+    return [pytest.param(res, dtype, marks=[pytest.mark.slow] if dtype is not np.int64 and i >= 2 else [],
+                         id=f"{np.dtype(dtype).name}-{res}")
+            for dtype in (np.int64, np.float32, np.float64) for i, res in enumerate(FINISH_TYPES)]
+
+
+@pytest.mark.parametrize("res,dtype", _finish_params())
 def test_finish_equals_numpy(res, dtype):
     rng = np.random.default_rng(1)
     sums = rng.integers(-(1 << 22), 1 << 22, size=(300, 37))
