@@ -9,7 +9,7 @@ import pytest
 from tensorflow import keras
 
 from approxhls.errors import UnsupportedLayerError
-from approxhls.hls.convert import ConvertOptions, build_graph, check_layers, convert_model
+from approxhls.hls.convert import ConvertOptions, check_layers, convert_model
 from approxhls.project import Project
 
 IO_TYPES = ("io_parallel", "io_stream")
