@@ -17,6 +17,8 @@ import numpy as np
 from approxhls import fixedkernels  # numpy only at import; numba is loaded on first use
 
 # Rounding modes of ap_fixed that approxhls reproduces; the rest are refused by name.
+# float32's significand: every integer below 2^24 (and every value of at most 24 significant bits) is exact in it
+FLOAT32_SIGNIFICANT = 24
 ROUNDING_MODES = ("TRN", "RND", "RND_CONV", "RND_ZERO", "RND_INF", "RND_MIN_INF", "TRN_ZERO")
 OVERFLOW_MODES = ("WRAP", "SAT", "SAT_SYM", "SAT_ZERO")
 

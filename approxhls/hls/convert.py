@@ -15,14 +15,14 @@ import contextlib
 import io
 import math
 import warnings
-
-import numpy as np
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from approxhls import __version__
 from approxhls.errors import ApproxHLSError, ModelError
-from approxhls.fixedpoint import FixedType
+from approxhls.fixedpoint import FLOAT32_SIGNIFICANT, FixedType
 from approxhls.hls.keras_layers import check_layers  # noqa: F401  (part of this module's API)
 from approxhls.hls.options import (  # noqa: F401  (re-exported: the options live with the conversion)
     BACKENDS,
@@ -133,9 +133,6 @@ def derived_exactness(rows: list[dict]) -> bool | None:
     return False if False in values else (None if None in values else True)
 
 
-FLOAT32_SIGNIFICANT = 24
-
-
 def float32_sums_exact(node, ir) -> bool:
     """A Dense/Conv layer whose every partial sum, over every input its type allows, stays below 2^24 units of its
     products' grid: float32 adds them without rounding in any order (then its wide type does not matter)."""
@@ -144,14 +141,15 @@ def float32_sums_exact(node, ir) -> bool:
         return False
     x_t, w_t = ir.input_type_of(node), node.type("weight")
     x_max = max(abs(x_t.code_min), abs(x_t.code_max))
+    frac = x_t.frac + w_t.frac  # the products' grid; a finer bias grid refines the sums'
+    bias_frac = node.type("bias").frac if "bias" in node.types else None
     for w, b in groups(node):
         w = np.abs(np.asarray(w, dtype=np.float64)).reshape(-1, np.shape(w)[-1])
-        frac = x_t.frac + w_t.frac  # the products' grid; a finer bias grid refines the sums'
-        has_bias = b is not None and "bias" in node.types
-        grid = max(frac, node.type("bias").frac) if has_bias else frac
+        has_bias = b is not None and bias_frac is not None
+        grid = max(frac, bias_frac) if has_bias else frac
         bound = w.sum(axis=0) * x_max * 2.0 ** (grid - frac)
         if has_bias:
-            bound = bound + np.abs(np.asarray(b, dtype=np.float64)).ravel() * 2.0 ** (grid - node.type("bias").frac)
+            bound = bound + np.abs(np.asarray(b, dtype=np.float64)).ravel() * 2.0 ** (grid - bias_frac)
         if bound.max() >= 2.0 ** FLOAT32_SIGNIFICANT:
             return False
     return True

@@ -29,9 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from approxhls import fixedkernels
+from approxhls.fixedpoint import FLOAT32_SIGNIFICANT
 from approxhls.sim.ops.mac import image
 
-F32_LIMIT = 2**24
+F32_LIMIT = 2**FLOAT32_SIGNIFICANT
 I32_LIMIT = 2**31
 MAX_CODES = 1 << 16  # input codes of a lookup table the int8 engine builds (wider inputs take 17+ pieces anyway)
 MAX_PIECES = 3  # 8-bit pieces per feature beyond which int8 cannot beat float32 (it is at most ~3x faster)

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from approxhls.fixedpoint import FLOAT32_SIGNIFICANT
 from approxhls.sim.engines.base import ROWS, Engine, Sums
 
-F32_LIMIT = 2**24
+F32_LIMIT = 2**FLOAT32_SIGNIFICANT
 F64_LIMIT = 2**53
 
 

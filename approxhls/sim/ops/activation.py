@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from approxhls import fixedkernels
-from approxhls.fixedpoint import FixedType
+from approxhls.fixedpoint import FLOAT32_SIGNIFICANT, FixedType
 from approxhls.sim.ops import register
 from approxhls.sim.ops.base import EXACT, Exactness, Op, align, cast, cast_product, wide
 
@@ -199,10 +199,6 @@ class LeakyReLU(Op):
         return Exactness(None, f"negative slope in {node.types['param']}, QKeras quantizes the negative side itself")
 
 
-# float32's significand: Keras' PReLU product alpha * x is exact when it has at most this many significant bits
-FLOAT32_BITS = 24
-
-
 @register
 class PReLU(Op):
     """``nnet::prelu``: x for x > 0, else alpha[i] * x, one alpha per element (a weight variable of param_t, which
@@ -250,9 +246,9 @@ class PReLU(Op):
         if res_t.frac < frac or not res_t.contains(products):
             return Exactness(False, f"PReLU output type {res_t} does not hold alpha * x ({x_t} times {p_t})")
         significant = x_t.width + max(abs(int(a)).bit_length() - trailing for a in nonzero)
-        if significant > FLOAT32_BITS:
+        if significant > FLOAT32_SIGNIFICANT:
             return Exactness(None, f"Keras multiplies alpha * x in float32, which rounds products of more than "
-                                   f"{FLOAT32_BITS} significant bits ({x_t} times {p_t})")
+                                   f"{FLOAT32_SIGNIFICANT} significant bits ({x_t} times {p_t})")
         return EXACT
 
 
