@@ -112,12 +112,12 @@ def rename_layers(model, renames: dict):
     from approxhls.models.modelio import custom_objects
 
     cfg = _rename_config(model.get_config(), renames)
+    original = {new: old for old, new in renames.items()}
     for layer_cfg in cfg["layers"]:
         inner = layer_cfg["config"]
         if layer_cfg.get("class_name") == "QActivation" and isinstance(inner.get("activation"), dict):
             # QActivation.from_config does not deserialize a quantizer object's config: hand it the object itself
-            old = next(k for k, v in [*renames.items(), (inner["name"], inner["name"])] if v == inner["name"])
-            inner["activation"] = model.get_layer(old).activation
+            inner["activation"] = model.get_layer(original.get(inner["name"], inner["name"])).activation
     cls = keras.Sequential if isinstance(model, keras.Sequential) else keras.Model
     clone = cls.from_config(cfg, custom_objects=custom_objects())
     for layer in model.layers:
