@@ -230,7 +230,11 @@ def _search_args(p):
     p.add_argument("--compensate", action="store_true", help="bias compensation of each layer's expected "
                    "multiplier error (on top of --tune)")
     p.add_argument("--max-loss", type=float, default=None, help="constraint: accuracy loss, e.g. 0.005 = 0.5 pp")
-    p.add_argument("--luts", action="store_true", help="third objective: multiplier LUTs")
+    p.add_argument("--objective", choices=["energy", "luts"], default="energy",
+                   help="the hardware cost traded against accuracy and points are chosen by: multiplication energy "
+                        "(gate-toggle proxy, multiplications only) or the arithmetic's LUTs as the architecture builds "
+                        "it (constant-weight multipliers in the dataflow), relative to the cheapest exact baseline")
+    p.add_argument("--luts", action="store_true", help="with --objective energy: LUTs as built as a third objective")
     p.add_argument("--candidates", default="builtin",
                    help="multipliers to search: builtin, user (added with `multipliers add`), all, or NAME,NAME,...")
     p.add_argument("--jobs", type=int, default=1,
@@ -248,14 +252,14 @@ def _search_args(p):
                        "same options, exactly as it would have run on")
 
 
-@command("search", "ALWANN: NSGA-II over layer-wise multipliers -> Pareto front of error and energy")(_search_args)
+@command("search", "ALWANN: NSGA-II over layer-wise multipliers -> Pareto front of error and energy or LUTs")(_search_args)
 def cmd_search(a):
     from approxhls.search.output import summary
     from approxhls.search.run import SearchOptions, run_search
 
     opts = SearchOptions(dataset=a.dataset, tiles=a.tiles, tile_size=a.tile_size, pop=a.pop, gens=a.gens,
                          tune=a.tune, uniform_tuning=a.uniform_tuning, calib=a.calib, val=a.val,
-                         compensate=a.compensate, max_loss=a.max_loss, with_luts=a.luts, jobs=a.jobs,
+                         compensate=a.compensate, max_loss=a.max_loss, objective=a.objective, with_luts=a.luts, jobs=a.jobs,
                          scheduler=a.scheduler, seed=a.seed, test_limit=a.test_limit, candidates=a.candidates,
                          weights=a.weights)
     try:

@@ -2,8 +2,8 @@
 
 The recorded fronts depend on the search only: the model is committed (training is not bit-reproducible across
 CPUs), and the multiplier prices are frozen (catalog.json, priced by :class:`FrozenCost`, the cost arithmetic
-of approxhls.search.costmodel as it was when they were recorded), so a change of the hardware cost model does not
-move them. Timing and cache statistics are left out of the comparison.
+of approxhls.search.costmodel as it was when they were recorded; LUTs relative to the frozen all-exact plan), so a
+change of the hardware cost model does not move them. Timing and cache statistics are left out of the comparison.
 
 Record again (only when the search is meant to change its results): ``python tests/search_golden.py --write``.
 """
@@ -58,6 +58,20 @@ class FrozenCost:
 
     def tiled_luts(self, tile_mults):
         return round(sum(self.tile_size * self.luts(m) for m in tile_mults))
+
+    def plan_luts(self, assignment, tiles=None, tile_map=None):
+        return self.tiled_luts(tiles) if tiles is not None else self.dataflow_luts(assignment)
+
+    def exact_baselines(self, tiles=None):
+        from approxhls.cost.architecture import Baseline
+
+        return [Baseline("frozen_exact", self.tiled_luts(["exact"] * tiles) if tiles else self.dataflow_luts({}))]
+
+    def cheapest_baseline(self, tiles=None):
+        return self.exact_baselines(tiles)[0]
+
+    def relative_luts(self, assignment, tiles=None, tile_map=None):
+        return self.plan_luts(assignment, tiles, tile_map) / self.cheapest_baseline(len(tiles) if tiles else None).luts
 
 
 @contextlib.contextmanager

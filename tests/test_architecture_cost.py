@@ -141,6 +141,46 @@ def test_search_prices_a_plan_as_the_cost_command_does(monkeypatch):
     base = arch.cheapest(cost.exact_baselines())  # pynq-z2's 220 DSPs take every exact product: adders remain
     assert base.name == "dsp48" and base.luts == 70 and base.dsp == 15
     assert cost.relative_luts(plan) == pytest.approx((expect + 70) / 70)
+    # the search's cached per-layer prices are the cost command's plan_luts, plan by plan
+    for p in ({}, plan, {"a": "tam_u8_k7", "b": "tam_u8_k7"}):
+        assert cost.plan_luts(p) == plan_luts([ly.layer() for ly in layers], p, CATALOG)
+
+
+def test_the_search_can_trade_accuracy_against_luts_as_built(monkeypatch):
+    """--objective luts: the front's cost is the arithmetic's LUTs as built over the cheapest exact baseline, in
+    the dataflow (constant weights) and on tiles (generic shared multipliers, memories, multiplexers); points are
+    ordered and chosen by it, not by energy."""
+    from approxhls.search.accelerators import DataflowAccelerator, TiledAccelerator
+    from approxhls.search.choice import best_within
+    from approxhls.search.costmodel import CostModel, LayerCost
+    from approxhls.search.options import SearchOptions, cost_objectives
+    from approxhls.search.problem import AlwannProblem
+
+    _fake_constant(monkeypatch, lambda c, k: 10 if c.ident.startswith("exact") else 3)
+    monkeypatch.setattr("approxhls.cost.da.layer_cost", lambda *a: None)
+    layers = [LayerCost("a", 100, 10, False, ((1, 10),), adders=5.0), LayerCost("b", 40, 4, False, ((2, 4),))]
+    cost = CostModel(layers, CATALOG, board=None)  # no DSPs: the LUT fabric is the cheapest exact option
+    df = DataflowAccelerator(["a", "b"], {"a": ["exact", "tam_u8_k7"], "b": ["exact", "tam_u8_k7"]})
+    decoded = [df.decode(g) for g in ([0, 0], [1, 0], [1, 1])]
+    assert cost.cheapest_baseline().name == "lut_fabric" and cost.cheapest_baseline().luts == 100 + 40 + 5
+    F = AlwannProblem(df, cost, None, 0.9, costs=cost_objectives(SearchOptions(objective="luts"))).objectives(
+        decoded, np.array([0.9, 0.8, 0.7]))
+    assert F.shape == (3, 2)
+    assert F[:, 1].tolist() == pytest.approx([1.0, (30 + 40 + 5) / 145, (30 + 12 + 5) / 145])
+    both = AlwannProblem(df, cost, None, 0.9, costs=cost_objectives(SearchOptions(with_luts=True)))
+    assert both.objectives(decoded, np.ones(3)).shape == (3, 3)
+    tiles = TiledAccelerator(["a", "b"], ["exact", "tam_u8_k7"], n_tiles=1)
+    t = tiles.decode([1, 0, 0])
+    expect = arch.tile_multipliers([ly.layer() for ly in layers], ["tam_u8_k7"], t.tile_map, cost.tile_size, CATALOG)
+    base = arch.cheapest(cost.exact_baselines(1))
+    assert cost.relative_luts(t.assignment, t.tiles, t.tile_map) == pytest.approx(
+        (expect["luts"] + expect["memory_luts"]) / base.luts)
+    # the choice follows the objective: the cheaper point in LUTs is the dearer one in energy
+    points = [{"val_accuracy": 0.9, "relative_energy": 0.3, "relative_luts": 0.9},
+              {"val_accuracy": 0.9, "relative_energy": 0.5, "relative_luts": 0.4}]
+    result = {"exact": {"val_accuracy": 0.9}, "points": points}
+    assert best_within(result, 0.005) is points[0]
+    assert best_within(result | {"objective": "luts"}, 0.005) is points[1]
 
 
 def test_fit_says_by_how_much():

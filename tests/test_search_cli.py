@@ -21,6 +21,7 @@ def _search(tmp_path, *args, out=None, model=MODEL):
     (["--seed", "-1"], "--seed"), (["--test-limit", "0"], "--test-limit"),
     (["--tile-size", "4"], "--tile-size needs --tiles"), (["--uniform-tuning"], "--uniform-tuning needs --tune"),
     (["--scheduler", "tcp://127.0.0.1:1", "--jobs", "2"], "--jobs cannot be combined with --scheduler"),
+    (["--objective", "luts", "--luts"], "--luts adds LUTs to the energy objective"),
 ])
 def test_values_and_combinations_that_cannot_work_are_refused(tmp_path, capsys, args, named):
     assert _search(tmp_path, *args) == 2

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from approxhls.errors import ApproxHLSError
-from approxhls.search.costmodel import EXACT, CostModel
+from approxhls.search.costmodel import EXACT
 
 
 @dataclass
@@ -43,9 +43,6 @@ class DataflowAccelerator:
 
     def exact_genes(self) -> np.ndarray:
         return np.zeros(self.n_var, int)
-
-    def luts(self, cost: CostModel, d: Decoded) -> int:
-        return cost.dataflow_luts(d.assignment)
 
 
 class TiledAccelerator:
@@ -79,6 +76,3 @@ class TiledAccelerator:
         g = np.zeros(self.n_var, int)
         g[self.n_tiles :] = np.arange(len(self.layers)) % self.n_tiles
         return g
-
-    def luts(self, cost: CostModel, d: Decoded) -> int:
-        return cost.tiled_luts(d.tiles)

@@ -129,14 +129,26 @@ class CostModel:
             self._baselines[tiles] = multiplier_baselines(self, tiles)
         return self._baselines[tiles]
 
-    def relative_luts(self, assignment: dict[str, str], tiles: list[str] | None = None,
-                      tile_map: dict | None = None) -> float:
-        """The plan's arithmetic LUTs as built over the cheapest exact baseline's (``approxhls.cost.baselines``)."""
+    def cheapest_baseline(self, tiles: int | None = None):
+        """The exact option savings are measured against: the cheapest of :meth:`exact_baselines`."""
         from approxhls.cost.architecture import cheapest
+
+        return cheapest(self.exact_baselines(tiles))
+
+    def plan_luts(self, assignment: dict[str, str], tiles: list[str] | None = None,
+                  tile_map: dict | None = None) -> float:
+        """The plan's arithmetic LUTs as built (:func:`approxhls.cost.baselines.plan_luts`), the dataflow's
+        constant-weight multipliers priced once per layer and design (the search asks for every candidate)."""
+        if tiles is None and self.reuse_factor == 1 and all(ly.codes for ly in self.layers):
+            return float(sum(self._dataflow_layer(ly, assignment.get(ly.name, EXACT)) + ly.adders
+                             for ly in self.layers))
         from approxhls.cost.baselines import plan_luts
 
-        layers = [ly.layer() for ly in self.layers]
-        luts = plan_luts(layers, assignment, self.catalog, self.reuse_factor, tiles, tile_map, self.tile_size,
-                         self.progress)
-        base = cheapest(self.exact_baselines(len(tiles) if tiles else None))
-        return luts / base.luts if base.luts else float("nan")
+        return plan_luts([ly.layer() for ly in self.layers], assignment, self.catalog, self.reuse_factor, tiles,
+                         tile_map, self.tile_size, self.progress)
+
+    def relative_luts(self, assignment: dict[str, str], tiles: list[str] | None = None,
+                      tile_map: dict | None = None) -> float:
+        """The plan's arithmetic LUTs as built over the cheapest exact baseline's of the same architecture."""
+        base = self.cheapest_baseline(len(tiles) if tiles else None)
+        return self.plan_luts(assignment, tiles, tile_map) / base.luts if base.luts else float("nan")

@@ -8,6 +8,7 @@ import numpy as np
 
 from approxhls.search.costmodel import EXACT
 from approxhls.search.evaluator import assignment_key
+from approxhls.search.options import OBJECTIVES
 from approxhls.stats import paired_difference_interval, wilson_interval
 
 
@@ -23,7 +24,7 @@ def front_candidates(X: np.ndarray, accel) -> list:
     return out
 
 
-def measure(d, evaluator, fitness, cost, accel, opts, exact_luts: int) -> tuple[dict, np.ndarray]:
+def measure(d, evaluator, fitness, cost, opts) -> tuple[dict, np.ndarray]:
     """(the point of one candidate: plan, accuracies, cost; its per-image test outcomes)."""
     has_val = evaluator.data.x_val is not None and len(evaluator.data.x_val) > 0
     correct = evaluator.correct(d.assignment, opts.tune, split="test")
@@ -35,9 +36,9 @@ def measure(d, evaluator, fitness, cost, accel, opts, exact_luts: int) -> tuple[
         "val_accuracy": evaluator.accuracy(d.assignment, opts.tune, split="val") if has_val else None,
         "test_accuracy": float(correct.mean()),
         "relative_energy": cost.relative_energy(d.assignment),
-        "luts": int(accel.luts(cost, d)),
+        "luts": round(cost.plan_luts(d.assignment, d.tiles, d.tile_map)),  # the arithmetic as built
+        "relative_luts": cost.relative_luts(d.assignment, d.tiles, d.tile_map),  # over the cheapest exact baseline
     }
-    p["relative_luts"] = p["luts"] / exact_luts if exact_luts else None
     p |= effects(d.assignment, evaluator, opts, "val" if has_val else "test")
     return p, correct
 
@@ -82,16 +83,17 @@ def _offsets(approximate: dict[str, str], evaluator, tuned: bool) -> dict[str, l
     return out
 
 
-def reevaluate(X, evaluator, fitness, cost, accel, opts, exact_luts: int) -> list[tuple[dict, np.ndarray]]:
+def reevaluate(X, evaluator, fitness, cost, accel, opts) -> list[tuple[dict, np.ndarray]]:
     """Every distinct candidate of the front measured: (point, per-image test outcomes)."""
-    return [measure(d, evaluator, fitness, cost, accel, opts, exact_luts) for d in front_candidates(X, accel)]
+    return [measure(d, evaluator, fitness, cost, opts) for d in front_candidates(X, accel)]
 
 
-def with_intervals(measured: list[tuple[dict, np.ndarray]], exact_correct: np.ndarray) -> list[dict]:
-    """The points with their intervals, lowest energy first, each named by its plan file."""
+def with_intervals(measured: list[tuple[dict, np.ndarray]], exact_correct: np.ndarray,
+                   objective: str = "energy") -> list[dict]:
+    """The points with their intervals, cheapest first by the search's objective, each named by its plan file."""
     for p, correct in measured:
         add_intervals(p, correct, exact_correct)
-    points = sorted((p for p, _ in measured), key=lambda p: p["relative_energy"])
+    points = sorted((p for p, _ in measured), key=lambda p: p[OBJECTIVES[objective]])
     for i, p in enumerate(points):
         p["plan_file"] = f"plans/point_{i:02d}.json"
     return points

@@ -26,7 +26,8 @@ class SearchOptions:
     #                         None: up to DEFAULT_VAL, as many as the split has
     compensate: bool = False  # bias compensation of each approximate layer's expected error
     max_loss: float | None = None  # accuracy loss allowed, as a fraction (0.005 = 0.5 pp)
-    with_luts: bool = False
+    objective: str = "energy"  # the cost the front trades against accuracy, and points are chosen by (COSTS)
+    with_luts: bool = False  # relative LUTs as a further objective (with objective "energy")
     jobs: int = 1
     scheduler: str | None = None
     seed: int = 0
@@ -39,6 +40,8 @@ class SearchOptions:
 
 
 DEFAULT_CALIB, DEFAULT_VAL = 1000, 2000
+# a cost objective (approxhls.search.problem.COSTS) -> its key in a front point of pareto.json
+OBJECTIVES = {"energy": "relative_energy", "luts": "relative_luts"}
 # options that change how fast a search runs, not what it finds: a resumed search may change them
 RESULT_NEUTRAL = ("jobs", "scheduler", "progress")
 FLAGS = {"with_luts": "--luts"}  # the flag of a field where it is not --field-name
@@ -62,6 +65,7 @@ RANGES = {
     "tiles": _at_least(1), "tile_size": _at_least(1), "test_limit": _at_least(1), "reuse_factor": _at_least(1),
     "seed": (lambda v: isinstance(v, int) and 0 <= v < 2**32, "must be an integer from 0 to 2^32 - 1"),
     "max_loss": (_loss, "must be a finite fraction from 0 to below 1 (0.005 = 0.5 pp)"),
+    "objective": (lambda v: v in OBJECTIVES, f"must be one of {', '.join(OBJECTIVES)}"),
 }
 # (option, the option it needs): a value given without what makes it mean something
 NEEDS = [("tile_size", "tiles", "the tile size is that of the tiled accelerator"),
@@ -77,6 +81,9 @@ def check(opts: SearchOptions) -> None:
     for name, needed, why in NEEDS:
         if getattr(opts, name) and not getattr(opts, needed):
             raise SearchOptionError(f"{flag(name)} needs {flag(needed)}: {why}")
+    if opts.with_luts and opts.objective == "luts":
+        raise SearchOptionError(f"{flag('with_luts')} adds LUTs to the energy objective; with "
+                                f"{flag('objective')} luts they are the objective already")
     if opts.scheduler and opts.jobs != 1:
         raise SearchOptionError(f"{flag('jobs')} cannot be combined with {flag('scheduler')}: a Dask cluster runs "
                                 f"as many evaluations at once as it has workers")
@@ -91,3 +98,8 @@ def differences(saved: dict, now: dict) -> list[str]:
     """'--flag NOW (was THEN)' for every option whose value differs between two :func:`result_options`."""
     names = [f.name for f in fields(SearchOptions) if f.name in now or f.name in saved]
     return [f"{flag(n)} {now.get(n)!r} (was {saved.get(n)!r})" for n in names if now.get(n) != saved.get(n)]
+
+
+def cost_objectives(opts: SearchOptions) -> tuple[str, ...]:
+    """The cost objectives of the search, the one points are chosen by first."""
+    return (opts.objective,) + (("luts",) if opts.with_luts and opts.objective != "luts" else ())

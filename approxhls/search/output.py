@@ -93,6 +93,17 @@ def summary(result: dict, out) -> str:
              "loss_ci95_pp": "{:+.2f}..{:+.2f}".format(*(100 * v for v in p["test_loss_ci95"])),
              "rel_energy": p["relative_energy"], "rel_luts": p["relative_luts"]} for p in result["points"]]
     pr, s = result["protocol"], result["search"]
-    return (format_table(rows) + f"\n\nexact test accuracy {ex:.4f}; {s['evaluations']} evaluations in "
+    return (format_table(rows) + f"\n\n{cost_legend(result)}\nexact test accuracy {ex:.4f}; {s['evaluations']} evaluations in "
             f"{s['seconds']} s; calibration {pr['calibration']} / validation {pr['validation']} / test {pr['test']} "
             f"samples (choose points on validation, report test); wrote {out}/pareto.json, pareto.png, plans/")
+
+
+def cost_legend(result: dict) -> str:
+    """What rel_energy and rel_luts are measured against, and which one the points are ordered and chosen by."""
+    cm = result["cost_model"]
+    base = next((b for b in cm.get("baselines", []) if b["name"] == cm.get("cheapest")), None)
+    against = f"the cheapest exact baseline, {base['name']} ({base['luts']} LUTs" + \
+        (f" + {base['dsp']} DSP48" if base.get("dsp") else "") + ")" if base else "the exact network"
+    return (f"rel_energy: multiplication energy over the all-exact network's (gate-toggle proxy, multiplications "
+            f"only); rel_luts: the arithmetic's LUTs as built over {against}; points chosen by "
+            f"{'rel_luts' if result.get('objective') == 'luts' else 'rel_energy'}.")

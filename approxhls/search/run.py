@@ -16,7 +16,7 @@ from approxhls.search.choice import best_within
 from approxhls.search.costmodel import EXACT, CostModel
 from approxhls.search.evaluator import Evaluator, Fitness
 from approxhls.search.front import plan_of, reevaluate, with_intervals
-from approxhls.search.options import SearchOptions, check, result_options
+from approxhls.search.options import SearchOptions, check, cost_objectives, result_options
 from approxhls.search.output import check_target, discard_checkpoint, publish
 from approxhls.search.problem import max_wrong
 from approxhls.stats import wilson_interval
@@ -46,7 +46,7 @@ class Baseline:
     calib: float
     val: float | None
     test_correct: np.ndarray
-    luts: int
+    luts: int  # the exact plan's arithmetic LUTs, multipliers in LUTs (the lut_fabric baseline)
 
 
 @dataclass
@@ -96,7 +96,13 @@ def baseline(p: Prepared) -> Baseline:
     """Step 2: the exact network's accuracy on calibration, validation and (per image) test images, and its LUTs."""
     ev, exact = p.evaluator, {layer.name: EXACT for layer in p.layers}
     return Baseline(ev.accuracy(exact), ev.accuracy(exact, split="val") if len(ev.data.x_val) else None,
-                    ev.correct(exact, split="test"), p.accel.luts(p.cost, p.accel.decode(p.accel.exact_genes())))
+                    ev.correct(exact, split="test"), round(p.cost.plan_luts(exact, *_exact_tiles(p.accel))))
+
+
+def _exact_tiles(accel) -> tuple:
+    """(tiles, tile map) of the exact network on the accelerator: (None, None) in the dataflow."""
+    d = accel.decode(accel.exact_genes())
+    return d.tiles, d.tile_map
 
 
 def search(p: Prepared, base: Baseline, opts: SearchOptions, checkpoint: Checkpoint, resume: bool) -> Found:
@@ -109,7 +115,7 @@ def search(p: Prepared, base: Baseline, opts: SearchOptions, checkpoint: Checkpo
         p.evaluator.max_wrong = max_wrong(len(p.evaluator.data.y_calib), base.calib, opts.max_loss)
     pool = Pool(p.evaluator, opts.jobs, opts.scheduler)
     fitness = Fitness(pool, opts.tune)
-    problem = AlwannProblem(p.accel, p.cost, fitness, base.calib, opts.max_loss, opts.with_luts)
+    problem = AlwannProblem(p.accel, p.cost, fitness, base.calib, opts.max_loss, cost_objectives(opts))
     interrupted = True
     try:
         X, seconds = run_nsga2(problem, opts.pop, opts.gens, opts.seed, opts.progress, checkpoint, resume)
@@ -133,15 +139,20 @@ def result_of(p: Prepared, base: Baseline, found: Found, points: list[dict], opt
         "exact": {"calib_accuracy": base.calib, "val_accuracy": base.val,
                   "test_accuracy": float(base.test_correct.mean()),
                   "test_accuracy_ci95": list(wilson_interval(int(base.test_correct.sum()), len(base.test_correct))),
-                  "luts": int(base.luts)},
+                  "luts": int(base.luts), "relative_luts": base.luts / cost.cheapest_baseline(opts.tiles).luts},
         "protocol": {"calibration": int(len(data.x_calib)), "validation": int(len(data.x_val)),
                      "validation_source": data.val_source, "test": int(len(data.x_test)),
                      "fitness": "calibration accuracy", "choice": "validation accuracy",
                      "reported": "test accuracy, Wilson 95% interval; loss: paired 95% interval"},
         "layers": [{"name": layer.name, "macs": layer.macs, "multipliers": cost.instances[layer.name],
                     "candidates": len(p.candidates[layer.name]) - 1} for layer in p.layers],
+        "objective": opts.objective,
         "cost_model": {"instances": "ceil(weights / reuse factor) per layer (approxhls.cost)",
-                       "reuse_factor": cost.reuse_factor, "tile_size": cost.tile_size if opts.tiles else None},
+                       "reuse_factor": cost.reuse_factor, "tile_size": cost.tile_size if opts.tiles else None,
+                       "energy": "multiplications only, gate-toggle proxy, relative to the all-exact network",
+                       "luts": "arithmetic as built, relative to the cheapest exact baseline",
+                       "baselines": [b.to_json() for b in cost.exact_baselines(opts.tiles)],
+                       "cheapest": cost.cheapest_baseline(opts.tiles).name},
         "candidates": {"selection": opts.candidates,
                        "designs": sorted(n for n in p.catalog if n not in EXACT_REFERENCES), "left_out": p.notes},
         "search": {"pop": opts.pop, "gens": opts.gens, "evaluations": evaluations,
@@ -192,8 +203,8 @@ def run_search(model_path, out_dir, opts: SearchOptions, overwrite: bool = False
             checkpoint.read()  # another network or other images: refused before the search
         base = baseline(p)
         found = search(p, base, opts, checkpoint, resume)
-        measured = reevaluate(found.X, p.evaluator, found.fitness, p.cost, p.accel, opts, base.luts)
-        points = with_intervals(measured, base.test_correct)
+        measured = reevaluate(found.X, p.evaluator, found.fitness, p.cost, p.accel, opts)
+        points = with_intervals(measured, base.test_correct, opts.objective)
         result = result_of(p, base, found, points, opts)
         publish(out, result, {pt["plan_file"]: plan_of(pt, p.evaluator, opts) for pt in points})
     return result
