@@ -1,8 +1,8 @@
 """Constant-weight characterization: what each multiplier costs when its weight is a constant (hls4ml's dataflow at
 reuse factor 1), next to its generic (streamed-weight) cost.
 
-For every design below, Yosys `synth_xilinx -nodsp` with the weight operand tied to each magnitude 0..128 (an unsigned
-core's operand under sign-magnitude; |w| of an 8-bit two's complement weight), on unsigned activations. Means: over
+For every built-in 8-bit design for unsigned activations, Yosys `synth_xilinx -nodsp` with the weight operand tied to
+each magnitude 0..128 (an unsigned core's operand under sign-magnitude; |w| of an 8-bit two's complement weight). Means: over
 the magnitudes of uniform 8-bit weights, and over bell-shaped weights (|round(N(0, 24))|, the shape of trained 8-bit
 layers). Also writes the shipped cache (approxhls/multipliers/constant_weight.json) for these circuits.
 
@@ -24,10 +24,19 @@ sys.path.insert(0, str(ROOT))
 
 from render_results import results_path  # noqa: E402  (bench/, this script's directory)
 
+# the headline designs (a quick search's candidates, bench/alwann.py --quick); a full run covers every built-in one
 DESIGNS = ["exact_u8", "tam_u8_k7", "tam_u8_k8", "tam_u8_k10", "bam_u8_h2_v6", "bam_u8_h1_v8", "ppp_u8_j0_m2",
            "lsbt_u8_ka2_kb2", "drum_u8_k4", "mitchell_u8_w4", "kulkarni_u8_s8", "etm_u8_m3", "roba_u8_modeboth"]
 CODES = range(0, 129)
 BELL_SIGMA = 24.0
+
+
+def builtin_designs() -> list[str]:
+    """The headline designs, then every other built-in 8-bit design for unsigned activations a search may use."""
+    from approxhls.search.network import candidate_catalog
+
+    catalog, _ = candidate_catalog("builtin")
+    return DESIGNS + sorted(n for n, e in catalog.items() if not e["signed"] and n not in DESIGNS and n != "exact_s8")
 
 
 def bell_weights(n: int = 200_000, seed: int = 0) -> np.ndarray:
@@ -43,7 +52,7 @@ def uniform_weights() -> np.ndarray:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--only", nargs="*", default=DESIGNS)
+    ap.add_argument("--only", nargs="*", default=None, help="designs (default: every built-in 8-bit design)")
     ap.add_argument("--quick", action="store_true", help="a smoke run: two designs, eight codes (bench/results/quick/)")
     args = ap.parse_args()
 
@@ -53,7 +62,7 @@ def main():
     from approxhls.multipliers.synth import yosys_version
     from approxhls.report import format_table, write_json
 
-    names = args.only[:2] if args.quick else args.only
+    names = (args.only or DESIGNS)[:2] if args.quick else (args.only or builtin_designs())
     codes = list(range(0, 40, 5)) if args.quick else list(CODES)
     generic = {e["name"]: e for e in characterize([get_design(n) for n in names], progress=False)}
     bell, uni = bell_weights()[codes], uniform_weights()[codes]

@@ -80,6 +80,22 @@ def test_shipped_constant_weight_cache_covers_the_exact_8bit_products():
         assert luts["0"] == 0 and luts["64"] == 0 and luts["37"] > 0  # zero and powers of two are wiring
 
 
+def test_every_builtin_unsigned_design_ships_its_constant_weight_costs():
+    """A dataflow search or `approxhls cost` on 8-bit unsigned activations runs no Yosys for built-in designs: the
+    shipped file holds every weight magnitude of each (as the search's catalog lists them)."""
+    from approxhls.multipliers import jsoncache
+    from approxhls.search.network import candidate_catalog
+
+    shipped = jsoncache.read(cw.SHIPPED, cw.CACHE_VERSION, cw.WHAT)
+    catalog, _ = candidate_catalog("builtin")
+    unsigned = [n for n, e in catalog.items() if not e["signed"] and n != "exact_u8"]
+    assert len(unsigned) >= 40
+    for name in unsigned:
+        entry = shipped.get(cw.design_circuit(get_design(name), x_signed=False).ident)
+        assert entry is not None, name
+        assert {str(k) for k in range(129)} <= set(entry["luts"]), name
+
+
 def _fake_constant(monkeypatch, table):
     monkeypatch.setattr("approxhls.multipliers.constweight.constant_luts",
                         lambda c, codes, **kw: {k: table(c, k) for k in codes})
