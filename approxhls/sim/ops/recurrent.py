@@ -22,7 +22,7 @@ import numpy as np
 from approxhls.errors import UnsupportedLayerError
 from approxhls.fixedpoint import FixedType
 from approxhls.sim.ops import register
-from approxhls.sim.ops.base import Exactness, Op, align, cast, cast_product, wide
+from approxhls.sim.ops.base import Exactness, Op, cast, cast_product, wide
 from approxhls.sim.ops.lut import LUT_FUNCTIONS, index_overflows, lookup
 
 GATES = 4  # i, f, c, o
@@ -72,11 +72,9 @@ class Lstm(Op):
         if any(k not in node.weights for k in WEIGHTS) or "accum" not in node.types or "table" not in node.types:
             raise UnsupportedLayerError(f"layer {layer.name!r} (LSTM): hls4ml gave its weights, accumulator or tables "
                                         f"a type that is not fixed point; quantize its weights (quantized_bits)")
-        if layer.get_attr("_weights_transposed", False):  # hls4ml's resource strategy stores them (out, in)
-            for w in ("weight", "recurrent_weight"):
-                node.weights[w] = node.weights[w].T
         for w, rows in (("weight", attrs["n_in"]), ("recurrent_weight", attrs["n_state"])):
-            node.weights[w] = np.ascontiguousarray(node.weights[w].reshape(rows, GATES * attrs["n_state"]))
+            kernel = ex.keras_order(layer, node.weights[w])  # (inputs, 4 * units), gates i, f, c, o
+            node.weights[w] = np.ascontiguousarray(kernel.reshape(rows, GATES * attrs["n_state"]))
         for w in ("bias", "recurrent_bias"):
             node.weights[w] = node.weights[w].reshape(-1)
         ex.table(node, "recurrent_table", attrs["recurrent_activation"], attrs["table_size"], node.type("table"))
