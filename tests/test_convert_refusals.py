@@ -15,10 +15,10 @@ from approxhls.models.zoo import build_model
 
 def test_unsupported_layer_is_named():
     inp = keras.layers.Input((8, 4), name="x_in")
-    out = keras.layers.LSTM(3, name="my_lstm")(inp)
+    out = keras.layers.GRU(3, name="my_gru")(inp)
     with pytest.raises(UnsupportedLayerError) as e:
         check_layers(keras.Model(inp, out))
-    assert "my_lstm" in str(e.value) and "LSTM" in str(e.value)
+    assert "my_gru" in str(e.value) and "GRU" in str(e.value)
 
 
 def test_unsupported_activation_is_named():

@@ -48,6 +48,12 @@ def fixed(precision) -> FixedType | None:
     return FixedType.parse(str(precision))
 
 
+def keras_order(layer, kernel: np.ndarray) -> np.ndarray:
+    """A kernel in Keras' order (inputs ..., outputs): hls4ml's resource strategy stores Dense, convolution and
+    recurrent kernels outputs first (its ApplyResourceStrategy pass), and its C++ reads them that way."""
+    return np.moveaxis(kernel, 0, -1) if layer.get_attr("_weights_transposed", False) else kernel
+
+
 class Extractor:
     def __init__(self, hls_model):
         self.io_type = hls_model.config.get_config_value("IOType")
@@ -61,6 +67,8 @@ class Extractor:
             if t is not None and k != "index_t":
                 out[k.removesuffix("_t")] = str(t)
         return out
+
+    keras_order = staticmethod(keras_order)
 
     @staticmethod
     def int_attrs(layer, keys) -> dict:
@@ -108,14 +116,15 @@ class Extractor:
         if bias is not None and kind_of(_precision(bias.type)) != "fixed":
             node.attrs["product_note"] = "hls4ml's binary-network path replaced this layer's biases by zeros"
         if kind == "exponent":
-            self._po2(node, var, precision, x_t)
+            self._po2(node, keras_order(layer, np.asarray(var.data, dtype=np.float64)), precision, x_t)
         elif kind == "xnor":  # binary weights, stored 0/1 for -1/+1 (product weight_binary)
-            node.weights["weight"] = 2 * np.asarray(var.data, dtype=np.int64) - 1
+            node.weights["weight"] = 2 * keras_order(layer, np.asarray(var.data, dtype=np.int64)) - 1
             node.types["weight"] = "ap_int<2>"
             node.attrs |= {"quantized_weights": True, "product": "both_binary" if node.attrs.get("binary_input")
                            else "weight_binary"}
         else:
             node.weights["weight"], node.attrs["quantized_weights"] = self.codes(var, FixedType.parse(node.types["weight"]))
+            node.weights["weight"] = keras_order(layer, node.weights["weight"])
             w_t = FixedType.parse(node.types["weight"])
             if w_t.width == 2 and w_t.integer == 2 and w_t.signed:  # hls4ml's weight_ternary product
                 node.attrs["product"] = "weight_ternary"
@@ -134,8 +143,7 @@ class Extractor:
         return fixed(layer.get_input_variable().type.precision)
 
     @staticmethod
-    def _po2(node: Node, var, precision, x_t: FixedType) -> None:
-        data = np.asarray(var.data, dtype=np.float64)
+    def _po2(node: Node, data: np.ndarray, precision, x_t: FixedType) -> None:
         if not np.all(data != 0):
             raise UnsupportedLayerError(f"layer {node.name!r}: a power-of-two weight is 0, which hls4ml's exponent "
                                         f"type cannot hold; use quantized_bits weights for this layer")

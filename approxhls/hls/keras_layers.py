@@ -13,8 +13,9 @@ SUPPORTED_LAYERS = frozenset({
     "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D",
     "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Flatten", "Reshape", "Dropout",
     "ZeroPadding1D", "ZeroPadding2D", "UpSampling1D", "UpSampling2D", "Add", "Subtract", "Multiply", "Average",
-    "Maximum", "Minimum", "Concatenate", "BatchNormalization", "QBatchNormalization",
+    "Maximum", "Minimum", "Concatenate", "BatchNormalization", "QBatchNormalization", "LSTM", "QLSTM",
 })
+RECURRENT = frozenset({"LSTM", "QLSTM"})  # their activations are checked by _check_recurrent
 # Keras activation functions (as strings, in Activation layers or built into Dense/Conv layers)
 ACTIVATIONS = frozenset({"relu", "linear", "softmax", "sigmoid", "tanh", "softplus", "softsign", "elu"})
 # QKeras activation quantizers hls4ml 1.3.0 implements
@@ -22,11 +23,9 @@ QUANTIZED_ACTIVATIONS = frozenset({"quantized_relu", "quantized_bits", "quantize
                                    "binary", "ternary", "binary_tanh", "ternary_tanh"})
 
 HINTS = {
-    "LSTM": "recurrent layers are not evaluated by approxhls's emulator; convert them with hls4ml directly",
-    "GRU": "recurrent layers are not evaluated by approxhls's emulator; convert them with hls4ml directly",
-    "SimpleRNN": "recurrent layers are not evaluated by approxhls's emulator; convert them with hls4ml directly",
-    "QLSTM": "recurrent layers are not evaluated by approxhls's emulator; convert them with hls4ml directly",
-    "QGRU": "recurrent layers are not evaluated by approxhls's emulator; convert them with hls4ml directly",
+    "GRU": "GRU is not evaluated by approxhls's emulator (LSTM is); convert it with hls4ml directly",
+    "SimpleRNN": "SimpleRNN is not evaluated by approxhls's emulator (LSTM is); convert it with hls4ml directly",
+    "QGRU": "QGRU is not evaluated by approxhls's emulator (QLSTM is); convert it with hls4ml directly",
     "Conv3D": "hls4ml has no 3D convolution; use Conv2D over stacked frames",
     "QDenseBatchnorm": "hls4ml 1.3.0 has no handler for it; use QDense followed by BatchNormalization",
     "Cropping1D": "crop the input before the model", "Cropping2D": "crop the input before the model",
@@ -73,6 +72,8 @@ def check_layers(model, io_type: str = "io_parallel") -> None:
 
 
 def _check_activation(layer, cls: str) -> None:
+    if cls in RECURRENT:
+        return
     if cls == "QActivation":
         q = getattr(layer, "quantizer", None) or layer.activation
     else:
@@ -148,5 +149,32 @@ def _check_depthwise1d(layer, cfg: dict) -> None:
                                     f"multiplier of 1 only; use a Conv1D, or a DepthwiseConv2D over a (1, W, C) input")
 
 
+RECURRENT_ACTIVATIONS = ("sigmoid", "tanh")
+# LSTM options hls4ml 1.3.0 refuses or ignores (it would compute another function than Keras): option -> why
+RECURRENT_OPTIONS = {
+    "go_backwards": "hls4ml 1.3.0 ignores it and reads the sequence forwards",
+    "stateful": "hls4ml starts every sample from zero states",
+    "return_state": "hls4ml 1.3.0 cannot return the states",
+    "time_major": "hls4ml 1.3.0 reads (batch, time, features) only",
+}
+
+
+def _check_recurrent(layer, cfg: dict) -> None:
+    cls = type(layer).__name__
+    for key in ("activation", "recurrent_activation"):
+        if cfg.get(key) not in RECURRENT_ACTIVATIONS:
+            raise UnsupportedLayerError(f"layer {layer.name!r} ({cls}, {key} {describe_quantizer(cfg.get(key))!r}) is "
+                                        f"not supported: approxhls emulates hls4ml's recurrent layers with sigmoid and "
+                                        f"tanh tables only; use activation='tanh', recurrent_activation='sigmoid'")
+    for option, why in RECURRENT_OPTIONS.items():
+        if cfg.get(option):
+            raise UnsupportedLayerError(f"layer {layer.name!r} ({cls}, {option}=True) is not supported: {why}; "
+                                        f"use {option}=False")
+    if not cfg.get("use_bias", True):
+        raise UnsupportedLayerError(f"layer {layer.name!r} ({cls}, use_bias=False) is not supported: hls4ml 1.3.0 "
+                                    f"fails on a recurrent layer without biases; use use_bias=True (zero biases)")
+
+
 # Keras class -> the options of that class hls4ml 1.3.0 does not compute as Keras does
-CLASS_CHECKS = {"PReLU": _check_prelu, "DepthwiseConv1D": _check_depthwise1d}
+CLASS_CHECKS = {"PReLU": _check_prelu, "DepthwiseConv1D": _check_depthwise1d, "LSTM": _check_recurrent,
+                "QLSTM": _check_recurrent}

@@ -163,7 +163,7 @@ def check_plan(plan, ir) -> None:
         if layer not in mult_nodes:
             node = ir.node(layer)
             what = (f"its hls4ml product is {node.attrs['product']} (no multiplier to replace)" if node.multiplies
-                    else f"it is a {node.op} layer")
+                    else node.operation.plan_note or f"it is a {node.op} layer")
             raise PlanError(f"the plan names layer {layer!r}, which has no multiplications a plan can replace "
                             f"({what}); planable layers: {', '.join(mult_nodes)}")
     for layer in plan.tuned_weights:

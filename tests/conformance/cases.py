@@ -721,7 +721,6 @@ def refused(layer: str, why: str) -> str:
 
 KNOWN: dict[str, dict[str, str]] = {  # reason -> {case id: the rules it breaks ("all": nothing converts)}
     WIDE_PO2_PRODUCTS: {"qkeras.quantised_po2_bit_width[latency]-seq-parallel": "all"},
-    refused("QLSTM", "the emulator has no recurrent layers"): {"qkeras.qlstm-seq-parallel": "all"},
     ELU_GRID: {f"keras_api.activations[elu]-{api}-{io}": "never_worse" for api in ("seq", "fn")
                for io in ("parallel", "stream")},
     FLOAT_WEIGHTS: {"keras_api.depthwise2d-fn-stream": "never_worse"},

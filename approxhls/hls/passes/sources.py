@@ -35,6 +35,17 @@ SOURCE_REPAIRS = (
                  "#ifndef NNET_SEPARABLE_CONV1D_LATENCY_H_\n#define NNET_SEPARABLE_CONV1D_LATENCY_H_",
                  "nnet_sepconv1d_latency.h reuses nnet_sepconv2d_latency.h's include guard, so a model with 1D and "
                  "2D depthwise convolutions does not compile under io_parallel"),
+    SourceRepair("firmware/nnet_utils/nnet_recurrent.h",
+                 "    nnet::dense<data_T, res_T, typename CONFIG_T::mult_config1>(data, tmpres, param, param_b);\n"
+                 "    nnet::dense<data_T, res_T, typename CONFIG_T::mult_config2>(h_newstate, tmpres_state, param_r, "
+                 "param_br);",
+                 "    nnet::dense<data_T, typename CONFIG_T::accum_t, typename CONFIG_T::mult_config1>(data, tmpres, "
+                 "param, param_b);\n"
+                 "    nnet::dense<res_T, typename CONFIG_T::accum_t, typename CONFIG_T::mult_config2>(h_newstate, "
+                 "tmpres_state, param_r, param_br);",
+                 "nnet_recurrent.h's non-static LSTM (compiled beside the static one every project uses) passes its "
+                 "accumulator arrays as the result type, so an LSTM whose input, result and accumulator types differ "
+                 "did not compile; it now calls its dense kernels with the types the static LSTM uses"),
 )
 
 

@@ -35,4 +35,4 @@ def op_for_layer(layer) -> Op | None:
 
 
 # registration happens on import (order matters only where two claim the same hls4ml class)
-from approxhls.sim.ops import activation, lut, mac, merge, pooling, softmax, structure  # noqa: E402,F401
+from approxhls.sim.ops import activation, lut, mac, merge, pooling, recurrent, softmax, structure  # noqa: E402,F401

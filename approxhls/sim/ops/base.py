@@ -100,6 +100,8 @@ class Op:
     # what the cost model sees: "mac" (Dense/Conv), "chain" (scale / activation steps after a MAC layer),
     # "requant" (a layer that requantizes on its own: average pooling, merges), None (wiring)
     role: str | None = None
+    # why a multiplier plan may not name a node of this operation, where it multiplies nonetheless
+    plan_note: str = ""
 
     @classmethod
     def claims(cls, layer) -> bool:

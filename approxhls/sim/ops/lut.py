@@ -39,14 +39,28 @@ class LutActivation(Op):
 
     def evaluate(self, node, ins, ctx):
         xc, x_t = self.one(ins)
-        size, rng = node.attrs["table_size"], LUT_FUNCTIONS[node.attrs["function"]]
-        index = trunc_div(xc * size, rng << x_t.frac) + size // 2
-        index = np.clip(index, 0, size - 1)
-        return cast(node.weights["table"][index], node.type("table"), node.type())
+        return lookup(node.weights["table"], node.attrs["function"], xc, x_t, node.type("table"), node.type())
 
     def exactness(self, node, ir):
         return Exactness(False, f"{node.attrs['function']} from a {node.attrs['table_size']}-entry table of "
                                 f"{node.types['table']}")
+
+
+def table_index(xc: np.ndarray, x_t: FixedType, size: int, function: str) -> np.ndarray:
+    """``nnet::sigmoid`` / ``nnet::tanh``'s index into a table of ``size`` entries for codes of ``x_t``."""
+    index = trunc_div(np.asarray(xc, dtype=np.int64) * size, LUT_FUNCTIONS[function] << x_t.frac) + size // 2
+    return np.clip(index, 0, size - 1)
+
+
+def lookup(table: np.ndarray, function: str, xc: np.ndarray, x_t: FixedType, table_t: FixedType,
+           res_t: FixedType) -> np.ndarray:
+    """A table activation (the table's codes in ``table_t``) of codes of ``x_t``, cast to ``res_t``."""
+    return cast(table[table_index(xc, x_t, table.size, function)], table_t, res_t)
+
+
+def index_overflows(x_t: FixedType, size: int, function: str) -> bool:
+    """Whether ``x * size / R`` can leave the C int the index is computed in (or int64 codes here)."""
+    return (-x_t.code_min * size) >> x_t.frac >= LUT_FUNCTIONS[function] << 31 or x_t.width + size.bit_length() > 62
 
 
 # ELU's table spans [-8, 0): entry i holds exp(-8 i / N) - 1

@@ -146,9 +146,8 @@ class DepthwiseConv(MacOp):
 
     @classmethod
     def extract(cls, layer, ex):
-        if layer.class_name == "DepthwiseConv1D" and ex.io_type == "io_parallel" and \
-                str(layer.get_attr("strategy", "")).lower() == "resource":
-            raise UnsupportedLayerError(f"layer {layer.name!r} (DepthwiseConv1D): hls4ml 1.3.0 has no Resource "
+        if ex.io_type == "io_parallel" and str(layer.get_attr("strategy", "")).lower() == "resource":
+            raise UnsupportedLayerError(f"layer {layer.name!r} ({layer.class_name}): hls4ml 1.3.0 has no Resource "
                                         f"strategy for it under io_parallel (its C++ stops with an assertion); use "
                                         f"--strategy latency or io_stream")
         attrs = conv_attrs(layer, ex)
