@@ -108,7 +108,7 @@ def constant_weight() -> str:
     out = ["## Multipliers with constant weights (hls4ml's dataflow)\n",
            "Command: `nice -n 10 .venv/bin/python bench/constant_weight.py` (Yosys `synth_xilinx -nodsp`, the design's "
            "weight operand tied to each magnitude 0..128, unsigned 8-bit activations; cached in "
-           "`$APPROXHLS_HOME/constant_weight.json` and shipped for these designs). At reuse factor 1 every product has "
+           "`$APPROXHLS_HOME/constant_weight.json` and shipped for every design below). At reuse factor 1 every product has "
            "its own multiplier with a constant weight, which synthesis specializes: this, summed over a layer's weight "
            "codes, is what `approxhls cost` and the search price for the dataflow; the generic circuit is the price "
            "only where weights are streamed (reuse factor > 1, ALWANN's tiles).\n"]
@@ -394,7 +394,10 @@ def alwann() -> str:
         out.append(proto + "\n")
     rows = []
     for r in d["rows"]:
-        row = {"model": r["model"], "acc": r["accelerator"], "tuned": "yes" if r["tuned"] else "no",
+        row = {"model": r["model"], "acc": r["accelerator"],
+               "obj": {"energy": "energy", "luts": "LUTs as built"}[r.get("objective", "energy")]
+               + (" (restated)" if r.get("restated") else ""),
+               "tuned": "yes" if r["tuned"] else "no",
                "comp": "yes" if r.get("compensated") else "no", "exact": f(r["exact_test_acc"], 4),
                "save": "" if r.get("energy_saving_%") is None else f"{r['energy_saving_%']:.1f}%",
                "test": f(r.get("test_acc"), 4), "loss": "" if r.get("loss_pp") is None else f"{r['loss_pp']:.2f}",
@@ -407,7 +410,8 @@ def alwann() -> str:
                "code": r.get("code") or "",
                "dfl": _lut_saving(r, "dataflow"), "til": _lut_saving(r, "tiles")}
         rows.append(row)
-    cols = [("model", "model"), ("accelerator", "acc"), ("weights tuned", "tuned"), ("bias compensated", "comp"),
+    cols = [("model", "model"), ("accelerator", "acc"), ("searched and chosen by", "obj"), ("weights tuned", "tuned"),
+            ("bias compensated", "comp"),
             ("exact test acc.", "exact"), ("multiplication energy saving (gate-toggle proxy)", "save"), ("val. loss (pp)", "vloss"),
             ("test acc.", "test"), ("test loss (pp)", "loss"), ("test loss 95% CI (pp)", "ci"),
             ("pop x gens", "search"), ("max calib. loss (pp)", "maxloss"), ("evaluations", "evals"),
