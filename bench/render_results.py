@@ -678,6 +678,91 @@ def conformance() -> str:
     return "\n".join(out) + "\n"
 
 
+def third_party_rows(d: dict) -> list[dict]:
+    """One row per model: how Keras loaded it, its inputs, hls4ml alone and bit_exact, approxhls with its flags."""
+    rows = []
+    for rec in sorted(d["models"], key=lambda m: m["model"]):
+        if not rec.get("loaded"):
+            why = rec["load_error"].split("\n")[0].split(". ")[0].replace("`", "'").replace("|", "/")
+            rows.append({"m": rec["model"], "k": "not loaded by Keras: " + why})
+            continue
+        kinds = list(dict.fromkeys(rec["layers"]))
+        rows.append({"m": rec["model"], "k": f"{rec['keras_class']}: {', '.join(kinds)}",
+                     "i": f"{tuple(rec['input_shape'])} {rec['inputs']}",
+                     "h": _vs_cell(rec.get("hls4ml"), rec["samples"]),
+                     "b": _vs_cell(rec.get("hls4ml_bit_exact"), rec["samples"]), "a": _approx_cell(rec),
+                     "wd": _widths_cell((rec.get("approxhls") or {}), rec.get("hls4ml"), rec.get("hls4ml_bit_exact"))})
+    return rows
+
+
+def _third_party_rules(loaded: list[dict]) -> dict:
+    """Conversions breaking each rule, and the false claims."""
+    v = [m.get("verdicts") or {} for m in loaded]
+    return {"emulator": sum(x.get("emulator") is False for x in v),
+            "worse": sum(x.get("never_worse") is False for x in v),
+            "false_claims": sum(m.get("false_claims", 0) for m in loaded)}
+
+
+def _third_party_counts(d: dict) -> dict:
+    loaded = [m for m in d["models"] if m.get("loaded")]
+    converted = [m for m in loaded if "vs_keras" in (m.get("approxhls") or {})]
+    count = {k: sum(bool((m.get(k) or {}).get("exact")) for m in loaded)
+             for k in ("approxhls", "hls4ml", "hls4ml_bit_exact")}
+    count.update(_third_party_rules(loaded), models=len(d["models"]), loaded=len(loaded), converted=len(converted),
+                 refused=sum(bool((m.get("approxhls") or {}).get("refused")) for m in loaded),
+                 same=sum(_same_distance(m) for m in converted))
+    count["failed"] = count["loaded"] - count["converted"] - count["refused"]
+    return count
+
+
+def third_party_summary(d: dict) -> str:
+    c = _third_party_counts(d)
+    return (f"{c['models']} models run (commit {d['commit']}, hls4ml {d['hls4ml_version']}, {d['samples']} seeded "
+            f"samples each (seed {d['seed']}), {d['io_type']}, C-simulations at {d['csim_opt']}, "
+            f"{(d.get('seconds_before', 0) + d['seconds']) / 60:.0f} min); Keras {d['tensorflow_version']} loads "
+            f"{c['loaded']}. approxhls converted {c['converted']} ({c['refused']} refused, {c['failed']} failed "
+            f"otherwise); {c['approxhls']} equal Keras on every element, against {c['hls4ml']} for hls4ml alone and "
+            f"{c['hls4ml_bit_exact']} for hls4ml with bit_exact=True. Rules broken: the emulator differs from the "
+            f"C-simulation in {c['emulator']} conversions; approxhls is further from Keras than an hls4ml conversion "
+            f"in {c['worse']}; {c['false_claims']} false claims of exactness (model or layer). approxhls' "
+            f"C-simulation is exactly as far from Keras as hls4ml alone's (the same differing samples, largest "
+            f"difference and class agreement) on {c['same']} of {c['converted']} converted models.\n")
+
+
+def _same_distance(rec: dict) -> bool:
+    keys = ("mismatched_samples", "max_abs_diff", "class_agreement")
+    a, h = rec["approxhls"]["vs_keras"], (rec.get("hls4ml") or {}).get("vs_keras")
+    return h is not None and all(a[k] == h[k] for k in keys)
+
+
+def third_party() -> str:
+    d = load("third_party")
+    names = " ".join(sorted(m["model"] for m in (d or {}).get("models", [])))
+    out = ["## Models nobody on the team wrote: hls4ml's example models\n",
+           "Command: `git clone https://github.com/fastmachinelearning/example-models`, then `.venv/bin/python "
+           "bench/third_party.py --models example-models/keras" + (f" --only {names}" if names else "") + "` (the "
+           "project does not vendor these files). Every `NAME.json` + `NAME_weights.h5` pair is loaded as published "
+           "(Sequential or functional) and run through the conformance harness of the section above, on seeded "
+           "inputs drawn from the distribution in the table and put on the grid of hls4ml's input type: hls4ml "
+           "converts it as a user would (`config_from_keras_model(granularity=\"name\")`, Vitis), alone and with "
+           "`bit_exact=True`; approxhls with `convert --verify 20`. Cells as in the conformance table: samples "
+           "differing from Keras in any element / samples · largest absolute difference · class agreement, and "
+           "approxhls' claim and any broken rule.\n"]
+    if d is None:
+        return "\n".join(out) + missing("bench/third_party.py --models example-models/keras")
+    out.append(third_party_summary(d))
+    out.append(table(third_party_rows(d), [("model", "m"), ("Keras model", "k"), ("inputs", "i"),
+                                           ("hls4ml alone", "h"), ("hls4ml bit_exact", "b"), ("approxhls", "a"),
+                                           ("widths (approxhls · hls4ml · bit_exact)", "wd")]))
+    found = [f"- {m['model']}: {x}" for m in sorted(d["models"], key=lambda m: m["model"])
+             for x in m.get("findings") or []]
+    out.append("\nFindings (broken rules, failures other than a refusal, types wider than the emulator's integer "
+               "codes): " + ("none." if not found else "\n" + "\n".join(found)))
+    if d.get("skipped"):
+        out.append("\nNot run: " + "; ".join(f"{n} ({why})" for n, why in d["skipped"].items()) + ".")
+    return "\n".join(out) + "\n"
+
+
 def import_library() -> str:
     d = load("import_library")
     out = ["## A published multiplier library, imported in bulk\n",
@@ -816,7 +901,7 @@ def hostile() -> str:
 
 
 SECTIONS = [header, multipliers, constant_weight, da_baseline, emulator, alwann, quant_cost, estimate, rule4ml,
-            corpus, conformance, import_library, board, hostile]
+            corpus, conformance, third_party, import_library, board, hostile]
 
 
 def render() -> str:
