@@ -25,10 +25,7 @@ import math
 import numpy as np
 
 from approxhls.errors import ModelError
-from approxhls.models.schemes import BIAS_BITS, BIAS_INTEGER
-
-BIAS_FRAC = BIAS_BITS - 1 - BIAS_INTEGER  # the other schemes' bias grid: quantized_bits(16, 5) -> 2^-10
-BIAS_RANGE = 2.0 ** BIAS_INTEGER
+from approxhls.models.bias import BIAS_FRAC, BIAS_INTEGER, BIAS_RANGE
 
 
 def _tf():
