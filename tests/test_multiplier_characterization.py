@@ -162,3 +162,21 @@ def test_simulate_gates_evaluates_every_cell_type_in_dependency_order():
     loop = {"x": _cell("$_NOT_", 60, A=61), "y": _cell("$_BUF_", 61, A=60)}
     with pytest.raises(ApproxHLSError, match="combinational loop"):
         simulate_gates({**module, "cells": loop}, {"a": a, "b": b})
+
+
+def test_compact_netlist_numbers_gates_in_dependency_order():
+    from approxhls.errors import ApproxHLSError
+    from approxhls.multipliers.netlist import compact
+
+    cells = {"mux": _cell("$_MUX_", 30, A=2, B="1", S=20), "and": _cell("$_AND_", 20, A=10, B=5),
+             "not": _cell("$_NOT_", 10, A=2)}
+    module = {"ports": {"a": {"bits": [2, 3]}, "b": {"bits": [4, 5]}, "p": {"bits": [30, 20, "0", "x", "1"]}},
+              "cells": cells}
+    assert compact(module) == {"a": ["a0", "a1"], "b": ["b0", "b1"], "p": ["g2", "g1", "0", "0", "1"],
+                               "gates": ["I a0", "A g0 b1", "M a0 1 g1"]}
+    with pytest.raises(ApproxHLSError, match="unexpected cell \\$_DFF_P_"):
+        compact({**module, "cells": {"d": _cell("$_DFF_P_", 30, D=2)}})
+    with pytest.raises(ApproxHLSError, match="combinational loop"):
+        compact({**module, "cells": {"x": _cell("$_NOT_", 30, A=31), "y": _cell("$_BUF_", 31, A=30)}})
+    with pytest.raises(ApproxHLSError, match="product port of the gate netlist has undriven bits"):
+        compact({**module, "cells": {"not": _cell("$_NOT_", 10, A=2)}})

@@ -21,6 +21,7 @@ import numpy as np
 from approxhls.errors import ApproxHLSError, ToolMissingError
 from approxhls.multipliers.hdl import verilog_source
 from approxhls.multipliers.design import Design
+from approxhls.multipliers.gateorder import in_dependency_order
 from approxhls.toolrun import run_tool
 
 GATES = "AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX"
@@ -118,21 +119,6 @@ def _port_bits(module: dict, direction: str):
                 yield port, i, net
 
 
-def _evaluate_ready(cells: list, nets: dict, val) -> list:
-    """Evaluate every cell whose inputs are known (into ``nets``); the cells still waiting on an input."""
-    waiting = []
-    for cell in cells:
-        if cell["type"] not in GATE_CELLS:
-            raise ApproxHLSError(f"unexpected cell type {cell['type']} in the gate netlist")
-        pins, gate = GATE_CELLS[cell["type"]]
-        args = [val(cell["connections"][p][0]) for p in pins]
-        if any(a is None for a in args):
-            waiting.append(cell)
-        else:
-            nets[cell["connections"]["Y"][0]] = gate(*args)
-    return waiting
-
-
 def simulate_gates(module: dict, inputs: dict[str, np.ndarray]) -> tuple[dict[int, np.ndarray], int]:
     """Evaluate a gate netlist on bit vectors; returns net values and the number of gates."""
     nets: dict = {net: ((inputs[port] >> i) & 1).astype(bool) for port, i, net in _port_bits(module, "input")}
@@ -142,17 +128,21 @@ def simulate_gates(module: dict, inputs: dict[str, np.ndarray]) -> tuple[dict[in
     def val(b):
         return const[b] if isinstance(b, str) else nets.get(b)
 
-    pending = list(module["cells"].values())
-    gates = len(pending)
-    while pending:
-        rest = _evaluate_ready(pending, nets, val)
-        if len(rest) == len(pending):
-            raise ApproxHLSError("gate netlist has a combinational loop or undriven nets")
-        pending = rest
+    def place(cell) -> bool:
+        if cell["type"] not in GATE_CELLS:
+            raise ApproxHLSError(f"unexpected cell type {cell['type']} in the gate netlist")
+        pins, gate = GATE_CELLS[cell["type"]]
+        args = [val(cell["connections"][p][0]) for p in pins]
+        if any(a is None for a in args):
+            return False
+        nets[cell["connections"]["Y"][0]] = gate(*args)
+        return True
+
+    in_dependency_order(module["cells"].values(), place)
     for _, _, net in _port_bits(module, "output"):  # constant output bits
         if isinstance(net, str):
             nets.setdefault(net, const[net])
-    return nets, gates
+    return nets, len(module["cells"])
 
 
 def to_signed(v: np.ndarray, bits: int) -> np.ndarray:
