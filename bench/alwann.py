@@ -123,47 +123,62 @@ def search_name(r: dict) -> str:
             + (f", pop {FULL_POP} x {FULL_GENS}" if is_full_scale(r) else ""))
 
 
-def findings(rows: list[dict]) -> list[str]:
+def _compensation_and_tuning(r: dict) -> list[str]:
+    """What bias compensation and weight tuning changed on a row's chosen plan (validation accuracy)."""
     out = []
-    for r in rows:
-        if r.get("val_acc_uncompensated") is not None:
-            gain = 100 * (r["val_acc"] - r["val_acc_uncompensated"])
-            out.append(f"{r['model']} {search_name(r)}: on the chosen plan, bias compensation changes validation "
-                       f"accuracy by {gain:+.2f} pp (same plan and tuned weights without offsets).")
-        if r.get("val_acc_untuned") is not None:
-            gain = 100 * (r["val_acc"] - r["val_acc_untuned"])
-            what = "tuning and compensation change" if r["compensated"] else "tuning changes"
-            out.append(f"{r['model']} {search_name(r)}: {what} validation accuracy of the chosen plan by "
-                       f"{gain:+.2f} pp against the plain plan.")
+    if r.get("val_acc_uncompensated") is not None:
+        gain = 100 * (r["val_acc"] - r["val_acc_uncompensated"])
+        out.append(f"{r['model']} {search_name(r)}: on the chosen plan, bias compensation changes validation "
+                   f"accuracy by {gain:+.2f} pp (same plan and tuned weights without offsets).")
+    if r.get("val_acc_untuned") is not None:
+        gain = 100 * (r["val_acc"] - r["val_acc_untuned"])
+        what = "tuning and compensation change" if r["compensated"] else "tuning changes"
+        out.append(f"{r['model']} {search_name(r)}: {what} validation accuracy of the chosen plan by "
+                   f"{gain:+.2f} pp against the plain plan.")
+    return out
+
+
+def _saving_goal(r: dict) -> str:
+    """Whether a resnet8 row's chosen point meets the saving-at-loss goal (and whether only its point estimate does)."""
+    saved = r.get("energy_saving_%")
+    met = saved is not None and saved >= 100 * GOAL_SAVING and r["loss_pp"] <= 100 * GOAL_LOSS
+    at = "" if saved is None else f"{saved}% at {r['loss_pp']:.2f} pp (95% CI {r['loss_ci_pp']})"
+    if met and r["loss_ci95"][1] > GOAL_LOSS:
+        at += f"; met by the point estimate only: the interval reaches {100 * r['loss_ci95'][1]:.2f} pp"
+    return (f"Goal (resnet8 {search_name(r)}: >= {100 * GOAL_SAVING:.0f}% saved at "
+            f"<= {100 * GOAL_LOSS:.1f} pp test loss): {'met' if met else 'not met'}: "
+            f"{at or 'no point within 0.5 pp on validation'}.")
+
+
+def _search_time(r: dict, measured: bool) -> str | None:
+    """A resnet8 row's search time at scale: measured for a full-scale row; else extrapolated, unless some row
+    measured it (then the extrapolations are superseded and None)."""
+    search = search_name(r)
+    if is_full_scale(r):
+        minutes = r["search_s"] / 60
+        return (f"Search at scale (resnet8 {search} generations, {r['calibration']} calibration images, "
+                f"{r.get('cores')} cores): {minutes:.1f} min measured for "
+                f"{r['evaluations']} evaluations ({r['evals_per_s']} evaluations/s, prefix reuse "
+                f"{100 * r['prefix_reuse']:.0f}%): {'met' if minutes <= 30 else 'not met'} (goal <= 30 min).")
+    if measured:
+        return None
+    stopped = f" ({r['stopped_infeasible']} stopped early as infeasible)" if r.get("max_loss_pp") else ""
+    minutes = FULL_SCALE / r["evals_per_s"] / 60 if r["evals_per_s"] else None
+    return (f"Search at scale (resnet8 {search}, {r['calibration']} calibration images, "
+            f"{r['evaluations']} evaluations{stopped} measured at {r['evals_per_s']} evaluations/s, prefix reuse "
+            f"{100 * r['prefix_reuse']:.0f}%): pop 50 x 50 generations would take about {minutes:.0f} min "
+            f"(extrapolated from this short search, whose first evaluations also prepare every layer's "
+            f"multipliers).")
+
+
+def findings(rows: list[dict]) -> list[str]:
+    out = [line for r in rows for line in _compensation_and_tuning(r)]
     measured = any(is_full_scale(r) for r in rows)  # then the short searches' extrapolations are superseded
-    for r in rows:
-        if r["model"] != "resnet8":
-            continue
-        search = search_name(r)
-        saved = r.get("energy_saving_%")
-        met = saved is not None and saved >= 100 * GOAL_SAVING and r["loss_pp"] <= 100 * GOAL_LOSS
-        at = "" if saved is None else f"{saved}% at {r['loss_pp']:.2f} pp (95% CI {r['loss_ci_pp']})"
-        if met and r["loss_ci95"][1] > GOAL_LOSS:
-            at += f"; met by the point estimate only: the interval reaches {100 * r['loss_ci95'][1]:.2f} pp"
-        out.append(f"Goal (resnet8 {search}: >= {100 * GOAL_SAVING:.0f}% saved at "
-                   f"<= {100 * GOAL_LOSS:.1f} pp test loss): {'met' if met else 'not met'}: "
-                   f"{at or 'no point within 0.5 pp on validation'}.")
-        stopped = f" ({r['stopped_infeasible']} stopped early as infeasible)" if r.get("max_loss_pp") else ""
-        if is_full_scale(r):
-            minutes = r["search_s"] / 60
-            out.append(f"Search at scale (resnet8 {search} generations, {r['calibration']} calibration images, "
-                       f"{r.get('cores')} cores): {minutes:.1f} min measured for "
-                       f"{r['evaluations']} evaluations ({r['evals_per_s']} evaluations/s, prefix reuse "
-                       f"{100 * r['prefix_reuse']:.0f}%): {'met' if minutes <= 30 else 'not met'} (goal <= 30 min).")
-            continue
-        if measured:
-            continue
-        minutes = FULL_SCALE / r["evals_per_s"] / 60 if r["evals_per_s"] else None
-        out.append(f"Search at scale (resnet8 {search}, {r['calibration']} calibration images, "
-                   f"{r['evaluations']} evaluations{stopped} measured at {r['evals_per_s']} evaluations/s, prefix reuse "
-                   f"{100 * r['prefix_reuse']:.0f}%): pop 50 x 50 generations would take about {minutes:.0f} min "
-                   f"(extrapolated from this short search, whose first evaluations also prepare every layer's "
-                   f"multipliers).")
+    for r in (r for r in rows if r["model"] == "resnet8"):
+        out.append(_saving_goal(r))
+        time_line = _search_time(r, measured)
+        if time_line:
+            out.append(time_line)
     if any(r.get("code") != rows[0].get("code") for r in rows):
         out.append("Timings (eval/s, wall time) are those of the code each row ran on (the code column: its commit; "
                    "empty: an earlier version, from before rows named their commit). The fronts do not depend on it: "
@@ -171,7 +186,22 @@ def findings(rows: list[dict]) -> list[str]:
     return out
 
 
-def main():
+PROTOCOL = ("Fitness: calibration accuracy (images from the fitted part of the training split). Choice: the "
+            "lowest-energy front point within 0.5 pp of the exact network on a validation split the training held "
+            "out (never used for weight updates). Reported: that point on the full test set; loss = exact minus "
+            "point, with a paired 95% interval over the same test images. Energy: the gate-toggle proxy of the "
+            "multipliers' generic netlists on synthetic operands, multiplications only, relative to the all-exact "
+            "network (one cost model with `approxhls cost`). LUTs: the chosen point's arithmetic as built "
+            "(dataflow: every product specialized to its constant weight, plus the adders; tiles: generic shared "
+            "multipliers with weight storage and operand multiplexing), saving against the cheapest exact baseline "
+            "of the same architecture (exact products in LUTs, in the board's 220 DSP48s, or distributed "
+            "arithmetic where da4ml is reachable).")
+SHOW = ["model", "accelerator", "tuned", "compensated", "energy_saving_%", "dataflow_lut_saving_%",
+        "dataflow_baseline", "tiles_lut_saving_%", "tiles_baseline", "val_loss_pp", "loss_pp", "loss_ci_pp",
+        "evaluations", "evals_per_s", "sizes"]
+
+
+def _arguments():
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="runs/alwann", help="directory with (or for) the trained models")
     ap.add_argument("--quick", action="store_true", help="a smoke run (written under bench/results/quick/)")
@@ -181,7 +211,55 @@ def main():
     ap.add_argument("--keep", action="store_true",
                     help="keep the rows OUT already has for a configuration (same searches: same fronts) and run only "
                          "the configurations it lacks")
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def _budget(quick: bool) -> dict:
+    """Search sizes per model; a smoke run's few candidates are those whose constant-weight costs ship (no Yosys
+    runs to wait for)."""
+    budget = {"cnn": dict(pop=24, gens=12, calib=2000, val=3000), "resnet8": dict(pop=24, gens=8, calib=2000, val=3000)}
+    if quick:
+        from constant_weight import DESIGNS
+
+        quick_set = ",".join(d for d in DESIGNS if not d.startswith("exact"))
+        budget = {k: dict(pop=6, gens=2, calib=200, val=300, test_limit=500, candidates=quick_set) for k in budget}
+    return budget
+
+
+def _search_row(name: str, mdir: Path, root: Path, label: str, config: tuple, size: dict, jobs: int, png: Path):
+    """One configuration searched again: its row, its front's plot copied to ``png``."""
+    from approxhls.report import format_table
+    from approxhls.search.run import SearchOptions, run_search
+
+    tiles, tune, comp, max_loss, full = config
+    t0 = time.perf_counter()
+    r = run_search(mdir, root / "search" / label, SearchOptions(tiles=tiles, tune=tune, compensate=comp,
+                                                                max_loss=max_loss, jobs=jobs,
+                                                                progress=False, **size),
+                   overwrite=True)  # a row not kept (--keep) is searched again
+    row = row_of(name, r, tune, comp, time.perf_counter() - t0, max_loss)
+    png.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(root / "search" / label / "pareto.png", png)
+    print(format_table([{k: v for k, v in row.items()
+                         if k not in ("plan", "loss_ci95", "dataflow_baselines", "tiles_baselines")}]), flush=True)
+    return row
+
+
+def _model_rows(name: str, mdir: Path, root: Path, budget: dict, kept: dict, args, out_path: Path):
+    """(row, plot name) of each of the model's configurations: kept, or searched again."""
+    for config in CONFIGS[name]:
+        tiles, tune, comp, max_loss, full = config
+        label = label_of(name, tiles, tune, comp, None if max_loss is None else round(100 * max_loss, 2), full)
+        png = (out_path.parent if args.quick else Path("docs")) / f"alwann_{label}.png"  # beside RESULTS.md
+        if label not in kept and full and args.quick:  # the smoke run has no full scale
+            continue
+        size = budget | (dict(pop=FULL_POP, gens=FULL_GENS) if full else {})
+        yield (kept[label] if label in kept else _search_row(name, mdir, root, label, config, size, args.jobs, png),
+               png.name)
+
+
+def main():
+    args = _arguments()
     out_path = Path(args.out or results_path("alwann", args.quick))
     kept = {}
     if args.keep and out_path.exists():
@@ -191,59 +269,22 @@ def main():
 
     from approxhls.models.training import TrainOptions, train
     from approxhls.report import format_table, write_json
-    from approxhls.search.run import SearchOptions, run_search
 
     root = Path(args.models)
-    budget = {"cnn": dict(pop=24, gens=12, calib=2000, val=3000), "resnet8": dict(pop=24, gens=8, calib=2000, val=3000)}
-    if args.quick:  # a smoke run: few candidates, those whose constant-weight costs ship (no Yosys runs to wait for)
-        from constant_weight import DESIGNS
-
-        quick = ",".join(d for d in DESIGNS if not d.startswith("exact"))
-        budget = {k: dict(pop=6, gens=2, calib=200, val=300, test_limit=500, candidates=quick) for k in budget}
+    budget = _budget(args.quick)
     rows, plots = [], []
     for name in args.only:
         mdir = root / name
         if not (mdir / "model.h5").exists():
             train(TrainOptions(model=name, dataset="fashion-mnist", scheme="fixed-w8a8", **TRAIN[name]), mdir,
                   overwrite=True)
-        for tiles, tune, comp, max_loss, full in CONFIGS[name]:
-            label = label_of(name, tiles, tune, comp, None if max_loss is None else round(100 * max_loss, 2), full)
-            png = (out_path.parent if args.quick else Path("docs")) / f"alwann_{label}.png"  # beside RESULTS.md
-            if label in kept:
-                rows.append(kept[label])
-                plots.append(png.name)
-                continue
-            t0 = time.perf_counter()
-            if full and args.quick:  # the smoke run has no full scale
-                continue
-            size = budget[name] | (dict(pop=FULL_POP, gens=FULL_GENS) if full else {})
-            r = run_search(mdir, root / "search" / label, SearchOptions(tiles=tiles, tune=tune, compensate=comp,
-                                                                        max_loss=max_loss, jobs=args.jobs,
-                                                                        progress=False, **size),
-                           overwrite=True)  # a row not kept (--keep) is searched again
-            rows.append(row_of(name, r, tune, comp, time.perf_counter() - t0, max_loss))
-            png.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(root / "search" / label / "pareto.png", png)
-            plots.append(png.name)
-            print(format_table([{k: v for k, v in rows[-1].items()
-                                if k not in ("plan", "loss_ci95", "dataflow_baselines", "tiles_baselines")}]), flush=True)
-    show = ["model", "accelerator", "tuned", "compensated", "energy_saving_%", "dataflow_lut_saving_%",
-            "dataflow_baseline", "tiles_lut_saving_%", "tiles_baseline", "val_loss_pp", "loss_pp", "loss_ci_pp",
-            "evaluations", "evals_per_s", "sizes"]
-    print("\n" + format_table(rows, show))
+        for row, png in _model_rows(name, mdir, root, budget[name], kept, args, out_path):
+            rows.append(row)
+            plots.append(png)
+    print("\n" + format_table(rows, SHOW))
     notes = findings(rows)
     print("\n".join(notes))
-    protocol = ("Fitness: calibration accuracy (images from the fitted part of the training split). Choice: the "
-                "lowest-energy front point within 0.5 pp of the exact network on a validation split the training held "
-                "out (never used for weight updates). Reported: that point on the full test set; loss = exact minus "
-                "point, with a paired 95% interval over the same test images. Energy: the gate-toggle proxy of the "
-                "multipliers' generic netlists on synthetic operands, multiplications only, relative to the all-exact "
-                "network (one cost model with `approxhls cost`). LUTs: the chosen point's arithmetic as built "
-                "(dataflow: every product specialized to its constant weight, plus the adders; tiles: generic shared "
-                "multipliers with weight storage and operand multiplexing), saving against the cheapest exact baseline "
-                "of the same architecture (exact products in LUTs, in the board's 220 DSP48s, or distributed "
-                "arithmetic where da4ml is reachable).")
-    write_json(out_path, {"rows": rows, "budget": budget, "cores": os.cpu_count(), "protocol": protocol,
+    write_json(out_path, {"rows": rows, "budget": budget, "cores": os.cpu_count(), "protocol": PROTOCOL,
                           "findings": notes, "plots": plots,
                           "goals": {"resnet8_saving": GOAL_SAVING, "resnet8_max_loss": GOAL_LOSS,
                                     "search_full_scale_evaluations": FULL_SCALE, "search_minutes": 30}})
