@@ -136,6 +136,23 @@ def _print_second_opinion(op: dict) -> None:
         print(f"\nsecond opinion: {op['status']}")
 
 
+def _verification_line(v: dict) -> str:
+    found = ("every output element equals Keras" if v["equal"] else
+             f"{v['mismatched_samples']} samples differ from Keras (max |diff| {v['max_abs_diff']:.4g}, class "
+             f"agreement {v['class_agreement']:.4f}); first layer that differs: {v.get('first_layer_differing')}")
+    return f"verified on {v['samples']} samples ({v['inputs']}), {v.get('layers_checked', 0)} layers traced: {found}"
+
+
+def _exactness_claim(meta: dict, inexact: list, v: dict | None) -> str:
+    """What the C-simulation is, as far as the types and the verification prove it."""
+    if meta["bit_exact"] is not None:
+        return ("bit-exact with Keras (every layer exact by its types, and verified)" if meta["bit_exact"] else
+                "NOT bit-exact with Keras" + (" (see above)" if inexact or v else ""))
+    if meta["bit_exact_derived"]:
+        return "exact by its types, not verified (run with --verify N)"
+    return "not guaranteed bit-exact (layers above); " + ("the verified samples did not differ" if v else "not verified")
+
+
 def print_exactness(meta: dict) -> None:
     """Which layers equal Keras and why the others do not, and what the verification found."""
     from approxhls.report import format_table
@@ -147,19 +164,9 @@ def print_exactness(meta: dict) -> None:
         print("\nlayers not guaranteed to equal Keras bit for bit:")
         print(format_table(inexact, ["layer", "op", "exact", "reason"]))
     if v:
-        print(f"\nverified on {v['samples']} samples ({v['inputs']}), {v.get('layers_checked', 0)} layers traced: " +
-              ("every output element equals Keras" if v["equal"] else
-               f"{v['mismatched_samples']} samples differ from Keras (max |diff| {v['max_abs_diff']:.4g}, class "
-               f"agreement {v['class_agreement']:.4f}); first layer that differs: {v.get('first_layer_differing')}"))
+        print("\n" + _verification_line(v))
     _print_second_opinion(meta.get("second_opinion") or {})
-    if meta["bit_exact"] is None:
-        claim = ("exact by its types, not verified (run with --verify N)" if meta["bit_exact_derived"] else
-                 "not guaranteed bit-exact (layers above); " +
-                 ("the verified samples did not differ" if v else "not verified"))
-    else:
-        claim = ("bit-exact with Keras (every layer exact by its types, and verified)" if meta["bit_exact"] else
-                 "NOT bit-exact with Keras" + (" (see above)" if inexact or v else ""))
-    print(f"C-simulation: {claim}")
+    print(f"C-simulation: {_exactness_claim(meta, inexact, v)}")
     if meta["bit_exact"] is False:
         print("where Keras and the C-simulation part ways, layer by layer: approxhls diff " + meta["dir"])
 

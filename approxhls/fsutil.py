@@ -21,6 +21,25 @@ class OutputError(ApproxHLSError):
     """An output directory that must not be written (or replaced) as asked."""
 
 
+def _refuse_working_directory(out: Path, what: str, path) -> None:
+    resolved, cwd = out.resolve(), Path.cwd().resolve()
+    if resolved == cwd or resolved in cwd.parents:
+        raise OutputError(f"{what} {str(path)!r} is the working directory or one of its parents; writing it would "
+                          f"replace what you are working in: give a new directory")
+
+
+def _refuse_replacing(out: Path, what: str, path, overwrite: bool, replaceable, kind: str) -> None:
+    """An existing ``out`` may be replaced only if it is a real directory, with ``overwrite``, and (when not empty)
+    of the kind ``replaceable`` accepts."""
+    if not out.is_dir() or out.is_symlink():
+        raise OutputError(f"{what} {str(path)!r} exists and is not a directory; give a new directory")
+    if not overwrite:
+        raise OutputError(f"{what} {str(path)!r} exists; choose another or pass --force to replace it")
+    if any(out.iterdir()) and replaceable is not None and not replaceable(out):
+        raise OutputError(f"{what} {str(path)!r} is not {kind or 'an output of this command'}; refusing to "
+                          f"replace it (its files would be lost): give a new directory")
+
+
 def check_output_dir(path, what: str, overwrite: bool, replaceable=None, kind: str = "") -> Path:
     """The output directory ``path``, or an error that says why it cannot be written.
 
@@ -29,18 +48,9 @@ def check_output_dir(path, what: str, overwrite: bool, replaceable=None, kind: s
     out = Path(path)
     if not str(path).strip():
         raise OutputError(f"{what} is empty")
-    resolved, cwd = out.resolve(), Path.cwd().resolve()
-    if resolved == cwd or resolved in cwd.parents:
-        raise OutputError(f"{what} {str(path)!r} is the working directory or one of its parents; writing it would "
-                          f"replace what you are working in: give a new directory")
+    _refuse_working_directory(out, what, path)
     if out.exists() or out.is_symlink():
-        if not out.is_dir() or out.is_symlink():
-            raise OutputError(f"{what} {str(path)!r} exists and is not a directory; give a new directory")
-        if not overwrite:
-            raise OutputError(f"{what} {str(path)!r} exists; choose another or pass --force to replace it")
-        if any(out.iterdir()) and replaceable is not None and not replaceable(out):
-            raise OutputError(f"{what} {str(path)!r} is not {kind or 'an output of this command'}; refusing to "
-                              f"replace it (its files would be lost): give a new directory")
+        _refuse_replacing(out, what, path, overwrite, replaceable, kind)
     return out
 
 

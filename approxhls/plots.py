@@ -60,12 +60,51 @@ def plot_error_heatmap(design, path: Path) -> Path:
     return Path(path)
 
 
-def plot_multiplier_tradeoffs(entries: list[dict], path: Path) -> Path:
-    """Relative LUTs and relative energy vs MAE%, one colour per family, Pareto fronts marked."""
+def _save(plt, fig, path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def _front_order(points):
+    """Indices of the Pareto-optimal rows of ``points`` (n, 2), by increasing x."""
     import numpy as np
 
     from approxhls.pareto import pareto_mask
 
+    idx = np.flatnonzero(pareto_mask(points))
+    return idx[np.argsort(points[idx, 0])]
+
+
+def _scatter_families(ax, rows: list[dict], x, y, families: list[str], cmap) -> None:
+    """One colour per family; unsigned designs as dots, signed ones as crosses."""
+    for k, fam in enumerate(families):
+        for sgn, marker in ((False, "o"), (True, "x")):
+            sel = [i for i, e in enumerate(rows) if e["family"] == fam and e["signed"] == sgn]
+            if sel:
+                ax.scatter(x[sel], y[sel], s=28, color=cmap(k), marker=marker, zorder=3,
+                           label=fam if not sgn else f"{fam} (signed)")
+
+
+def _tradeoff_panel(ax, rows: list[dict], key: str, label: str, families: list[str], cmap) -> None:
+    import numpy as np
+
+    x = np.array([max(e["metrics"]["mae_pct"], 1e-4) for e in rows])
+    y = np.array([e[key] for e in rows])
+    signed = np.array([e["signed"] for e in rows])
+    _scatter_families(ax, rows, x, y, families, cmap)
+    uns = np.flatnonzero(~signed)
+    idx = uns[_front_order(np.column_stack([x[uns], y[uns]]))]
+    ax.step(x[idx], y[idx], where="post", color="k", lw=1.2, zorder=2, label="Pareto front (unsigned)")
+    ax.scatter(x[idx], y[idx], s=80, facecolors="none", edgecolors="k", zorder=4)
+    ax.set_xscale("log")
+    ax.set(xlabel="MAE (% of full-scale product)", ylabel=label)
+    ax.grid(alpha=0.3, which="both")
+
+
+def plot_multiplier_tradeoffs(entries: list[dict], path: Path) -> Path:
+    """Relative LUTs and relative energy vs MAE%, one colour per family, Pareto fronts marked."""
     plt = _pyplot()
     # 8x8 designs only: narrower cores are not alternatives for an 8-bit layer
     rows = [e for e in entries if e.get("rel_luts") is not None and e["bits"] == 8]
@@ -74,70 +113,60 @@ def plot_multiplier_tradeoffs(entries: list[dict], path: Path) -> Path:
     cmap = plt.get_cmap("tab10" if len(families) <= 10 else "tab20")
     for ax, key, label in ((axes[0], "rel_luts", "LUTs relative to exact 8x8"),
                            (axes[1], "rel_energy", "switching energy relative to exact 8x8")):
-        x = np.array([max(e["metrics"]["mae_pct"], 1e-4) for e in rows])
-        y = np.array([e[key] for e in rows])
-        signed = np.array([e["signed"] for e in rows])
-        for k, fam in enumerate(families):
-            for sgn, marker in ((False, "o"), (True, "x")):
-                sel = [i for i, e in enumerate(rows) if e["family"] == fam and e["signed"] == sgn]
-                if sel:
-                    ax.scatter(x[sel], y[sel], s=28, color=cmap(k), marker=marker, zorder=3,
-                               label=fam if not sgn else f"{fam} (signed)")
-        uns = np.flatnonzero(~signed)
-        front = uns[pareto_mask(np.column_stack([x[uns], y[uns]]))]
-        idx = front[np.argsort(x[front])]
-        ax.step(x[idx], y[idx], where="post", color="k", lw=1.2, zorder=2, label="Pareto front (unsigned)")
-        ax.scatter(x[idx], y[idx], s=80, facecolors="none", edgecolors="k", zorder=4)
-        ax.set_xscale("log")
-        ax.set(xlabel="MAE (% of full-scale product)", ylabel=label)
-        ax.grid(alpha=0.3, which="both")
+        _tradeoff_panel(ax, rows, key, label, families, cmap)
     axes[0].legend(fontsize=7, ncol=2)
     fig.suptitle("8x8 approximate multipliers: cost vs error (Yosys synth_xilinx, no DSP); "
                  "relative to the exact multiplier of the same signedness")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return _save(plt, fig, path)
+
+
+def _scatter_sets(ax, sets, signed: bool) -> list[tuple[float, float]]:
+    """Each set's 8x8 designs of one signedness (those with a cost); their (MAE%, LUTs) points."""
+    pts = []
+    for label, rows, color, marker in sets:
+        sel = [e for e in rows if e.get("cost") and e["bits"] == 8 and e["signed"] == signed]
+        if sel:
+            x = [max(e["metrics"]["mae_pct"], 1e-4) for e in sel]
+            y = [e["cost"]["luts"] for e in sel]
+            ax.scatter(x, y, s=30, marker=marker, color=color, zorder=3, label=f"{label} ({len(sel)})")
+            pts += list(zip(x, y))
+    return pts
+
+
+def _exact_design(builtin: list[dict], signed: bool) -> dict | None:
+    return next((e for e in builtin if e["family"] == "exact" and e["bits"] == 8 and e["signed"] == signed
+                 and e.get("cost")), None)
+
+
+def _import_panel(ax, signed: bool, sets, builtin: list[dict]) -> None:
+    """One signedness: each set of designs, their joint Pareto front, the exact design's LUTs."""
+    import numpy as np
+
+    pts = _scatter_sets(ax, sets, signed)
+    if pts:
+        p = np.array(pts, dtype=float)
+        idx = _front_order(p)
+        ax.step(p[idx, 0], p[idx, 1], where="post", color="k", lw=1.1, zorder=2, label="joint Pareto front")
+    exact = _exact_design(builtin, signed)
+    if exact:
+        ax.axhline(exact["cost"]["luts"], color="k", ls=":", lw=1, label=f"{exact['name']} ({exact['cost']['luts']} LUTs)")
+    ax.set_xscale("log")
+    ax.set(xlabel="MAE (% of full-scale product)", ylabel="LUTs (Yosys synth_xilinx, no DSP)",
+           title=f"{'signed' if signed else 'unsigned'} 8x8")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
 
 
 def plot_import_front(imported: list[dict], builtin: list[dict], path: Path, title: str = "imported") -> Path:
     """LUTs vs MAE of an imported set next to the built-in designs, unsigned and signed apart (each has its own
     exact reference), with each panel's joint Pareto front."""
-    import numpy as np
-
-    from approxhls.pareto import pareto_mask
-
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
-    for ax, sgn in zip(axes, (False, True)):
-        pts = []
-        for label, rows, color, marker in (("built-in", builtin, "0.55", "o"), (title, imported, "C3", "^")):
-            sel = [e for e in rows if e.get("cost") and e["bits"] == 8 and e["signed"] == sgn]
-            if not sel:
-                continue
-            x = [max(e["metrics"]["mae_pct"], 1e-4) for e in sel]
-            y = [e["cost"]["luts"] for e in sel]
-            ax.scatter(x, y, s=30, marker=marker, color=color, zorder=3, label=f"{label} ({len(sel)})")
-            pts += list(zip(x, y))
-        if pts:
-            p = np.array(pts, dtype=float)
-            idx = np.flatnonzero(pareto_mask(p))
-            idx = idx[np.argsort(p[idx, 0])]
-            ax.step(p[idx, 0], p[idx, 1], where="post", color="k", lw=1.1, zorder=2, label="joint Pareto front")
-        exact = next((e for e in builtin if e["family"] == "exact" and e["bits"] == 8 and e["signed"] == sgn
-                      and e.get("cost")), None)
-        if exact:
-            ax.axhline(exact["cost"]["luts"], color="k", ls=":", lw=1, label=f"{exact['name']} ({exact['cost']['luts']} LUTs)")
-        ax.set_xscale("log")
-        ax.set(xlabel="MAE (% of full-scale product)", ylabel="LUTs (Yosys synth_xilinx, no DSP)",
-               title=f"{'signed' if sgn else 'unsigned'} 8x8")
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=7)
+    sets = (("built-in", builtin, "0.55", "o"), (title, imported, "C3", "^"))
+    for ax, signed in zip(axes, (False, True)):
+        _import_panel(ax, signed, sets, builtin)
     fig.suptitle(f"multipliers: {title} vs built-in")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return _save(plt, fig, path)
 
 
 def plot_pareto(result: dict, path: Path) -> Path:

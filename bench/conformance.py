@@ -63,7 +63,7 @@ def slim(rec: dict) -> dict:
     return rec
 
 
-def main():
+def _arguments():
     ap = argparse.ArgumentParser()
     ap.add_argument("--default", action="store_true", help="only the cases of the default test run")
     ap.add_argument("--only", nargs="*", default=None, help="only cases whose id contains one of these")
@@ -72,45 +72,71 @@ def main():
                                                            "of these")
     ap.add_argument("--quick", action="store_true", help="the default run's cases, written to bench/results/quick/")
     ap.add_argument("--out", default=None)
-    args = ap.parse_args()
+    return ap.parse_args()
 
+
+def _selected(args, catalog: list) -> list:
+    """The cases this run covers: every one, the default run's (--default, --quick), those --only names."""
+    cases = [c for c in catalog if not ((args.default or args.quick) and c.slow)]
+    if args.only:
+        cases = [c for c in cases if any(s in c.id for s in args.only)]
+    return cases
+
+
+def _refreshed(r: dict, case, verdicts) -> dict:
+    """A kept record as the catalog says now (known bugs, default or slow), with the rules' verdicts again."""
+    r.update(known_bugs=dict(case.bugs), slow=case.slow)
+    if "approxhls" in r:
+        a = r["approxhls"]
+        if "error" in a:  # refusals are ModelErrors (records before that rule counted any approxhls error)
+            a["refused"] = a["error"].split(":")[0] in ("ModelError", "UnsupportedLayerError")
+        r["verdicts"] = verdicts(r)
+    return r
+
+
+def _kept(args, out: Path, catalog: list, verdicts) -> tuple[dict, dict]:
+    """(case id -> kept record, the earlier run's data) for --resume; empty otherwise."""
     import json
 
+    if not (args.resume and out.exists()):
+        return {}, {}
+    before = json.loads(out.read_text())
+    current = {c.id: c for c in catalog}
+    done = {r["case"]: _refreshed(r, current[r["case"]], verdicts) for r in json.loads(out.read_text())["cases"]
+            if r["case"] in current and not any(t in r["case"] for t in args.redo)}
+    return done, before
+
+
+def _run_header(args, cases: list, catalog: list, done: dict, before: dict) -> dict:
+    """The run's data before any case: versions, machine, scope; a resumed run's commit and earlier seconds."""
     import hls4ml
     import tensorflow as tf
 
     import approxhls
-    from approxhls.report import format_table, write_json
-    from conformance.cases import all_cases, examples_missing
-    from conformance.harness import Runs, csim_opt, verdicts
+    from conformance.harness import csim_opt
 
-    out = Path(args.out) if args.out else results_path("conformance", quick=args.quick)
-    cases = [c for c in all_cases() if not ((args.default or args.quick) and c.slow)]
-    if args.only:
-        cases = [c for c in cases if any(s in c.id for s in args.only)]
-    done, before = {}, {}
-    if args.resume and out.exists():
-        before = json.loads(out.read_text())
-        current = {c.id: c for c in all_cases()}
-        for r in json.loads(out.read_text())["cases"]:
-            if r["case"] in current and not any(t in r["case"] for t in args.redo):  # what the catalog says now: known bugs, default or slow; the rules' verdicts
-                r.update(known_bugs=dict(current[r["case"]].bugs), slow=current[r["case"]].slow)
-                if "approxhls" in r:
-                    a = r["approxhls"]
-                    if "error" in a:  # refusals are ModelErrors (records before that rule counted any approxhls error)
-                        a["refused"] = a["error"].split(":")[0] in ("ModelError", "UnsupportedLayerError")
-                    r["verdicts"] = verdicts(r)
-                done[r["case"]] = r
     data = {"generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "commit": git_commit(),
             "approxhls_version": approxhls.__version__, "hls4ml_version": hls4ml.__version__,
             "tensorflow_version": tf.__version__, "csim_opt": csim_opt(), "machine": platform.machine(),
-            "cpus": os.cpu_count(), "cases_total": len(cases), "catalog_cases": len(all_cases()),
+            "cpus": os.cpu_count(), "cases_total": len(cases), "catalog_cases": len(catalog),
             "scope": "default" if (args.default or args.quick) and not args.only else ("only" if args.only else "all"),
             "cases": list(done.values())}
     if before:  # a resumed run: the cases kept were measured at the earlier commit, in the earlier run's time
         data["commit"] = f"{before.get('commit')}, rerun at {data['commit']}" if before.get("commit") != data["commit"] \
             else data["commit"]
         data["seconds_before"] = before.get("seconds_before", 0) + before.get("seconds_this_run", 0)
+    return data
+
+
+def _run_cases(cases: list, done: dict, data: dict, out: Path) -> list[dict]:
+    """Every case not done, a group (a test model and its twin) at a time; the JSON rewritten after each case.
+    Returns the printed summary rows."""
+    import tensorflow as tf
+
+    from approxhls.report import format_table, write_json
+    from conformance.cases import examples_missing
+    from conformance.harness import Runs
+
     t_start = time.perf_counter()
     groups: dict[tuple, list] = {}
     for c in sorted(cases, key=lambda c: c.slow):  # the default run's cases first (stable: catalog order otherwise)
@@ -136,6 +162,22 @@ def main():
             shutil.rmtree(Path(tmp) / str(i), ignore_errors=True)
             tf.keras.backend.clear_session()
     data["seconds_this_run"] = round(time.perf_counter() - t_start, 1)
+    return rows
+
+
+def main():
+    args = _arguments()
+
+    from approxhls.report import format_table, write_json
+    from conformance.cases import all_cases
+    from conformance.harness import verdicts
+
+    out = Path(args.out) if args.out else results_path("conformance", quick=args.quick)
+    catalog = all_cases()
+    cases = _selected(args, catalog)
+    done, before = _kept(args, out, catalog, verdicts)
+    data = _run_header(args, cases, catalog, done, before)
+    rows = _run_cases(cases, done, data, out)
     write_json(out, data)
     print(format_table(rows) if rows else "(nothing new to run)")
     print(f"wrote {out}")

@@ -49,6 +49,28 @@ def uniform_weights() -> np.ndarray:
     return np.bincount(np.abs(np.arange(-128, 128)), minlength=129)[:129]
 
 
+def _row(name: str, generic: dict, codes: list[int], jobs: int) -> tuple[dict, str]:
+    """One design's constant-weight LUTs per code and their means over uniform and bell-shaped weights; its circuit's
+    identity (for the shipped cache)."""
+    from approxhls.multipliers.constweight import constant_luts, design_circuit
+    from approxhls.multipliers.registry import get_design
+
+    bell, uni = bell_weights()[codes], uniform_weights()[codes]
+    c = design_circuit(get_design(name), x_signed=False)
+    luts = constant_luts(c, codes, jobs=jobs)
+    v = np.array([luts[k] for k in codes], dtype=float)
+    return ({"design": name, "generic_luts": generic[name]["cost"]["luts"],
+             "mean_uniform": round(float(v @ uni / uni.sum()), 2), "mean_bell": round(float(v @ bell / bell.sum()), 2),
+             "max": int(v.max()), "zero_weight": int(luts[0]), "luts": {str(k): luts[k] for k in codes}}, c.ident)
+
+
+def _relative_to_exact(rows: list[dict]) -> None:
+    ex = next(r for r in rows if r["design"] == "exact_u8")
+    for r in rows:
+        r["rel_generic"] = round(r["generic_luts"] / ex["generic_luts"], 3)
+        r["rel_bell"] = round(r["mean_bell"] / ex["mean_bell"], 3) if ex["mean_bell"] else None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--jobs", type=int, default=2)
@@ -57,7 +79,7 @@ def main():
     args = ap.parse_args()
 
     from approxhls.multipliers.catalog import characterize
-    from approxhls.multipliers.constweight import constant_luts, design_circuit, exact_circuit, write_shipped
+    from approxhls.multipliers.constweight import constant_luts, exact_circuit, write_shipped
     from approxhls.multipliers.registry import get_design
     from approxhls.multipliers.synth import yosys_version
     from approxhls.report import format_table, write_json
@@ -65,23 +87,15 @@ def main():
     names = (args.only or DESIGNS)[:2] if args.quick else (args.only or builtin_designs())
     codes = list(range(0, 40, 5)) if args.quick else list(CODES)
     generic = {e["name"]: e for e in characterize([get_design(n) for n in names], progress=False)}
-    bell, uni = bell_weights()[codes], uniform_weights()[codes]
     rows, idents = [], []
     for name in names:
-        c = design_circuit(get_design(name), x_signed=False)
-        idents.append(c.ident)
-        luts = constant_luts(c, codes, jobs=args.jobs)
-        v = np.array([luts[k] for k in codes], dtype=float)
-        rows.append({"design": name, "generic_luts": generic[name]["cost"]["luts"],
-                     "mean_uniform": round(float(v @ uni / uni.sum()), 2), "mean_bell": round(float(v @ bell / bell.sum()), 2),
-                     "max": int(v.max()), "zero_weight": int(luts[0]), "luts": {str(k): luts[k] for k in codes}})
+        row, ident = _row(name, generic, codes, args.jobs)
+        rows.append(row)
+        idents.append(ident)
     for x_signed in (False, True):  # the exact products the estimate and the baselines use (8-bit layers)
         idents.append(exact_circuit(8, x_signed, 8).ident)
         constant_luts(exact_circuit(8, x_signed, 8), codes, jobs=args.jobs)
-    ex = next(r for r in rows if r["design"] == "exact_u8")
-    for r in rows:
-        r["rel_generic"] = round(r["generic_luts"] / ex["generic_luts"], 3)
-        r["rel_bell"] = round(r["mean_bell"] / ex["mean_bell"], 3) if ex["mean_bell"] else None
+    _relative_to_exact(rows)
     print(format_table([{k: v for k, v in r.items() if k != "luts"} for r in rows],
                        ["design", "generic_luts", "mean_uniform", "mean_bell", "max", "zero_weight", "rel_generic",
                         "rel_bell"]))

@@ -84,6 +84,31 @@ def summary(rows: list[dict], tools: list[str]) -> dict:
     return out
 
 
+def _median_errors(covered: list[dict], preds: dict, tool: str, m: str) -> dict | None:
+    """Median absolute relative error of this estimate and of rule4ml against the tool's nonzero reports of ``m``."""
+    mine, theirs = [], []
+    for r in covered:
+        real = r["report"][tool][m]
+        if real and m in preds[r["case"]]:
+            mine.append(abs(r["estimate"][m] / real - 1))
+            theirs.append(abs(preds[r["case"]][m] / real - 1))
+    if not mine:
+        return None
+    return {"n": len(mine), "approxhls_median": statistics.median(mine), "rule4ml_median": statistics.median(theirs)}
+
+
+def _rule4ml_metrics(covered: list[dict], preds: dict, tool: str) -> dict:
+    """Per metric, both medians (where some report is nonzero); each covered row keeps rule4ml's predictions."""
+    out = {}
+    for m in METRICS:
+        medians = _median_errors(covered, preds, tool, m)
+        if medians:
+            out[m] = medians
+        for r in covered:
+            r.setdefault("rule4ml", {})[m] = preds[r["case"]].get(m)
+    return out
+
+
 def compare_rule4ml(rows: list[dict], tool: str) -> dict | None:
     """Errors of rule4ml's predictions (bench/results/rule4ml.json) and of this estimate on the models rule4ml covers."""
     path = results_path("rule4ml")
@@ -95,24 +120,46 @@ def compare_rule4ml(rows: list[dict], tool: str) -> dict | None:
     out = {"board": data["board"], "hls4ml_version": data["hls4ml_version"], "vivado_version": data["vivado_version"],
            "covered": [r["case"] for r in covered], "refused": {r["case"]: r["refused"] for r in data["rows"]
                                                                 if "refused" in r}, "metrics": {}}
-    for m in METRICS:
-        mine, theirs = [], []
-        for r in covered:
-            real = r["report"][tool][m]
-            if real and m in preds[r["case"]]:
-                mine.append(abs(r["estimate"][m] / real - 1))
-                theirs.append(abs(preds[r["case"]][m] / real - 1))
-        if mine:
-            out["metrics"][m] = {"n": len(mine), "approxhls_median": statistics.median(mine),
-                                 "rule4ml_median": statistics.median(theirs)}
-        for r in covered:
-            r.setdefault("rule4ml", {})[m] = preds[r["case"]].get(m)
-    parts = [f"{m} {100 * v['approxhls_median']:.0f}% vs rule4ml {100 * v['rule4ml_median']:.0f}% (n={v['n']})"
-             for m, v in out["metrics"].items()]
-    out["text"] = (f"on the {len(covered)} models rule4ml 0.2.0 predicts (board {data['board']}, hls4ml "
-                   f"{data['hls4ml_version']}, Vivado {data['vivado_version']}), median absolute error against "
-                   f"{tool}: " + ", ".join(parts) + f"; {len(out['refused'])} models refused by rule4ml")
+    out["metrics"] = _rule4ml_metrics(covered, preds, tool)
+    out["text"] = _rule4ml_text(out, tool)
     return out
+
+
+def _rule4ml_text(c: dict, tool: str) -> str:
+    parts = [f"{m} {100 * v['approxhls_median']:.0f}% vs rule4ml {100 * v['rule4ml_median']:.0f}% (n={v['n']})"
+             for m, v in c["metrics"].items()]
+    return (f"on the {len(c['covered'])} models rule4ml 0.2.0 predicts (board {c['board']}, hls4ml "
+            f"{c['hls4ml_version']}, Vivado {c['vivado_version']}), median absolute error against "
+            f"{tool}: " + ", ".join(parts) + f"; {len(c['refused'])} models refused by rule4ml")
+
+
+def _estimate_row(case: dict, tmp: Path, root: Path) -> dict:
+    """One model: the estimate, and each tool's report of it with the estimate's relative error."""
+    est = estimate_case(case, tmp)
+    row = {"case": case["case"], "estimate": {k: est[k] for k in (*METRICS, "bram18", "ii")}, "report": {}, "error": {}}
+    for tool in TOOLS:
+        rep = report_of(case, tool, root)
+        if rep is None:
+            continue
+        real = {m: float(rep[k]) for m, k in METRICS.items()} | {"bram18": float(rep["BRAM_18K"]),
+                                                                 "ii": float(rep["IntervalMax"])}
+        row["report"][tool] = real
+        row["error"][tool] = {m: (est[m] / real[m] - 1.0 if real[m] else None) for m in METRICS}
+    return row
+
+
+def _print_summary(rows: list[dict], tools: list[str], summ: dict) -> None:
+    from approxhls.report import format_table
+
+    table = []
+    for r in rows:
+        rep = r["report"].get(TOOLS[0], {})
+        table.append({"case": r["case"], **{f"est_{m}": r["estimate"][m] for m in METRICS},
+                      **{f"{m}_vitis24": int(rep[m]) if m in rep else "" for m in METRICS}})
+    print(format_table(table))
+    for tool in tools:
+        print(tool + ": " + ", ".join(f"{m} median {100 * v['median_abs']:.0f}% worst {100 * v['worst_abs']:.0f}% "
+                                      f"(n={v['n']})" for m, v in summ[tool].items() if v["n"]))
 
 
 def main():
@@ -120,7 +167,7 @@ def main():
     ap.add_argument("--baselines", default=str(BASELINES), help="hls4ml's test/pytest/baselines directory")
     ap.add_argument("--quick", action="store_true", help="two models only (written under bench/results/quick/)")
     args = ap.parse_args()
-    from approxhls.report import format_table, write_json
+    from approxhls.report import write_json
 
     root = Path(args.baselines)
     cases = model_cases()[:2] if args.quick else model_cases()
@@ -128,31 +175,11 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for case in cases:
             print(f"estimating {case['case']}", flush=True)
-            est = estimate_case(case, Path(tmp))
-            row = {"case": case["case"], "estimate": {k: est[k] for k in (*METRICS, "bram18", "ii")},
-                   "report": {}, "error": {}}
-            for tool in TOOLS:
-                rep = report_of(case, tool, root)
-                if rep is None:
-                    continue
-                real = {m: float(rep[k]) for m, k in METRICS.items()} | {"bram18": float(rep["BRAM_18K"]),
-                                                                         "ii": float(rep["IntervalMax"])}
-                row["report"][tool] = real
-                row["error"][tool] = {m: (est[m] / real[m] - 1.0 if real[m] else None) for m in METRICS}
-            rows.append(row)
+            rows.append(_estimate_row(case, Path(tmp), root))
     tools = [t for t in TOOLS if any(t in r["report"] for r in rows)]
     r4 = compare_rule4ml(rows, tools[0]) if tools else None
-    table = []
-    for r in rows:
-        t = {"case": r["case"], **{f"est_{m}": r["estimate"][m] for m in METRICS}}
-        rep = r["report"].get(TOOLS[0], {})
-        t |= {f"{m}_vitis24": int(rep[m]) if m in rep else "" for m in METRICS}
-        table.append(t)
-    print(format_table(table))
     summ = summary(rows, tools)
-    for tool in tools:
-        print(tool + ": " + ", ".join(f"{m} median {100 * v['median_abs']:.0f}% worst {100 * v['worst_abs']:.0f}% "
-                                      f"(n={v['n']})" for m, v in summ[tool].items() if v["n"]))
+    _print_summary(rows, tools, summ)
     out = results_path("estimate", args.quick)
     if r4:
         print("rule4ml: " + r4["text"])

@@ -498,6 +498,30 @@ def outcome(rc: int | None, hung: bool, stderr: str, sent: bool) -> str:
     return f"exit {rc}"
 
 
+def _judged(a: Attempt, rc: int | None, hung: bool, stderr: str, sent: bool) -> tuple[str, str | None]:
+    """The attempt's outcome; one that worked and has a check is 'recovered' or 'not recovered' (with the note)."""
+    result = outcome(rc, hung, stderr, sent)
+    if result != "worked" or not a.verify:
+        return result, None
+    note = a.verify()
+    return ("recovered" if note is None else "not recovered"), note
+
+
+def _damage(before: dict, after: dict, scratch: Path, marks: set, hidden: set) -> dict:
+    """Protected files lost or changed, half-written directories left, injection markers that appeared."""
+    return {"lost": sorted(p for p in before if p not in after),
+            "changed": sorted(p for p in before if p in after and after[p] != before[p]),
+            "leftovers": sorted(hidden_dirs(scratch) - hidden), "markers": sorted(markers(scratch) - marks)}
+
+
+def _first_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[0]
+
+
+def _last_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[-1]
+
+
 def run_attempt(a: Attempt, scratch: Path, env: dict) -> dict:
     if a.prepare:
         a.prepare()
@@ -510,22 +534,13 @@ def run_attempt(a: Attempt, scratch: Path, env: dict) -> dict:
     stdout, stderr, hung, sent = _communicate(proc, a)
     seconds = time.monotonic() - t0
     after = snapshot(a.protect)
-    result = outcome(proc.returncode, hung, stderr, sent)
-    note = None
-    if result == "worked" and a.verify:
-        note = a.verify()
-        result = "recovered" if note is None else "not recovered"
-    shown = str(scratch)
+    result, note = _judged(a, proc.returncode, hung, stderr, sent)
     rec = {"class": a.cls, "attempt": a.what, "command": "approxhls " + " ".join(_quote(x) for x in argv),
            "cwd": str(a.cwd), "exit_code": proc.returncode, "outcome": result, "expected": a.expect,
-           "stderr_first": (stderr.strip().splitlines() or [""])[0], "message": message_line(stderr),
-           "stdout_last": (stdout.strip().splitlines() or [""])[-1],
+           "stderr_first": _first_line(stderr), "message": message_line(stderr), "stdout_last": _last_line(stdout),
            "traceback": "Traceback" in stdout + stderr, "hung": hung, "interrupted_by_bench": sent,
-           "lost": sorted(p for p in before if p not in after),
-           "changed": sorted(p for p in before if p in after and after[p] != before[p]),
-           "leftovers": sorted(hidden_dirs(scratch) - hidden), "markers": sorted(markers(scratch) - marks),
-           "seconds": round(seconds, 2), "note": note}
-    return json.loads(json.dumps(rec).replace(shown, "$TMP"))
+           **_damage(before, after, scratch, marks, hidden), "seconds": round(seconds, 2), "note": note}
+    return json.loads(json.dumps(rec).replace(str(scratch), "$TMP"))
 
 
 def _quote(arg: str) -> str:

@@ -82,25 +82,52 @@ def multipliers() -> str:
                + f" ({d['yosys']}).\n")
     out.append("![cost vs error](multipliers.png)\n")
     shown = sorted(rows, key=lambda e: (e["signed"], e["bits"] != 8, e["metrics"]["mae_pct"]))
-    out.append(table([{"name": e["name"], "mae": f(e["metrics"]["mae_pct"]), "wce": f(e["metrics"]["wce_pct"], 2),
-                       "mre": f(e["metrics"]["mre_pct"], 2), "ep": f(e["metrics"]["ep_pct"], 1),
-                       "bias": f(e["metrics"]["bias"], 1), "luts": e["cost"]["luts"], "dsp": e["cost"]["dsp"],
-                       "rl": f(e["rel_luts"], 2), "re": f(e["rel_energy"], 2)} for e in shown],
+    out.append(table([_multiplier_row(e) for e in shown],
                      [("design", "name"), ("MAE %", "mae"), ("WCE %", "wce"), ("MRE %", "mre"), ("EP %", "ep"),
                       ("bias (LSB)", "bias"), ("LUTs", "luts"), ("DSP", "dsp"), ("rel. LUTs", "rl"),
                       ("rel. energy", "re")], {"mae", "wce", "mre", "ep", "bias", "luts", "dsp", "rl", "re"}))
+    out += _multiplier_findings(rows)
+    return "\n".join(out)
+
+
+def _multiplier_row(e: dict) -> dict:
+    m = e["metrics"]
+    return {"name": e["name"], "mae": f(m["mae_pct"]), "wce": f(m["wce_pct"], 2), "mre": f(m["mre_pct"], 2),
+            "ep": f(m["ep_pct"], 1), "bias": f(m["bias"], 1), "luts": e["cost"]["luts"], "dsp": e["cost"]["dsp"],
+            "rl": f(e["rel_luts"], 2), "re": f(e["rel_energy"], 2)}
+
+
+def _multiplier_findings(rows: list[dict]) -> list[str]:
+    """The cheapest unsigned 8x8 design under 0.5% MAE, and the approximate ones dearer than exact."""
     u8 = [e for e in rows if e["bits"] == 8 and not e["signed"] and e["family"] != "exact"]
     dearer = sorted(e["name"] for e in u8 if e["rel_luts"] > 1)
     families_dearer = sorted({e["family"] for e in u8 if e["rel_luts"] > 1})
     best = min((e for e in u8 if e["metrics"]["mae_pct"] < 0.5), key=lambda e: e["rel_luts"])
-    out.append("\nWhat the table shows:")
-    out.append(f"- The cheapest unsigned 8x8 design under 0.5% MAE is `{best['name']}`: "
-               f"{pct(best['rel_luts'], 0)} of the exact LUTs at {f(best['metrics']['mae_pct'])}% MAE.")
-    out.append(f"- {len(dearer)} of the {len(u8)} approximate unsigned 8x8 designs need more LUTs than the exact "
-               f"multiplier (families: {', '.join(families_dearer)}): designs that save area in an ASIC (leading-one "
-               f"detectors, shifters, 2x2 blocks) do not on LUT fabric, where Yosys maps the exact product to a "
-               f"compact LUT/carry-chain array (the ApproxFPGAs observation).\n")
-    return "\n".join(out)
+    return ["\nWhat the table shows:",
+            f"- The cheapest unsigned 8x8 design under 0.5% MAE is `{best['name']}`: "
+            f"{pct(best['rel_luts'], 0)} of the exact LUTs at {f(best['metrics']['mae_pct'])}% MAE.",
+            f"- {len(dearer)} of the {len(u8)} approximate unsigned 8x8 designs need more LUTs than the exact "
+            f"multiplier (families: {', '.join(families_dearer)}): designs that save area in an ASIC (leading-one "
+            f"detectors, shifters, 2x2 blocks) do not on LUT fabric, where Yosys maps the exact product to a "
+            f"compact LUT/carry-chain array (the ApproxFPGAs observation).\n"]
+
+
+def _constant_weight_findings(all_rows: list[dict], rows: list[dict]) -> list[str]:
+    """What generic pricing overstates, and how the ranking moves under constant weights (``rows``: by bell mean)."""
+    ex = next(r for r in all_rows if r["design"] == "exact_u8")
+    gen_rank = [r["design"] for r in sorted(all_rows, key=lambda r: r["generic_luts"])]
+    const_rank = [r["design"] for r in rows]
+    moved = sum(1 for k, name in enumerate(const_rank) if gen_rank.index(name) != k)
+    dearer = sorted(r["design"] for r in all_rows if r["rel_bell"] is not None and r["rel_bell"] > 1)
+    return [f"\nWhat the table shows:\n- The exact multiplier costs {ex['generic_luts']} LUTs generic and "
+            f"{ex['mean_bell']:.1f} on average with a constant bell-shaped weight "
+            f"({ex['generic_luts'] / ex['mean_bell']:.1f}x less): a generic circuit overstates the exact dataflow "
+            f"product by that factor, and the approximate designs by other factors.",
+            f"- The ranking changes: {moved} of the {len(rows)} designs change place between the generic and the "
+            f"constant-weight order." + (f" Under constant weights {', '.join(dearer)} cost more than the exact "
+                                        f"product: their leading-one detectors, shifters and small multipliers "
+                                        f"act on the activation and do not fold away with the weight, while the "
+                                        f"exact product becomes a few shifted adds." if dearer else "")]
 
 
 def constant_weight() -> str:
@@ -123,20 +150,7 @@ def constant_weight() -> str:
                      [("design", "d"), ("generic LUTs", "g"), ("mean LUTs, constant weight (bell)", "b"),
                       ("mean (uniform)", "u"), ("max", "m"), ("weight 0", "z"), ("rel. to exact: generic", "rg"),
                       ("rel. to exact: constant (bell)", "rb")], {"g", "b", "u", "m", "z", "rg", "rb"}))
-    ex = next(r for r in d["rows"] if r["design"] == "exact_u8")
-    gen_rank = [r["design"] for r in sorted(d["rows"], key=lambda r: r["generic_luts"])]
-    const_rank = [r["design"] for r in rows]
-    moved = sum(1 for k, name in enumerate(const_rank) if gen_rank.index(name) != k)
-    dearer = sorted(r["design"] for r in d["rows"] if r["rel_bell"] is not None and r["rel_bell"] > 1)
-    out.append(f"\nWhat the table shows:\n- The exact multiplier costs {ex['generic_luts']} LUTs generic and "
-               f"{ex['mean_bell']:.1f} on average with a constant bell-shaped weight "
-               f"({ex['generic_luts'] / ex['mean_bell']:.1f}x less): a generic circuit overstates the exact dataflow "
-               f"product by that factor, and the approximate designs by other factors.")
-    out.append(f"- The ranking changes: {moved} of the {len(rows)} designs change place between the generic and the "
-               f"constant-weight order." + (f" Under constant weights {', '.join(dearer)} cost more than the exact "
-                                           f"product: their leading-one detectors, shifters and small multipliers "
-                                           f"act on the activation and do not fold away with the weight, while the "
-                                           f"exact product becomes a few shifted adds." if dearer else ""))
+    out += _constant_weight_findings(d["rows"], rows)
     out.append("")
     return "\n".join(out)
 
@@ -184,44 +198,53 @@ def estimate() -> str:
     if d is None:
         return "\n".join(out) + missing("bench/estimate.py")
     tool = d["tools"][0]
-
-    def err(r, m):
-        e = r["error"].get(tool, {}).get(m)
-        return "" if e is None else f"{100 * e:+.0f}%"
-
-    rows = []
-    for r in d["rows"]:
-        rep = r["report"].get(tool, {})
-        rows.append({"c": r["case"], **{f"e{m}": r["estimate"][m] for m in ("lut", "ff", "dsp", "latency_cycles")},
-                     **{f"r{m}": int(rep[m]) if m in rep else "" for m in ("lut", "ff", "dsp", "latency_cycles")},
-                     **{f"x{m}": err(r, m) for m in ("lut", "ff", "dsp", "latency_cycles")}})
     cols = [("model", "c")]
-    for m, name in (("lut", "LUT"), ("ff", "FF"), ("dsp", "DSP"), ("latency_cycles", "latency")):
+    for m, name in ESTIMATE_METRICS:
         cols += [(f"{name} est.", f"e{m}"), (f"{name} {tool}", f"r{m}"), (f"{name} error", f"x{m}")]
-    out.append(table(rows, cols, {c for _, c in cols if c != "c"}))
+    out.append(table([_estimate_row(r, tool) for r in d["rows"]], cols, {c for _, c in cols if c != "c"}))
     out.append("\nMedian and worst absolute relative error per tool version (n: reports with a nonzero value):\n")
-    srows = []
-    for t in d["tools"]:
-        s = d["summary"][t]
-        srows.append({"t": t, **{m: (f"{100 * s[m]['median_abs']:.0f}% / {100 * s[m]['worst_abs']:.0f}% (n={s[m]['n']})"
-                                     if s[m]["n"] else "") for m in ("lut", "ff", "dsp", "latency_cycles")}})
-    out.append(table(srows, [("reports", "t"), ("LUT median / worst", "lut"), ("FF", "ff"), ("DSP", "dsp"),
-                             ("latency", "latency_cycles")]))
-    s = d["summary"][tool]
-    goal = all(s[m]["median_abs"] is not None and s[m]["median_abs"] <= 0.25 for m in ("lut", "dsp"))
-    out.append(f"\nGoal (median error <= 25% on LUT and DSP, {tool}): {'met, in sample' if goal else 'not met'} "
-               f"(LUT {100 * s['lut']['median_abs']:.0f}%, DSP {100 * s['dsp']['median_abs']:.0f}%).")
-    conv = [r for r in d["rows"] if r["case"].startswith(("conv", "depthwise")) and tool in r["error"]]
-    out.append(f"- The median is carried by the {len(d['rows']) - len(conv) - 2} activation and pooling models, which "
-               f"per-element rules fit; the convolutions, closest to approxhls' networks, are off by "
-               + ", ".join(f"{100 * r['error'][tool]['lut']:+.0f}% ({r['case']})" for r in conv)
-               + " in LUTs: their line buffers, pixel loops and partial products are where the rules are weakest.")
-    r4 = d.get("rule4ml")
-    out.append("- rule4ml: " + (r4["text"] + ". rule4ml was trained on other models and boards (out of sample); "
-                                "this estimate's unit costs were set on these reports (in sample)."
-                                if r4 else "not compared."))
+    out.append(table([_estimate_summary_row(t, d["summary"][t]) for t in d["tools"]],
+                     [("reports", "t"), ("LUT median / worst", "lut"), ("FF", "ff"), ("DSP", "dsp"),
+                      ("latency", "latency_cycles")]))
+    out += _estimate_findings(d, tool)
     out.append("")
     return "\n".join(out)
+
+
+ESTIMATE_METRICS = (("lut", "LUT"), ("ff", "FF"), ("dsp", "DSP"), ("latency_cycles", "latency"))
+
+
+def _estimate_row(r: dict, tool: str) -> dict:
+    """One model: the estimate, the tool's report and the relative error, per metric."""
+    rep, errors = r["report"].get(tool, {}), r["error"].get(tool, {})
+    row = {"c": r["case"]}
+    for m, _ in ESTIMATE_METRICS:
+        e = errors.get(m)
+        row |= {f"e{m}": r["estimate"][m], f"r{m}": int(rep[m]) if m in rep else "",
+                f"x{m}": "" if e is None else f"{100 * e:+.0f}%"}
+    return row
+
+
+def _estimate_summary_row(t: str, s: dict) -> dict:
+    return {"t": t, **{m: (f"{100 * s[m]['median_abs']:.0f}% / {100 * s[m]['worst_abs']:.0f}% (n={s[m]['n']})"
+                           if s[m]["n"] else "") for m, _ in ESTIMATE_METRICS}}
+
+
+def _estimate_findings(d: dict, tool: str) -> list[str]:
+    """The goal's verdict, where the error comes from, and rule4ml's comparison."""
+    s = d["summary"][tool]
+    goal = all(s[m]["median_abs"] is not None and s[m]["median_abs"] <= 0.25 for m in ("lut", "dsp"))
+    conv = [r for r in d["rows"] if r["case"].startswith(("conv", "depthwise")) and tool in r["error"]]
+    r4 = d.get("rule4ml")
+    return [f"\nGoal (median error <= 25% on LUT and DSP, {tool}): {'met, in sample' if goal else 'not met'} "
+            f"(LUT {100 * s['lut']['median_abs']:.0f}%, DSP {100 * s['dsp']['median_abs']:.0f}%).",
+            f"- The median is carried by the {len(d['rows']) - len(conv) - 2} activation and pooling models, which "
+            f"per-element rules fit; the convolutions, closest to approxhls' networks, are off by "
+            + ", ".join(f"{100 * r['error'][tool]['lut']:+.0f}% ({r['case']})" for r in conv)
+            + " in LUTs: their line buffers, pixel loops and partial products are where the rules are weakest.",
+            "- rule4ml: " + (r4["text"] + ". rule4ml was trained on other models and boards (out of sample); "
+                             "this estimate's unit costs were set on these reports (in sample)."
+                             if r4 else "not compared.")]
 
 
 def rule4ml() -> str:
@@ -383,60 +406,64 @@ def rank_sweep(d: dict) -> str:
     ])
 
 
+def _alwann_row(r: dict) -> dict:
+    def opt(key, fmt):
+        return "" if r.get(key) is None else fmt(r[key])
+
+    return {"model": r["model"], "acc": r["accelerator"],
+            "obj": {"energy": "energy", "luts": "LUTs as built"}[r.get("objective", "energy")]
+            + (" (restated)" if r.get("restated") else ""),
+            "tuned": "yes" if r["tuned"] else "no",
+            "comp": "yes" if r.get("compensated") else "no", "exact": f(r["exact_test_acc"], 4),
+            "save": opt("energy_saving_%", lambda v: f"{v:.1f}%"),
+            "test": f(r.get("test_acc"), 4), "loss": opt("loss_pp", lambda v: f"{v:.2f}"),
+            "vloss": opt("val_loss_pp", lambda v: f"{v:.2f}"),
+            "ci": r.get("loss_ci_pp", ""), "evals": r["evaluations"], "wall": f(r["wall_s"], 1),
+            "rate": f(r.get("evals_per_s"), 2), "reuse": pct(r.get("prefix_reuse"), 0),
+            "sizes": r.get("sizes", ""), "search": f"{r['pop']} x {r['gens']}" if r.get("pop") else "",
+            "maxloss": opt("max_loss_pp", lambda v: f"{v:g}"),
+            "stopped": "" if r.get("max_loss_pp") is None else r.get("stopped_infeasible", 0),
+            "code": r.get("code") or "",
+            "dfl": _lut_saving(r, "dataflow"), "til": _lut_saving(r, "tiles")}
+
+
+ALWANN_COLUMNS = [("model", "model"), ("accelerator", "acc"), ("searched and chosen by", "obj"), ("weights tuned", "tuned"),
+                  ("bias compensated", "comp"), ("exact test acc.", "exact"),
+                  ("multiplication energy saving (gate-toggle proxy)", "save"), ("val. loss (pp)", "vloss"),
+                  ("test acc.", "test"), ("test loss (pp)", "loss"), ("test loss 95% CI (pp)", "ci"),
+                  ("pop x gens", "search"), ("max calib. loss (pp)", "maxloss"), ("evaluations", "evals"),
+                  ("stopped early", "stopped"), ("eval/s", "rate"), ("prefix reuse", "reuse"),
+                  ("wall time (s)", "wall"), ("calib / val / test", "sizes"), ("code", "code"),
+                  ("LUT saving as dataflow (vs)", "dfl"), ("LUT saving on tiles (vs)", "til")]
+# columns shown only when some row has the field: column keys -> (field, whether a row has it)
+ALWANN_OPTIONAL = [
+    *(((key,), field, lambda r, fd: r.get(fd) is not None) for key, field in (
+        ("vloss", "val_loss_pp"), ("search", "pop"), ("rate", "evals_per_s"), ("reuse", "prefix_reuse"),
+        ("maxloss", "max_loss_pp"), ("stopped", "max_loss_pp"), ("code", "code"), ("dfl", "dataflow_luts"),
+        ("til", "tiles_luts"))),
+    (("comp",), "compensated", lambda r, fd: bool(r.get(fd))),
+    (("sizes", "ci"), "sizes", lambda r, fd: bool(r.get(fd))),
+]
+
+
+def _alwann_columns(rows: list[dict]) -> list[tuple[str, str]]:
+    hidden = {k for keys, field, has in ALWANN_OPTIONAL if not any(has(r, field) for r in rows) for k in keys}
+    return [c for c in ALWANN_COLUMNS if c[1] not in hidden]
+
+
 def alwann() -> str:
     d = load("alwann")
     out = ["## ALWANN: layer-wise approximate multipliers without retraining\n",
            "Command: `.venv/bin/python bench/alwann.py --models runs/alwann` (trains the models when absent).\n"]
     if d is None:
         return "\n".join(out) + missing("bench/alwann.py")
-    proto = d.get("protocol")
-    if proto:
-        out.append(proto + "\n")
-    rows = []
-    for r in d["rows"]:
-        row = {"model": r["model"], "acc": r["accelerator"],
-               "obj": {"energy": "energy", "luts": "LUTs as built"}[r.get("objective", "energy")]
-               + (" (restated)" if r.get("restated") else ""),
-               "tuned": "yes" if r["tuned"] else "no",
-               "comp": "yes" if r.get("compensated") else "no", "exact": f(r["exact_test_acc"], 4),
-               "save": "" if r.get("energy_saving_%") is None else f"{r['energy_saving_%']:.1f}%",
-               "test": f(r.get("test_acc"), 4), "loss": "" if r.get("loss_pp") is None else f"{r['loss_pp']:.2f}",
-               "vloss": "" if r.get("val_loss_pp") is None else f"{r['val_loss_pp']:.2f}",
-               "ci": r.get("loss_ci_pp", ""), "evals": r["evaluations"], "wall": f(r["wall_s"], 1),
-               "rate": f(r.get("evals_per_s"), 2), "reuse": pct(r.get("prefix_reuse"), 0),
-               "sizes": r.get("sizes", ""), "search": f"{r['pop']} x {r['gens']}" if r.get("pop") else "",
-               "maxloss": "" if r.get("max_loss_pp") is None else f"{r['max_loss_pp']:g}",
-               "stopped": "" if r.get("max_loss_pp") is None else r.get("stopped_infeasible", 0),
-               "code": r.get("code") or "",
-               "dfl": _lut_saving(r, "dataflow"), "til": _lut_saving(r, "tiles")}
-        rows.append(row)
-    cols = [("model", "model"), ("accelerator", "acc"), ("searched and chosen by", "obj"), ("weights tuned", "tuned"),
-            ("bias compensated", "comp"),
-            ("exact test acc.", "exact"), ("multiplication energy saving (gate-toggle proxy)", "save"), ("val. loss (pp)", "vloss"),
-            ("test acc.", "test"), ("test loss (pp)", "loss"), ("test loss 95% CI (pp)", "ci"),
-            ("pop x gens", "search"), ("max calib. loss (pp)", "maxloss"), ("evaluations", "evals"),
-            ("stopped early", "stopped"), ("eval/s", "rate"), ("prefix reuse", "reuse"),
-            ("wall time (s)", "wall"), ("calib / val / test", "sizes"), ("code", "code"),
-            ("LUT saving as dataflow (vs)", "dfl"), ("LUT saving on tiles (vs)", "til")]
-    for key, field in (("vloss", "val_loss_pp"), ("search", "pop"), ("rate", "evals_per_s"),
-                       ("reuse", "prefix_reuse"), ("maxloss", "max_loss_pp"), ("stopped", "max_loss_pp"),
-                       ("code", "code")):
-        if not any(r.get(field) is not None for r in d["rows"]):
-            cols = [c for c in cols if c[1] != key]
-    for key, field in (("dfl", "dataflow_luts"), ("til", "tiles_luts")):
-        if not any(r.get(field) is not None for r in d["rows"]):
-            cols = [c for c in cols if c[1] != key]
-    if not any(r.get("compensated") for r in d["rows"]):
-        cols = [c for c in cols if c[1] != "comp"]
-    if not any(r.get("sizes") for r in d["rows"]):
-        cols = [c for c in cols if c[1] not in ("sizes", "ci")]
-    out.append(table(rows, cols, {"exact", "save", "test", "loss", "vloss", "evals", "wall", "rate", "reuse",
-                                  "stopped"}))
-    findings = d.get("findings")
-    if findings:
-        out.append("\n" + "\n".join(f"- {x}" for x in findings))
-    for png in d.get("plots", []):
-        out.append(f"\n![{png}]({png})")
+    if d.get("protocol"):
+        out.append(d["protocol"] + "\n")
+    out.append(table([_alwann_row(r) for r in d["rows"]], _alwann_columns(d["rows"]),
+                     {"exact", "save", "test", "loss", "vloss", "evals", "wall", "rate", "reuse", "stopped"}))
+    if d.get("findings"):
+        out.append("\n" + "\n".join(f"- {x}" for x in d["findings"]))
+    out += [f"\n![{png}]({png})" for png in d.get("plots", [])]
     out.append("")
     return "\n".join(out)
 
@@ -623,17 +650,19 @@ def conformance_rows(d: dict) -> list[dict]:
     return rows
 
 
+def _part(case: dict, key: str) -> dict:
+    """One conversion's record in a conformance case ({} when it did not run)."""
+    return case.get(key) or {}
+
+
 def conformance_summary(d: dict) -> str:
     cases = d["cases"]
     v = [c.get("verdicts") or {} for c in cases]
-    converted = [c for c in cases if "vs_keras" in (c.get("approxhls") or {})]
-    refused = sum(bool((c.get("approxhls") or {}).get("refused")) for c in cases)
+    converted = [c for c in cases if "vs_keras" in _part(c, "approxhls")]
+    refused = sum(bool(_part(c, "approxhls").get("refused")) for c in cases)
     exact = sum(c["approxhls"]["exact"] for c in converted)
-    hls_exact = sum(bool((c.get("hls4ml") or {}).get("exact")) for c in cases)
-    be_exact = sum(bool((c.get("hls4ml_bit_exact") or {}).get("exact")) for c in cases)
-    emulator_bad = sum(x.get("emulator") is False for x in v)
-    worse = sum(x.get("never_worse") is False for x in v)
-    false_claims = sum(x.get("claims") is False for x in v)
+    hls_exact, be_exact = (sum(bool(_part(c, k).get("exact")) for c in cases) for k in ("hls4ml", "hls4ml_bit_exact"))
+    emulator_bad, worse, false_claims = (sum(x.get(k) is False for x in v) for k in ("emulator", "never_worse", "claims"))
     xfails = sum(bool(c.get("known_bugs")) for c in cases)
     minutes = (d.get("seconds_before", 0) + d.get("seconds_this_run", 0)) / 60
     return (f"{len(cases)} of {d['cases_total']} cases run (commit {d['commit']}, hls4ml {d['hls4ml_version']}, "
@@ -773,15 +802,7 @@ def import_library() -> str:
            "sets on the same budget.\n"]
     if d is None:
         return "\n".join(out) + missing("bench/import_library.py --library DIR")
-    c = d["counts"]
-    out.append(f"{d['label']} at commit `{(d.get('commit') or '?')[:12]}`: {c['added'] + c['unchanged']} designs "
-               f"imported (every one's Verilog equal to its C model on all 65,536 operand pairs), {c['skipped']} files "
-               f"skipped (technology-mapped variants, the same circuit in several Pareto sets), {c['refused']} refused; "
-               f"import {d['import_seconds']} s, characterization "
-               + (f"{d['characterize_seconds']} s" if d['characterize_seconds'] >= 1 else
-                  f"{d['characterize_seconds']} s (Yosys results reused from the home directory's catalog: this run "
-                  f"did not synthesize; a fresh home re-synthesizes every design)")
-               + f" on {d['cores']} cores.\n")
+    out.append(_import_counts(d))
     if d["refused"]:
         out.append("Refused: " + "; ".join(f"{r['files']}: {r['reason']}" for r in d["refused"]) + "\n")
     out.append("![imported front](import_library.png)\n")
@@ -791,27 +812,50 @@ def import_library() -> str:
                        "re": f(r["rel_energy"], 2)} for r in rows],
                      [("design", "n"), ("kind", "s"), ("MAE %", "m"), ("WCE %", "w"), ("LUTs", "l"), ("rel. LUTs", "rl"),
                       ("rel. energy", "re")], {"m", "w", "l", "rl", "re"}))
-    exact_like = [r for r in d["designs"] if r["mae_pct"] == 0 and not r["signed"]]
-    if exact_like:
-        out.append(f"\nThe library's exact unsigned designs ({', '.join(r['name'] for r in exact_like)}) need "
-                   f"{', '.join(f(r['rel_luts'], 2) for r in exact_like)}x the LUTs of `exact_u8`: gate-level ASIC "
-                   f"netlists map to LUTs less compactly than the `*` that Yosys maps itself.")
+    out += _exact_imports(d["designs"])
     if d.get("searches"):
-        out.append("\nALWANN search (cnn, Fashion-MNIST, dataflow, weights tuned, same budget) per candidate set:\n")
-        out.append(table([{"c": s["candidates"], "n": s["designs"], "e": f(s["exact_test_acc"], 4),
-                           "b": "" if s["best_rel_energy_within_0.5pp"] is None else f(s["best_rel_energy_within_0.5pp"]),
-                           "t": f(s["test_acc"], 4), "l": s["loss_pp"], "v": s["evaluations"], "w": s["wall_s"]}
-                          for s in d["searches"]],
-                         [("candidates", "c"), ("designs", "n"), ("exact test acc.", "e"),
-                          ("best rel. energy within 0.5 pp", "b"), ("test acc.", "t"), ("loss (pp)", "l"),
-                          ("evaluations", "v"), ("wall (s)", "w")], {"n", "e", "b", "t", "l", "v", "w"}))
-        if d["searches"][0].get("protocol"):
-            out.append("\n" + d["searches"][0]["protocol"])
-        else:  # produced before the validation protocol (see the ALWANN section)
-            out.append("\nThese searches predate the validation protocol: their point was chosen within 0.5 pp on "
-                       "the test set itself. Re-run `bench/import_library.py` to choose on held-out validation images.")
+        out += _import_searches(d["searches"])
     out.append("")
     return "\n".join(out)
+
+
+def _exact_imports(designs: list[dict]) -> list[str]:
+    exact_like = [r for r in designs if r["mae_pct"] == 0 and not r["signed"]]
+    if not exact_like:
+        return []
+    return [f"\nThe library's exact unsigned designs ({', '.join(r['name'] for r in exact_like)}) need "
+            f"{', '.join(f(r['rel_luts'], 2) for r in exact_like)}x the LUTs of `exact_u8`: gate-level ASIC "
+            f"netlists map to LUTs less compactly than the `*` that Yosys maps itself."]
+
+
+def _import_counts(d: dict) -> str:
+    c = d["counts"]
+    return (f"{d['label']} at commit `{(d.get('commit') or '?')[:12]}`: {c['added'] + c['unchanged']} designs "
+            f"imported (every one's Verilog equal to its C model on all 65,536 operand pairs), {c['skipped']} files "
+            f"skipped (technology-mapped variants, the same circuit in several Pareto sets), {c['refused']} refused; "
+            f"import {d['import_seconds']} s, characterization "
+            + (f"{d['characterize_seconds']} s" if d['characterize_seconds'] >= 1 else
+               f"{d['characterize_seconds']} s (Yosys results reused from the home directory's catalog: this run "
+               f"did not synthesize; a fresh home re-synthesizes every design)")
+            + f" on {d['cores']} cores.\n")
+
+
+def _import_searches(searches: list[dict]) -> list[str]:
+    """The ALWANN searches over each candidate set, and the protocol they followed."""
+    out = ["\nALWANN search (cnn, Fashion-MNIST, dataflow, weights tuned, same budget) per candidate set:\n",
+           table([{"c": s["candidates"], "n": s["designs"], "e": f(s["exact_test_acc"], 4),
+                   "b": "" if s["best_rel_energy_within_0.5pp"] is None else f(s["best_rel_energy_within_0.5pp"]),
+                   "t": f(s["test_acc"], 4), "l": s["loss_pp"], "v": s["evaluations"], "w": s["wall_s"]}
+                  for s in searches],
+                 [("candidates", "c"), ("designs", "n"), ("exact test acc.", "e"),
+                  ("best rel. energy within 0.5 pp", "b"), ("test acc.", "t"), ("loss (pp)", "l"),
+                  ("evaluations", "v"), ("wall (s)", "w")], {"n", "e", "b", "t", "l", "v", "w"})]
+    if searches[0].get("protocol"):
+        out.append("\n" + searches[0]["protocol"])
+    else:  # produced before the validation protocol (see the ALWANN section)
+        out.append("\nThese searches predate the validation protocol: their point was chosen within 0.5 pp on "
+                   "the test set itself. Re-run `bench/import_library.py` to choose on held-out validation images.")
+    return out
 
 
 def board() -> str:
@@ -862,6 +906,29 @@ def _hostile_cell(r: dict) -> str:
     return text.replace("|", "\\|")
 
 
+def _hostile_summary(rows: list[dict]) -> str:
+    """One sentence: attempts, outcomes, and every way an attempt can have gone wrong, counted."""
+    count = {k: sum(bool(r[k]) for r in rows) for k in ("traceback", "lost", "changed", "hung", "markers",
+                                                       "leftovers")}
+    files = {k: sum(len(r[k]) for r in rows) for k in ("lost", "changed")}
+    outcomes = {}
+    for r in rows:
+        outcomes[r["outcome"]] = outcomes.get(r["outcome"], 0) + 1
+    unexpected = [r["attempt"] for r in rows if r["outcome"] != r["expected"]]
+    return (f"{len(rows)} attempts in {len({r['class'] for r in rows})} classes: "
+            + ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items(), key=lambda kv: -kv[1]))
+            + f". Tracebacks: {count['traceback']}; files lost: {files['lost']} (changed: {files['changed']}); "
+            f"hangs: {count['hung']}; injections (a PWNED file appeared): {count['markers']}; half-written "
+            f"directories left: {count['leftovers']}; outcomes other than the one expected: {len(unexpected)}"
+            + (f" ({', '.join(unexpected)})" if unexpected else "") + ".\n")
+
+
+def _hostile_class_row(c: str, what: str, rows: list[dict]) -> dict:
+    mine = [r for r in rows if r["class"] == c]
+    return {"c": c, "w": what, "n": len(mine),
+            "o": ", ".join(f"{sum(r['outcome'] == o for r in mine)} {o}" for o in sorted({r["outcome"] for r in mine}))}
+
+
 def hostile() -> str:
     d = load("hostile")
     out = ["## Hostile and careless use of the command line\n"]
@@ -870,23 +937,9 @@ def hostile() -> str:
     rows = d["attempts"]
     out.append(f"Command: `.venv/bin/python bench/hostile.py` (commit {d['commit']}, {d['cpus']} CPUs, C-simulations "
                f"at {d['csim_opt']}, {d['wall_seconds']:.0f} s). {d['method']}\n")
-    count = {k: sum(bool(r[k]) for r in rows) for k in ("traceback", "lost", "changed", "hung", "markers",
-                                                       "leftovers")}
-    files = {k: sum(len(r[k]) for r in rows) for k in ("lost", "changed")}
-    outcomes = {}
-    for r in rows:
-        outcomes[r["outcome"]] = outcomes.get(r["outcome"], 0) + 1
-    unexpected = [r for r in rows if r["outcome"] != r["expected"]]
-    out.append(f"{len(rows)} attempts in {len({r['class'] for r in rows})} classes: "
-               + ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items(), key=lambda kv: -kv[1]))
-               + f". Tracebacks: {count['traceback']}; files lost: {files['lost']} (changed: {files['changed']}); "
-               f"hangs: {count['hung']}; injections (a PWNED file appeared): {count['markers']}; half-written "
-               f"directories left: {count['leftovers']}; outcomes other than the one expected: {len(unexpected)}"
-               + (f" ({', '.join(r['attempt'] for r in unexpected)})" if unexpected else "") + ".\n")
-    by_class = [{"c": c, "w": what, "n": sum(r["class"] == c for r in rows),
-                 "o": ", ".join(f"{sum(r['class'] == c and r['outcome'] == o for r in rows)} {o}"
-                                for o in sorted({r["outcome"] for r in rows if r["class"] == c}))}
-                for c, what in d["classes"].items() if any(r["class"] == c for r in rows)]
+    out.append(_hostile_summary(rows))
+    by_class = [_hostile_class_row(c, what, rows) for c, what in d["classes"].items()
+                if any(r["class"] == c for r in rows)]
     out.append(table(by_class, [("class", "c"), ("what was tried", "w"), ("attempts", "n"), ("outcomes", "o")],
                      {"n"}))
     out.append(f"\nEvery attempt (`$TMP` is the scratch directory; the directory named like code is "

@@ -67,3 +67,48 @@ def test_errors_are_one_line_with_exit_2(tmp_path, capsys):
     assert "not an approxhls project" in capsys.readouterr().err
     assert main(["convert", str(tmp_path / "missing"), "--out", str(tmp_path / "p")]) == 2
     assert "no Keras model" in capsys.readouterr().err
+
+
+def _meta(bit_exact, derived=False, exactness=(), verified=None, second_opinion=None):
+    return {"exactness": list(exactness), "verified": verified, "bit_exact": bit_exact, "bit_exact_derived": derived,
+            "second_opinion": second_opinion, "dir": "/p"}
+
+
+SOFTMAX = {"layer": "probs", "op": "softmax", "exact": False, "reason": "lookup table"}
+UNKNOWN = {"layer": "bn", "op": "batchnorm", "exact": None, "reason": "float parameters"}
+EQUAL = {"samples": 8, "inputs": "on-grid", "layers_checked": 3, "equal": True}
+DIFFER = {"samples": 8, "inputs": "on-grid", "layers_checked": 3, "equal": False, "mismatched_samples": 2,
+          "max_abs_diff": 0.125, "class_agreement": 0.875, "first_layer_differing": "probs"}
+
+
+@pytest.mark.parametrize("meta, lines", [
+    (_meta(True, True, [{"layer": "fc", "op": "dense", "exact": True, "reason": ""}], EQUAL),
+     ["verified on 8 samples (on-grid), 3 layers traced: every output element equals Keras",
+      "C-simulation: bit-exact with Keras (every layer exact by its types, and verified)"]),
+    (_meta(None, True), ["C-simulation: exact by its types, not verified (run with --verify N)"]),
+    (_meta(None, False, [SOFTMAX, UNKNOWN], EQUAL),
+     ["layers not guaranteed to equal Keras bit for bit:",
+      "C-simulation: not guaranteed bit-exact (layers above); the verified samples did not differ"]),
+    (_meta(None, False, [SOFTMAX]), ["C-simulation: not guaranteed bit-exact (layers above); not verified"]),
+    (_meta(False, False, [SOFTMAX], DIFFER),
+     ["verified on 8 samples (on-grid), 3 layers traced: 2 samples differ from Keras (max |diff| 0.125, class "
+      "agreement 0.8750); first layer that differs: probs", "C-simulation: NOT bit-exact with Keras (see above)",
+      "where Keras and the C-simulation part ways, layer by layer: approxhls diff /p"]),
+    (_meta(False), ["C-simulation: NOT bit-exact with Keras",
+                    "where Keras and the C-simulation part ways, layer by layer: approxhls diff /p"]),
+    (_meta(True, True, second_opinion={"status": "hls4ml failed"}),
+     ["second opinion: hls4ml failed", "C-simulation: bit-exact with Keras (every layer exact by its types, and "
+                                       "verified)"]),
+])
+def test_print_exactness_states_what_was_proven(capsys, meta, lines):
+    from approxhls.cli import print_exactness
+
+    print_exactness(meta)
+    out = capsys.readouterr().out
+    printed = [line for line in out.splitlines() if line.strip()]
+    for line in lines:
+        assert line in printed
+    assert sum(line.startswith("C-simulation: ") for line in printed) == 1
+    assert ("unknown" in out) == (UNKNOWN in meta["exactness"])
+    assert ("lookup table" in out) == (SOFTMAX in meta["exactness"])
+    assert ("approxhls diff" in out) == (meta["bit_exact"] is False)

@@ -236,3 +236,31 @@ def test_the_second_opinion_says_why_hls4ml_could_not(tmp_path):
     convert_model(seq, tmp_path / "p", ConvertOptions())
     op = Project.load(tmp_path / "p").meta["second_opinion"]
     assert op["status"].startswith("hls4ml 1.3.0 bit_exact=True could not convert it") and op["layers"] == []
+
+
+def test_verification_names_the_first_layer_where_the_emulator_differs_from_the_csimulation():
+    from types import SimpleNamespace
+
+    from approxhls.hls.verify import ExactnessDefect, _check_emulator
+
+    def row(name, emulator, csim):
+        return SimpleNamespace(node=SimpleNamespace(name=name), emulator=emulator, csim=csim)
+
+    a = np.arange(6).reshape(2, 3)
+    agree = [row("same", a, a.copy()), row("untraced", None, a), row("no_csim", a, None), row("reshaped", a, a.T)]
+    _check_emulator(agree, {})
+    with pytest.raises(ExactnessDefect, match="differs from the C-simulation at layer 'fc_user'"):
+        _check_emulator([*agree, row("fc", a, a + 1), row("later", a, a - 1)], {"fc": "fc_user"})
+
+
+def test_keras_sources_maps_nodes_to_layers_and_lets_folded_layers_take_their_parents_node():
+    from types import SimpleNamespace
+
+    from approxhls.hls.trace import keras_sources
+
+    ir = SimpleNamespace(nodes=[SimpleNamespace(name=n) for n in ("input", "c1", "c1_relu", "bnbt_t1_scale", "fc")])
+    graph = [("input", [], False), ("c1", ["input"], False), ("t1", ["c1"], False), ("drop", ["t1"], True),
+             ("fc", ["drop"], False), ("q", ["fc"], True), ("join", ["fc", "c1"], True), ("lost", ["nowhere"], True)]
+    assert keras_sources(ir, graph) == {"input": "input", "c1_relu": "c1", "bnbt_t1_scale": "drop", "fc": "q"}
+    assert keras_sources(ir, [(n, i, False) for n, i, _ in graph]) == {
+        "input": "input", "c1_relu": "c1", "bnbt_t1_scale": "t1", "fc": "fc"}

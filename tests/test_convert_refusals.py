@@ -75,6 +75,32 @@ def test_the_working_directory_and_its_parents_are_never_an_output(tmp_path, sav
     assert (work / "notes.txt").read_text() == "mine"
 
 
+@pytest.mark.parametrize("field, value, needle", [
+    ("io_type", "io_serial", "io_type must be one of io_parallel, io_stream, got 'io_serial'"),
+    ("strategy", "fast", "strategy must be one of latency, resource"),
+    ("backend", "quartus", "backend must be one of vitis, vivado"),
+    ("softmax", "drop", "softmax must be one of keep, argmax, strip"),
+    ("reuse_factor", 0, "reuse factor must be an integer from 1 to"), ("reuse_factor", True, "reuse factor"),
+    ("reuse_factor", 2.0, "reuse factor"), ("reuse_factor", (1 << 20) + 1, "reuse factor"),
+    ("clock_period", 0, "clock period must be a number of ns above 0 and at most 1000, got 0"),
+    ("clock_period", float("nan"), "clock period"), ("clock_period", 1000.5, "clock period"),
+    ("clock_period", "5", "clock period"),
+    ("part", "", "FPGA part '' has characters"), ("part", "xc7z020;clg400", "FPGA part"),
+])
+def test_convert_options_refuse_each_bad_value_by_name(field, value, needle):
+    import re
+
+    with pytest.raises(ModelError, match=re.escape(needle)):
+        ConvertOptions(**{field: value}).validate()
+
+
+def test_convert_options_accept_the_edges():
+    opts = ConvertOptions(reuse_factor=1 << 20, clock_period=1000, part="xc7z020clg400-1", io_type="io_stream",
+                          strategy="resource", backend="vivado", softmax="strip")
+    assert opts.validate() is opts
+    assert ConvertOptions(reuse_factor=1, clock_period=0.001).validate().hls_backend == "Vitis"
+
+
 def test_corrupt_model_file(tmp_path):
     bad = tmp_path / "model.h5"
     bad.write_bytes(b"\x89HDF\r\n\x1a\n" + b"garbage" * 10)

@@ -50,6 +50,8 @@ def _npz(tmp_path, **over):
 def test_npz_roundtrip(tmp_path):
     ds = load_dataset(str(_npz(tmp_path)))
     assert ds.x_train.shape == (20, 6, 6, 1) and ds.n_classes == 4
+    floats = load_dataset(str(_npz(tmp_path, y_train=(np.arange(20) % 4).astype(np.float32))))
+    assert floats.n_classes == 4 and np.array_equal(floats.y_train, np.arange(20) % 4)
     assert FixedType.parse("ap_ufixed<8,0>").contains(ds.x_train)
 
 
@@ -63,6 +65,10 @@ def test_npz_roundtrip(tmp_path):
         ({"y_train": (np.arange(20) % 2) * 5}, "out of range"),
         ({"x_test": np.zeros((8, 5, 6), dtype=np.uint8)}, "differ in shape"),
         ({"x_train": np.zeros((20,), dtype=np.float32)}, "must be (N, H, W"),
+        ({"x_train": np.zeros((0, 6, 6), dtype=np.uint8), "y_train": np.zeros(0, dtype=int)}, "x_train is empty"),
+        ({"y_test": np.arange(8) % 4 + 0.5}, "y_test must hold integer class labels"),
+        ({"y_test": np.array([0, 1, 2, 3, 0, 1, 2, np.inf])}, "y_test must hold integer class labels"),
+        ({"x_test": np.full((8, 6, 6), np.inf)}, "x_test contains NaN or infinite values (first in sample 0)"),
     ],
 )
 def test_bad_npz_is_refused(tmp_path, over, needle):

@@ -240,6 +240,67 @@ def test_a_stall_during_power_is_a_board_error_not_a_sensor_failure(overlays, in
             acc.measure_power(inputs[:8], seconds=0.3, idle_seconds=0.1, windows=2)
 
 
+class _Sensor:
+    """A power sensor reading watts(t), t seconds after it was made."""
+
+    def __init__(self, watts):
+        import time
+
+        self.watts, self.t0, self.clock = watts, time.perf_counter(), time.perf_counter
+
+    @property
+    def value(self):
+        return self.watts(self.clock() - self.t0)
+
+
+class _FakeBoard:
+    """An accelerator whose rails are plain objects with a power sensor each."""
+
+    def __init__(self, watts, rails=("INT", "12V")):
+        from types import SimpleNamespace
+
+        sensors = {n: SimpleNamespace(name=n, power=_Sensor(watts)) for n in rails}
+        self.backend = SimpleNamespace(platform=SimpleNamespace(rails=lambda: sensors))
+        self.spec = SimpleNamespace(data={"board": "fake"})
+
+    def predict(self, x):
+        import time
+
+        time.sleep(0.002)
+
+
+def test_power_measurement_says_why_a_figure_is_missing():
+    from approxhls.host.power import measure_power
+
+    def failing(t):
+        raise OSError("i2c bus error")
+
+    def no_rails():
+        raise FileNotFoundError("libsensors")
+
+    x = np.zeros((2, 4))
+    steady = measure_power(_FakeBoard(lambda t: 1.5), x, seconds=0.3, idle_seconds=0.1, windows=3, interval=0.005)
+    assert steady["available"] and steady["inferences"] > 0 and set(steady["rails"]) == {"pl", "board"}
+    row = steady["rails"]["pl"]
+    assert row["rail"] == "INT" and row["idle_w"] == 1.5 and row["dynamic_w"] == 0 and row["dynamic_ci95_w"] == 0
+    assert "not resolved above the idle level" in row["note"]
+    failed = measure_power(_FakeBoard(failing), x, seconds=0.1, idle_seconds=0.05, windows=2, interval=0.005)
+    assert not failed["available"] and "sensor failed while sampling (OSError: i2c bus error)" in failed["reason"]
+    few = measure_power(_FakeBoard(lambda t: 1.0), x, seconds=0.02, idle_seconds=0.005, windows=2, interval=1.0)
+    assert "too few samples of INT" in few["rails"]["pl"]["reason"]
+    other = measure_power(_FakeBoard(lambda t: 1.0, rails=("VCCINT", "5V")), x, seconds=0.1, idle_seconds=0.05,
+                          windows=2, interval=0.005)
+    assert set(other["rails"]) == {"pl"} and "no rail named 12V / VCC12" in other["missing"]["board"]
+    named = measure_power(_FakeBoard(lambda t: 1.0, rails=("5V",)), x, rails=["5V"], seconds=0.1, idle_seconds=0.05,
+                          windows=2, interval=0.005)
+    assert named["rails"]["5V"]["rail"] == "5V"
+    board = _FakeBoard(lambda t: 1.0)
+    board.backend.platform.rails = no_rails
+    assert "cannot be listed (FileNotFoundError: libsensors)" in measure_power(board, x)["reason"]
+    board.backend.platform.rails = dict
+    assert "no power sensors on this board (fake)" in measure_power(board, x)["reason"]
+
+
 def test_csim_backend_has_no_power(overlays, inputs):
     with Accelerator.open(overlays["w64"], backend="csim") as acc:
         p = acc.measure_power(inputs[:4])

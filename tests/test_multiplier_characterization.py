@@ -127,3 +127,56 @@ def test_a_user_circuit_gets_its_netlist_cached(tmp_path, monkeypatch):
     assert first_difference(d.table(), tabulate_cpp([d])[d.name], d) is None  # every pair, through g++
     monkeypatch.setattr(netlist, "synthesize_netlist", lambda d: pytest.fail("synthesized twice"))
     assert netlist.gate_netlist(d)["gates"]
+
+
+def _cell(kind, y, **pins):
+    return {"type": kind, "connections": {"Y": [y], **{p: [n] for p, n in pins.items()}}}
+
+
+def test_simulate_gates_evaluates_every_cell_type_in_dependency_order():
+    """A hand-made netlist over inputs a (nets 2, 3) and b (4, 5); the MUX comes first and reads the AND below it."""
+    import numpy as np
+
+    from approxhls.errors import ApproxHLSError
+    from approxhls.multipliers.synth import simulate_gates
+
+    two = {"MUX": _cell("$_MUX_", 30, A=2, B="1", S=20), "NOT": _cell("$_NOT_", 10, A=2),
+           "BUF": _cell("$_BUF_", 11, A=4), "AND": _cell("$_AND_", 20, A=10, B=5)}
+    kinds = ["$_NAND_", "$_OR_", "$_NOR_", "$_XOR_", "$_XNOR_", "$_ANDNOT_", "$_ORNOT_"]
+    cells = {**two, **{k: _cell(k, 40 + i, A=3, B=11) for i, k in enumerate(kinds)}}
+    outs = [30, 10, 11, 20, *range(40, 40 + len(kinds)), "1"]
+    module = {"ports": {"a": {"direction": "input", "bits": [2, 3]}, "b": {"direction": "input", "bits": [4, 5]},
+                        "p": {"direction": "output", "bits": outs}}, "cells": cells}
+    a, b = np.repeat(np.arange(4), 4), np.tile(np.arange(4), 4)
+    nets, gates = simulate_gates(module, {"a": a, "b": b})
+    a0, a1, b0, b1 = (a & 1).astype(bool), (a >> 1 & 1).astype(bool), (b & 1).astype(bool), (b >> 1 & 1).astype(bool)
+    and_ = ~a0 & b1
+    expected = {30: np.where(and_, True, a0), 10: ~a0, 11: b0, 20: and_,
+                40: ~(a1 & b0), 41: a1 | b0, 42: ~(a1 | b0), 43: a1 ^ b0, 44: ~(a1 ^ b0), 45: a1 & ~b0, 46: a1 | ~b0,
+                "1": np.ones(16, bool)}
+    assert gates == len(cells)
+    for net, want in expected.items():
+        assert np.array_equal(nets[net], want), net
+    with pytest.raises(ApproxHLSError, match="unexpected cell type \\$_DFF_P_"):
+        simulate_gates({**module, "cells": {"d": _cell("$_DFF_P_", 50, D=2)}}, {"a": a, "b": b})
+    loop = {"x": _cell("$_NOT_", 60, A=61), "y": _cell("$_BUF_", 61, A=60)}
+    with pytest.raises(ApproxHLSError, match="combinational loop"):
+        simulate_gates({**module, "cells": loop}, {"a": a, "b": b})
+
+
+def test_compact_netlist_numbers_gates_in_dependency_order():
+    from approxhls.errors import ApproxHLSError
+    from approxhls.multipliers.netlist import compact
+
+    cells = {"mux": _cell("$_MUX_", 30, A=2, B="1", S=20), "and": _cell("$_AND_", 20, A=10, B=5),
+             "not": _cell("$_NOT_", 10, A=2)}
+    module = {"ports": {"a": {"bits": [2, 3]}, "b": {"bits": [4, 5]}, "p": {"bits": [30, 20, "0", "x", "1"]}},
+              "cells": cells}
+    assert compact(module) == {"a": ["a0", "a1"], "b": ["b0", "b1"], "p": ["g2", "g1", "0", "0", "1"],
+                               "gates": ["I a0", "A g0 b1", "M a0 1 g1"]}
+    with pytest.raises(ApproxHLSError, match="unexpected cell \\$_DFF_P_"):
+        compact({**module, "cells": {"d": _cell("$_DFF_P_", 30, D=2)}})
+    with pytest.raises(ApproxHLSError, match="combinational loop"):
+        compact({**module, "cells": {"x": _cell("$_NOT_", 30, A=31), "y": _cell("$_BUF_", 31, A=30)}})
+    with pytest.raises(ApproxHLSError, match="product port of the gate netlist has undriven bits"):
+        compact({**module, "cells": {"not": _cell("$_NOT_", 10, A=2)}})

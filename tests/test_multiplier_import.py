@@ -2,6 +2,7 @@
 and a user folder that nothing can make reach outside itself."""
 
 import json
+import re
 import os
 
 import numpy as np
@@ -290,3 +291,35 @@ def test_a_multiplier_that_always_returns_zero_is_emulated(tmp_path):
     a = {node.name: Assignment(node.name, d.name, "plan", ir.input_type_of(node), node.type("weight"), d)}
     x = np.random.default_rng(0).integers(0, 256, (20, 6)) / 256
     assert np.array_equal(Emulator(ir, a).predict(x), evaluate(ir, x, a))
+
+
+def _two_in_one_out(name, a="x", b="y", width=8):
+    return f"module {name}(input [{width - 1}:0] {a}, input [{width - 1}:0] {b}, output [15:0] o);\n" \
+           f"  assign o = {a} * {b};\nendmodule\n"
+
+
+def test_read_ports_names_the_top_and_maps_operands_by_c_name_then_a_b_then_order():
+    from approxhls.multipliers.circuit import read_ports
+
+    p = read_ports(DROPA0_V, "m.v", name="mul8u_dropa0", operand_names=("B", "A"))
+    assert (p.top, p.a, p.b, p.out, p.in_bits, p.out_bits) == ("mul8u_dropa0", "B", "A", "O", 8, 16)
+    assert "named like the design" in p.how and "named like the C model's parameters" in p.how
+    p = read_ports(DROPA0_V, "m.v", name="other")
+    assert (p.top, p.a, p.b) == ("mul8u_dropa0", "A", "B")
+    assert "instantiated by no other" in p.how and "(by name)" in p.how
+    p = read_ports(_two_in_one_out("m", "q", "r"), "m.v", operand_names=("a", "b"))
+    assert (p.a, p.b, p.out) == ("q", "r", "o") and "declaration order" in p.how
+
+
+@pytest.mark.parametrize("verilog, needle", [
+    (_two_in_one_out("m", width=4), "input x of m is 4 bits wide"),
+    ("module m(input [7:0] a, output [15:0] o, output c);\n  assign o = a; assign c = 0;\nendmodule\n",
+     "has inputs ['a'] and outputs ['o', 'c']"),
+    ("// no module\n", "cannot tell the multiplier's top module"),
+    ("module m(input a;\nendmodule\n", "Yosys cannot read this Verilog"),
+])
+def test_read_ports_refuses_what_is_not_one_8_bit_multiplier(verilog, needle):
+    from approxhls.multipliers.circuit import read_ports
+
+    with pytest.raises(ApproxHLSError, match=re.escape(needle)):
+        read_ports(verilog, "m.v")

@@ -120,44 +120,14 @@ def test_family_definitions_on_chosen_values():
     assert s.model(-128, -128) == 16384 and s.model(-1, 1) < 0
 
 
-def _imports(path):
-    """approxhls modules a source file imports, at module level or inside functions alike."""
-    import ast
-
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("approxhls"):
-            found.add(node.module)
-            found |= {f"{node.module}.{a.name}" for a in node.names}  # `from approxhls.multipliers import user`
-        elif isinstance(node, ast.Import):
-            found |= {a.name for a in node.names if a.name.startswith("approxhls")}
-    return found
-
-
 def test_the_multiplier_package_has_no_import_cycle():
     """Built-ins and user designs below the registry, the catalog above it, adding and reporting on top; the home
     directory is a module of its own that nothing here sits under."""
-    from pathlib import Path
+    from importgraph import find_cycle, graph_of, module_files
 
-    import approxhls
-
-    root = Path(approxhls.__file__).parent
-    files = {f"approxhls.{'.'.join(p.relative_to(root).with_suffix('').parts)}": p
-             for p in [*root.joinpath("multipliers").rglob("*.py"), root / "home.py"] if p.name != "__init__.py"}
-    graph = {m: sorted(_imports(p) & files.keys()) for m, p in files.items()}
+    graph = graph_of(module_files("multipliers", "home.py"))
     assert graph["approxhls.home"] == []
-
-    def cycle_from(module, path):
-        for nxt in graph[module]:
-            if nxt in path:
-                return path[path.index(nxt):] + [nxt]
-            found = cycle_from(nxt, path + [nxt])
-            if found:
-                return found
-        return None
-
-    for module in graph:
-        cycle = cycle_from(module, [module])
-        assert cycle is None, " -> ".join(cycle)
+    cycle = find_cycle(graph)
+    assert cycle is None, " -> ".join(cycle)
     assert "approxhls.multipliers.user" not in graph["approxhls.multipliers.catalog"]
     assert "approxhls.multipliers.registry" in graph["approxhls.multipliers.catalog"]

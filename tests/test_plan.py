@@ -1,5 +1,6 @@
 """Approximate multipliers inside the hls4ml kernels: plans, generated code, C-simulation == reference."""
 
+import json
 import re
 import subprocess
 
@@ -9,7 +10,7 @@ from conftest import on_grid_inputs, randomize_weights
 from tensorflow import keras
 
 from approxhls.hls.convert import ConvertOptions, convert_model
-from approxhls.hls.plan import PlanError, load_plan
+from approxhls.hls.plan import EXACT, Plan, PlanError, load_plan
 from approxhls.models.zoo import build_model
 from approxhls.sim.assignment import project_assignments
 from approxhls.sim.csimlib import CSimLibrary
@@ -209,6 +210,22 @@ def test_plan_files(tmp_path):
         load_plan(tmp_path / "bad.json")
     with pytest.raises(PlanError, match="does not exist"):
         load_plan(tmp_path / "missing.json")
+
+
+def test_load_plan_reads_every_field_and_names_the_bad_one():
+    plan = Plan("drum_u8_k4", {"fc1": "exact"}, {"fc1": {1: 2}}, {"fc2": [1]})
+    assert load_plan(plan) is plan
+    back = load_plan(json.loads(json.dumps(plan.to_json())))  # JSON turns the code keys into strings
+    assert back == plan
+    assert load_plan({}) == Plan() and load_plan({"default": None, "layers": None}).default == EXACT
+    for data, needle in [({"layer": {}}, "got keys ['layer']"),
+                         ({"layers": {"fc1": 3}}, "'layers' must map"), ({"layers": ["fc1"]}, "'layers' must map"),
+                         ({"tuned_weights": {"fc1": {"a": 1}}}, "'tuned_weights'"),
+                         ({"tuned_weights": ["fc1"]}, "'tuned_weights'"),
+                         ({"bias_offsets": {"fc1": 3}}, "'bias_offsets'"),
+                         ({"bias_offsets": {"fc1": ["x"]}}, "'bias_offsets'")]:
+        with pytest.raises(PlanError, match=re.escape(needle)):
+            load_plan(data)
 
 
 def test_cli_convert_with_plan_and_csim_reports_accuracy(tmp_path, capsys):

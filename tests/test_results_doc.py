@@ -82,3 +82,61 @@ def test_quick_runs_never_replace_the_rendered_data():
     assert {p.stem for p in offering} >= {"alwann", "emulator", "import_library"}
     for p in offering:
         assert "results_path(" in p.read_text(), f"{p.name} offers --quick without results_path"
+
+
+def test_alwann_table_shows_a_column_only_when_some_row_has_its_field():
+    sys.path.insert(0, str(ROOT / "bench"))
+    import render_results
+
+    bare = {"model": "mlp", "accelerator": "dataflow", "tuned": False, "exact_test_acc": 0.9, "evaluations": 10,
+            "wall_s": 1.0}
+    always = ["model", "acc", "tuned", "exact", "save", "test", "loss", "evals", "wall"]
+
+    def keys(*rows):
+        return [k for _, k in render_results._alwann_columns(list(rows))]
+
+    assert keys(bare) == always
+    row = render_results._alwann_row(bare)
+    assert [row[k] for k in ("comp", "save", "loss", "vloss", "maxloss", "stopped", "search", "code", "dfl")] == \
+        ["no", "", "", "", "", "", "", "", ""]
+    assert set(keys(bare, bare | {"max_loss_pp": 1.0})) - set(always) == {"maxloss", "stopped"}
+    assert set(keys(bare | {"sizes": "1/2/3"})) - set(always) == {"sizes", "ci"}
+    assert set(keys(bare | {"compensated": True})) - set(always) == {"comp"}
+    assert set(keys(bare | {"compensated": False, "code": "", "sizes": ""})) - set(always) == {"code"}
+    for field, key in (("val_loss_pp", "vloss"), ("pop", "search"), ("evals_per_s", "rate"), ("prefix_reuse", "reuse"),
+                       ("dataflow_luts", "dfl"), ("tiles_luts", "til")):
+        assert set(keys(bare | {field: 0})) - set(always) == {key}, field
+    full = render_results._alwann_row(bare | {"max_loss_pp": 0.5, "stopped_infeasible": 3, "pop": 8, "gens": 4,
+                                              "energy_saving_%": 12.345, "loss_pp": 0.5, "compensated": True})
+    assert (full["maxloss"], full["stopped"], full["search"], full["save"], full["loss"], full["comp"]) == \
+        ("0.5", 3, "8 x 4", "12.3%", "0.50", "yes")
+
+
+def test_alwann_findings_are_what_its_rows_say():
+    """The findings bench/alwann.py wrote are recomputed from the rows it wrote beside them."""
+    import json
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import alwann
+
+    d = json.loads((ROOT / "bench" / "results" / "alwann.json").read_text())
+    assert alwann.findings(d["rows"]) == d["findings"]
+    shorter = [r for r in d["rows"] if not alwann.is_full_scale(r)]  # no measured run: the short ones extrapolate
+    assert sum("would take about" in line for line in alwann.findings(shorter)) == \
+        sum(r["model"] == "resnet8" for r in shorter)
+
+
+def test_rule4ml_comparison_is_what_the_estimate_rows_say():
+    """bench/estimate.py's comparison with rule4ml is recomputed from its rows and rule4ml's predictions."""
+    import copy
+    import json
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import estimate
+
+    d = json.loads((ROOT / "bench" / "results" / "estimate.json").read_text())
+    rows = copy.deepcopy(d["rows"])
+    for r in rows:
+        r.pop("rule4ml", None)
+    assert estimate.compare_rule4ml(rows, d["tools"][0]) == d["rule4ml"]
+    assert rows == d["rows"]  # the predictions written back beside each covered row's estimate

@@ -193,6 +193,25 @@ def graph_assignments(hls_model, ir) -> dict:
     return {n.name: found[n.name] for n in ir.plannable_nodes() if found.get(n.name)}
 
 
+def _input_grid(opts: ConvertOptions, train_info: dict | None) -> FixedType:
+    """The input type: as asked, else the grid the model was trained on, else the default."""
+    return FixedType.parse(opts.input_precision or (train_info or {}).get("input_grid") or DEFAULT_GRID)
+
+
+def _adopted_accumulators(opinion: dict) -> dict:
+    """{layer: accumulator type} hls4ml's bit-exact mode proposed (and approxhls' bound accepted)."""
+    return {name: t["accum_t"] for name, t in opinion.get("layers", {}).items() if "accum_t" in t}
+
+
+def _conversion_notes(exactness: list[dict], caught: list, assignments: dict) -> list[str]:
+    """What the conversion says about itself: layers not equal to Keras and why, approxhls' own warnings and
+    hls4ml's pooling ones, and planned layers that stayed exact."""
+    notes = [f"{r['layer']}: {r['reason']}" for r in exactness if r["exact"] is not True]
+    notes += [str(w.message) for w in caught if "approxhls" in str(w.filename) or "pooling" in str(w.message)]
+    notes += [f"{a.layer}: {a.source}" for a in assignments.values() if a.source.startswith("exact (")]
+    return notes
+
+
 def build_graph(model, opts: ConvertOptions, train_info: dict | None = None, plan=None,
                 out: Path | None = None, second_opinion: bool = False) -> Graph:
     """Convert a Keras model in memory (nothing written), with exact precisions and the plan applied;
@@ -207,11 +226,10 @@ def build_graph(model, opts: ConvertOptions, train_info: dict | None = None, pla
 
     opts.validate()
     prepared = prepare(model, opts)
-    grid = FixedType.parse(opts.input_precision or (train_info or {}).get("input_grid") or DEFAULT_GRID)
+    grid = _input_grid(opts, train_info)
     plan = load_plan(plan).renamed({old: new for new, old in prepared.user_names.items()}) if plan is not None else None
     opinion = hls4ml_bit_exact_types(prepared.model, opts, grid) if second_opinion else {"status": "not asked"}
-    adopt = {name: t["accum_t"] for name, t in opinion.get("layers", {}).items() if "accum_t" in t}
-    cfg = hls_config(prepared.model, opts, grid, plan, adopt)
+    cfg = hls_config(prepared.model, opts, grid, plan, _adopted_accumulators(opinion))
     log, caught = io.StringIO(), []
     hls_model = _to_hls(prepared.model, cfg, Path(out) if out is not None else Path("approxhls_unwritten"), opts,
                         log, caught)
@@ -221,9 +239,7 @@ def build_graph(model, opts: ConvertOptions, train_info: dict | None = None, pla
         check_plan(plan, ir)
         assignments = graph_assignments(hls_model, ir)
     exactness = layer_exactness(ir, assignments)
-    notes = [f"{r['layer']}: {r['reason']}" for r in exactness if r["exact"] is not True]
-    notes += [str(w.message) for w in caught if "approxhls" in str(w.filename) or "pooling" in str(w.message)]
-    notes += [f"{a.layer}: {a.source}" for a in assignments.values() if a.source.startswith("exact (")]
+    notes = _conversion_notes(exactness, caught, assignments)
     opinion["layers"] = opinions(hls_model)
     return Graph(hls_model, ir, assignments, plan, notes, grid, log.getvalue(), prepared.model, prepared.notes,
                  exactness, repairs(hls_model), prepared.user_names, opinion)

@@ -16,6 +16,14 @@ SOFTMAX_CHOICES = ("keep", "argmax", "strip")
 MAX_REUSE_FACTOR = 1 << 20  # far above any layer's product count; hls4ml writes it into C++ as an int
 
 
+def _is_reuse_factor(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_REUSE_FACTOR
+
+
+def _is_clock_period(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value) and 0 < value <= 1000
+
+
 @dataclass
 class ConvertOptions:
     io_type: str = "io_parallel"
@@ -34,11 +42,9 @@ class ConvertOptions:
                                      ("softmax", self.softmax, SOFTMAX_CHOICES)):
             if value not in choices:
                 raise ModelError(f"{what} must be one of {', '.join(choices)}, got {value!r}")
-        if isinstance(self.reuse_factor, bool) or not isinstance(self.reuse_factor, int) or \
-                not 1 <= self.reuse_factor <= MAX_REUSE_FACTOR:
+        if not _is_reuse_factor(self.reuse_factor):
             raise ModelError(f"reuse factor must be an integer from 1 to {MAX_REUSE_FACTOR}, got {self.reuse_factor!r}")
-        if not isinstance(self.clock_period, (int, float)) or not math.isfinite(self.clock_period) or \
-                not 0 < self.clock_period <= 1000:
+        if not _is_clock_period(self.clock_period):
             raise ModelError(f"clock period must be a number of ns above 0 and at most 1000, got {self.clock_period!r}")
         check_identifier(self.project_name, "project name")
         if not self.part or not all(c.isalnum() or c in "-_" for c in self.part):

@@ -66,43 +66,63 @@ class Plan:
         return p
 
 
+def _read_yaml(text):
+    import yaml
+
+    return yaml.safe_load(text)
+
+
+_PLAN_READERS = {".yaml": _read_yaml, ".yml": _read_yaml}  # any other suffix is read as JSON
+
+
+def _plan_data(source):
+    """The plan's data: a dict as it is, a file parsed by its suffix."""
+    if isinstance(source, dict):
+        return source
+    p = Path(source)
+    if not p.is_file():
+        raise PlanError(f"plan file {p} does not exist")
+    text = p.read_text()
+    try:
+        return _PLAN_READERS.get(p.suffix, json.loads)(text)
+    except Exception as e:  # json/yaml parse errors
+        raise PlanError(f"cannot parse plan {p}: {e}") from None
+
+
+def _per_layer(data: dict, key: str, convert, what: str) -> dict:
+    """``data[key]`` as {layer name: convert(value)}, or a PlanError saying what the entry must be."""
+    try:
+        return {str(k): convert(v) for k, v in (data.get(key) or {}).items()}
+    except (AttributeError, TypeError, ValueError):
+        raise PlanError(f"plan {key!r} must map layer names to {what}") from None
+
+
+def _multiplier_names(data: dict) -> dict[str, str]:
+    layers = data.get("layers") or {}
+    if not isinstance(layers, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in layers.items()):
+        raise PlanError("plan 'layers' must map layer names to multiplier names")
+    return dict(layers)
+
+
+def _code_map(m) -> dict[int, int]:
+    return {int(a): int(b) for a, b in m.items()}
+
+
+def _integers(m) -> list[int]:
+    return [int(v) for v in m]
+
+
 def load_plan(source) -> Plan:
     """A Plan from a path (.json/.yaml/.yml), a dict, or a Plan."""
     if isinstance(source, Plan):
         return source
-    if isinstance(source, dict):
-        data = source
-    else:
-        p = Path(source)
-        if not p.is_file():
-            raise PlanError(f"plan file {p} does not exist")
-        text = p.read_text()
-        try:
-            if p.suffix in (".yaml", ".yml"):
-                import yaml
-
-                data = yaml.safe_load(text)
-            else:
-                data = json.loads(text)
-        except Exception as e:  # json/yaml parse errors
-            raise PlanError(f"cannot parse plan {p}: {e}") from None
+    data = _plan_data(source)
     if not isinstance(data, dict) or not set(data) <= set(PLAN_KEYS):
         raise PlanError('a plan is {"default": MULTIPLIER, "layers": {LAYER: MULTIPLIER}}; '
                         f"got keys {sorted(data) if isinstance(data, dict) else type(data).__name__}")
-    layers = data.get("layers") or {}
-    if not isinstance(layers, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in layers.items()):
-        raise PlanError("plan 'layers' must map layer names to multiplier names")
-    try:
-        tuned = {str(k): {int(a): int(b) for a, b in m.items()} for k, m in (data.get("tuned_weights") or {}).items()}
-    except (AttributeError, TypeError, ValueError):
-        raise PlanError("plan 'tuned_weights' must map layer names to {weight code: replacement code}") from None
-    try:
-        offsets = {str(k): [int(v) for v in m] for k, m in (data.get("bias_offsets") or {}).items()}
-    except (AttributeError, TypeError, ValueError):
-        raise PlanError("plan 'bias_offsets' must map layer names to a list of integers (one per output channel)") \
-            from None
-    return Plan(default=str(data.get("default") or EXACT), layers=dict(layers), tuned_weights=tuned,
-                bias_offsets=offsets)
+    return Plan(default=str(data.get("default") or EXACT), layers=_multiplier_names(data),
+                tuned_weights=_per_layer(data, "tuned_weights", _code_map, "{weight code: replacement code}"),
+                bias_offsets=_per_layer(data, "bias_offsets", _integers, "a list of integers (one per output channel)"))
 
 
 def fits(design, x_type: FixedType, w_type: FixedType) -> str | None:

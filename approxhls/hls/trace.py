@@ -33,15 +33,11 @@ def keras_sources(ir, keras_graph: list[tuple[str, list[str], bool]]) -> dict[st
     (a Dropout, a linear quantizer merged into the parent's result type) takes over its parent's node; any other
     layer without a node is not compared."""
     keras_names = [name for name, _, _ in keras_graph]
-    source = {}
+    last = {}  # Keras layer -> the last node derived from it
     for node in ir.nodes:
         k = node.name if node.name in keras_names else _component_of(node.name, keras_names)
         if k is not None:
-            source[node.name] = k
-    last = {}
-    for node in ir.nodes:
-        if node.name in source:
-            last[source[node.name]] = node.name
+            last[k] = node.name
     for name, inbound, folds in keras_graph:
         if name not in last and folds and len(inbound) == 1 and inbound[0] in last:
             last[name] = last.pop(inbound[0])

@@ -98,6 +98,26 @@ def check_layers_against_keras(rows, exactness: dict, user_names: dict) -> dict 
     return d
 
 
+def _emulates_csim(row) -> bool:
+    """A traced layer's emulator output equals its C-simulation (or one of them was not traced)."""
+    if row.emulator is None or row.csim is None or row.emulator.shape != row.csim.shape:
+        return True
+    return bool(np.array_equal(row.emulator, row.csim))
+
+
+def _check_emulator(rows, user_names: dict) -> None:
+    """An ExactnessDefect naming the first layer where the emulator differs from the C-simulation."""
+    differs = [r.node.name for r in rows if not _emulates_csim(r)]
+    if differs:
+        name = user_names.get(differs[0], differs[0])
+        raise ExactnessDefect(f"the emulator differs from the C-simulation at layer {name!r} on the verification "
+                              f"samples: a bug in approxhls (please report it with the model)")
+
+
+def _layers_checked(rows) -> int:
+    return sum(1 for r in rows if r.keras is not None and r.csim is not None)
+
+
 def verify_project(project, model, n: int, user_names: dict | None = None) -> dict:
     """Run n samples through Keras and the project's (traced) C-simulation; compare every layer and every output,
     and the emulator with the C-simulation."""
@@ -112,12 +132,7 @@ def verify_project(project, model, n: int, user_names: dict | None = None) -> di
     exactness = {r["layer"]: r["exact"] for r in meta["exactness"]}
     rename = {v: k for k, v in user_names.items()}  # the user's name -> the IR's
     divergence = check_layers_against_keras(rows, {rename.get(k, k): v for k, v in exactness.items()}, user_names)
-    emulator_differs = [r.node.name for r in rows if r.emulator is not None and r.csim is not None
-                        and r.emulator.shape == r.csim.shape and not np.array_equal(r.emulator, r.csim)]
-    if emulator_differs:
-        name = user_names.get(emulator_differs[0], emulator_differs[0])
-        raise ExactnessDefect(f"the emulator differs from the C-simulation at layer {name!r} on the verification "
-                              f"samples: a bug in approxhls (please report it with the model)")
+    _check_emulator(rows, user_names)
     cmp = compare_outputs(y_keras, y_csim)
     return {"samples": int(n), "inputs": "random codes of the input type, with the all-zero and all-maximum corners",
             "mismatched_samples": cmp["mismatches"], "mismatched_elements": cmp["mismatched_elements"],
@@ -125,5 +140,5 @@ def verify_project(project, model, n: int, user_names: dict | None = None) -> di
             "class_agreement": float(np.mean(y_keras.argmax(1) == y_csim.argmax(1))),
             "first_layer_differing": None if divergence is None else
             user_names.get(divergence["layer"], divergence["layer"]),
-            "layers_checked": sum(1 for r in rows if r.keras is not None and r.csim is not None),
+            "layers_checked": _layers_checked(rows),
             "equal": cmp["mismatches"] == 0}

@@ -125,22 +125,41 @@ def power_lines(pw: dict, lbl: str = "") -> list[str]:
     return lines
 
 
+def _checked_self_test(acc, say) -> dict:
+    """The board's self-test, said; a failure stops the run before anything is measured."""
+    from approxhls.host.selftest import self_test
+
+    st = self_test(acc)
+    say(f"self-test: {st['summary']}")
+    if not st["passed"]:
+        raise SelfTestFailed(f"the self-test failed ({st['summary']}): the board does not compute what the "
+                             f"wrapper's C-simulation computed for golden.npz")
+    return st
+
+
+def _measured_power(acc, x, opts: RunOptions) -> dict | None:
+    """An external meter's readings over one pass of ``x`` when given, else the board's rails when asked, else None."""
+    from approxhls.host.power import external_power
+
+    if opts.external_power_w is not None:
+        t1 = time.perf_counter()
+        acc.predict(x, opts.batch_size)
+        return external_power(opts.external_power_w, opts.external_idle_w or 0.0, len(x), time.perf_counter() - t1)
+    if opts.power:
+        return acc.measure_power(x, opts.power_seconds, rails=opts.rails)
+    return None
+
+
 def run_benchmark(acc, opts: RunOptions, say: Callable[[str], None] = lambda line: None) -> dict:
     """The whole protocol on an open accelerator; ``say`` receives each result line as it is measured."""
     from approxhls.host.latency import pl_clock, single_sample_latency, throughput_sweep
-    from approxhls.host.power import external_power
-    from approxhls.host.selftest import self_test
 
     opts.validate()
     lbl = " (SIMULATION)" if acc.simulated else ""
     say(acc.describe())
     report = {"backend": acc.describe(), "simulated": acc.simulated}
     if opts.self_test:
-        st = report["self_test"] = self_test(acc)
-        say(f"self-test: {st['summary']}")
-        if not st["passed"]:
-            raise SelfTestFailed(f"the self-test failed ({st['summary']}): the board does not compute what the "
-                                 f"wrapper's C-simulation computed for golden.npz")
+        report["self_test"] = _checked_self_test(acc, say)
     x, y_true, ds_name = load_run_samples(acc.spec, opts.dataset, opts.limit)
     if not len(x):
         raise ApproxHLSError(f"no samples to run from {ds_name}")
@@ -157,15 +176,11 @@ def run_benchmark(acc, opts: RunOptions, say: Callable[[str], None] = lambda lin
         say(_throughput_line(row, lbl))
     clk = report["pl_clock"] = pl_clock(acc)
     say("PL clock: " + (f"{clk['mhz']:g} MHz ({clk['source']})" if clk["available"] else f"unavailable ({clk['reason']})"))
-    if opts.external_power_w is not None:
-        t1 = time.perf_counter()
-        acc.predict(x, opts.batch_size)
-        report["power"] = external_power(opts.external_power_w, opts.external_idle_w or 0.0, len(x),
-                                         time.perf_counter() - t1)
-    elif opts.power:
-        report["power"] = acc.measure_power(x, opts.power_seconds, rails=opts.rails)
-    for line in power_lines(report["power"], lbl) if "power" in report else []:
-        say(line)
+    power = _measured_power(acc, x, opts)
+    if power is not None:
+        report["power"] = power
+        for line in power_lines(power, lbl):
+            say(line)
     return report
 
 

@@ -94,9 +94,8 @@ def _ci(values) -> tuple[float, float]:
     return float(v.mean()), float(t95(len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
 
 
-def measure_power(acc, x, seconds: float = 5.0, idle_seconds: float | None = None, rails=None, windows: int = 5,
-                  interval: float = 0.02) -> dict:
-    """Idle window, then ``windows`` loaded windows of seconds/windows each, on the PL and board rails."""
+def _rails_of(acc, rails) -> tuple[dict, dict] | dict:
+    """(chosen, missing) as :func:`choose_rails` gives them, or an unavailable figure saying why there are none."""
     board = getattr(acc.backend, "platform", None)
     if board is None:
         return unavailable("the C-simulation backend has no power to measure; run on the board")
@@ -111,49 +110,66 @@ def measure_power(acc, x, seconds: float = 5.0, idle_seconds: float | None = Non
     chosen, missing = choose_rails(available, rails)
     if not chosen:
         return unavailable("; ".join(missing.values()))
+    return chosen, missing
+
+
+def _run_windows(acc, x, sampler: Sampler, idle_seconds: float, per_window: float, windows: int):
+    """Window 0 idle, then windows 1.. loaded with back-to-back inferences: (inferences, seconds) per window."""
+    counts, durations = [], []
+    time.sleep(min(0.5, idle_seconds))  # let the rails settle after whatever ran before
+    sampler.window = 0
+    time.sleep(idle_seconds)
+    for w in range(1, windows + 1):
+        sampler.window = w
+        n, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < per_window:
+            acc.predict(x)  # a board error propagates as itself, not as a sensor failure
+            n += len(x)
+        durations.append(time.perf_counter() - t0)
+        counts.append(n)
+    sampler.window = -1
+    return counts, durations
+
+
+def _rail_figures(name: str, idle: np.ndarray, loaded: list, durations: list, counts: list) -> dict:
+    """One rail's idle, dynamic and per-inference figures from its idle samples and loaded windows' samples."""
+    if len(idle) < 2 or any(len(v) < 2 for v in loaded):
+        return unavailable(f"too few samples of {name} per window; measure for longer")
+    if not np.any(idle) and not any(np.any(v) for v in loaded):
+        return unavailable(f"rail {name} reads 0 W throughout: the sensor is dead or not supported by this image")
+    idle_w, idle_noise = float(idle.mean()), float(idle.std(ddof=1))
+    dyn = [float(v.mean()) - idle_w for v in loaded]
+    energy = [d * t / n for d, t, n in zip(dyn, durations, counts)]
+    dyn_mean, dyn_ci = _ci(dyn)
+    e_mean, e_ci = _ci(energy)
+    row = {"rail": name, "idle_w": idle_w, "idle_noise_w": idle_noise, "loaded_w": idle_w + dyn_mean,
+           "dynamic_w": dyn_mean, "dynamic_ci95_w": dyn_ci,
+           "energy_per_inference_j": e_mean, "energy_ci95_j": e_ci, "available": True}
+    if not dyn_mean - (0.0 if math.isnan(dyn_ci) else dyn_ci) > 0:
+        row["note"] = (f"dynamic power on {name} is not resolved above the idle level (95% CI includes 0 W): "
+                       f"the load is below the rail's resolution; use longer windows or larger batches")
+    return row
+
+
+def measure_power(acc, x, seconds: float = 5.0, idle_seconds: float | None = None, rails=None, windows: int = 5,
+                  interval: float = 0.02) -> dict:
+    """Idle window, then ``windows`` loaded windows of seconds/windows each, on the PL and board rails."""
+    found = _rails_of(acc, rails)
+    if isinstance(found, dict):
+        return found
+    chosen, missing = found
     idle_seconds = seconds / windows if idle_seconds is None else idle_seconds
     per_window = seconds / windows
-    counts, durations = [], []
     with Sampler(chosen, interval) as s:
-        time.sleep(min(0.5, idle_seconds))  # let the rails settle after whatever ran before
-        s.window = 0
-        time.sleep(idle_seconds)
-        for w in range(1, windows + 1):
-            s.window = w
-            n, t0 = 0, time.perf_counter()
-            while time.perf_counter() - t0 < per_window:
-                acc.predict(x)  # a board error propagates as itself, not as a sensor failure
-                n += len(x)
-            durations.append(time.perf_counter() - t0)
-            counts.append(n)
-        s.window = -1
+        counts, durations = _run_windows(acc, x, s, idle_seconds, per_window, windows)
     if s.error:
         return unavailable(f"a power sensor failed while sampling ({s.error})")
     idle = s.values(0)
-    result = {"available": True, "windows": windows, "window_s": per_window, "idle_s": idle_seconds,
-              "inferences": int(sum(counts)), "rails": {}, "missing": missing}
-    for i, (role, (name, _)) in enumerate(chosen.items()):
-        loaded = [s.values(w)[:, i] for w in range(1, windows + 1)]
-        if len(idle) < 2 or any(len(v) < 2 for v in loaded):
-            result["rails"][role] = unavailable(f"too few samples of {name} per window; measure for longer")
-            continue
-        if not np.any(idle[:, i]) and not any(np.any(v) for v in loaded):
-            result["rails"][role] = unavailable(f"rail {name} reads 0 W throughout: the sensor is dead or not "
-                                                f"supported by this image")
-            continue
-        idle_w, idle_noise = float(idle[:, i].mean()), float(idle[:, i].std(ddof=1))
-        dyn = [float(v.mean()) - idle_w for v in loaded]
-        energy = [d * t / n for d, t, n in zip(dyn, durations, counts)]
-        dyn_mean, dyn_ci = _ci(dyn)
-        e_mean, e_ci = _ci(energy)
-        row = {"rail": name, "idle_w": idle_w, "idle_noise_w": idle_noise, "loaded_w": idle_w + dyn_mean,
-               "dynamic_w": dyn_mean, "dynamic_ci95_w": dyn_ci,
-               "energy_per_inference_j": e_mean, "energy_ci95_j": e_ci, "available": True}
-        if not dyn_mean - (0.0 if math.isnan(dyn_ci) else dyn_ci) > 0:
-            row["note"] = (f"dynamic power on {name} is not resolved above the idle level (95% CI includes 0 W): "
-                           f"the load is below the rail's resolution; use longer windows or larger batches")
-        result["rails"][role] = row
-    return result
+    rows = {role: _rail_figures(name, idle[:, i], [s.values(w)[:, i] for w in range(1, windows + 1)], durations,
+                                counts)
+            for i, (role, (name, _)) in enumerate(chosen.items())}
+    return {"available": True, "windows": windows, "window_s": per_window, "idle_s": idle_seconds,
+            "inferences": int(sum(counts)), "rails": rows, "missing": missing}
 
 
 def external_power(loaded_w: float, idle_w: float, inferences: int, seconds: float) -> dict:

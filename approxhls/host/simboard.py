@@ -236,26 +236,41 @@ class AxiDmaModel:
 
     def write(self, offset: int, value: int) -> None:
         ch, reg = self.channel(offset)
-        if reg == 0x00:
-            if value & DMACR_RESET:  # soft reset: both channels, back to halted (the bit reads 0 when done)
-                self.reset()
-                return
-            ch.cr = value & ~DMACR_RESET
-            if value & DMACR_RS and not (ch.sr & ERROR_BITS):
-                ch.sr &= ~DMASR_HALTED
-            elif not value & DMACR_RS and not ch.busy:
-                ch.sr = (ch.sr | DMASR_HALTED) & ~DMASR_IDLE
-        elif reg == 0x04:
-            ch.sr &= ~(value & (DMASR_IOC_IRQ | DMASR_ERR_IRQ | 0x2000))  # interrupt bits are write-1-to-clear
-        elif reg == 0x18:
-            ch.addr = (ch.addr & ~0xFFFFFFFF) | value
-        elif reg == 0x1C:
-            ch.addr = (ch.addr & 0xFFFFFFFF) | (value << 32)
-        elif reg == 0x28 and ch.running and value:
-            ch.length, ch.moved, ch.busy = value, 0, True
-            ch.sr &= ~DMASR_IDLE
-            if ch is self.mm2s:
-                self.board.mm2s_started()
+        handler = self._WRITES.get(reg)
+        if handler is not None:
+            handler(self, ch, value)
+
+    def _write_control(self, ch: _Channel, value: int) -> None:
+        if value & DMACR_RESET:  # soft reset: both channels, back to halted (the bit reads 0 when done)
+            self.reset()
+            return
+        ch.cr = value & ~DMACR_RESET
+        if value & DMACR_RS and not (ch.sr & ERROR_BITS):
+            ch.sr &= ~DMASR_HALTED
+        elif not value & DMACR_RS and not ch.busy:
+            ch.sr = (ch.sr | DMASR_HALTED) & ~DMASR_IDLE
+
+    def _write_status(self, ch: _Channel, value: int) -> None:
+        ch.sr &= ~(value & (DMASR_IOC_IRQ | DMASR_ERR_IRQ | 0x2000))  # interrupt bits are write-1-to-clear
+
+    def _write_address_low(self, ch: _Channel, value: int) -> None:
+        ch.addr = (ch.addr & ~0xFFFFFFFF) | value
+
+    def _write_address_high(self, ch: _Channel, value: int) -> None:
+        ch.addr = (ch.addr & 0xFFFFFFFF) | (value << 32)
+
+    def _write_length(self, ch: _Channel, value: int) -> None:
+        """Writing a running channel's length starts its transfer (a zero length or a halted channel: nothing)."""
+        if not (ch.running and value):
+            return
+        ch.length, ch.moved, ch.busy = value, 0, True
+        ch.sr &= ~DMASR_IDLE
+        if ch is self.mm2s:
+            self.board.mm2s_started()
+
+    # register offset within a channel -> what a write to it does (other offsets ignore writes)
+    _WRITES = {0x00: _write_control, 0x04: _write_status, 0x18: _write_address_low, 0x1C: _write_address_high,
+               0x28: _write_length}
 
 
 class HlsCoreModel:
@@ -353,13 +368,8 @@ class SimulatedBoard:
         self.in_fifo.extend(int(w) for w in words)
         ch.moved, ch.words_left = ch.length, len(words)
 
-    def _run_core(self) -> None:
-        core = self.core
-        if not core.busy or core.hung:
-            return
-        need = core.batch * self.lib.in_words
-        if len(self.in_fifo) < need:
-            return  # waits for input, as the hardware does
+    def _take_input(self, need: int) -> np.ndarray:
+        """The core's ``need`` input words off the stream FIFO; the MM2S transfer completes with its last word."""
         words = np.array(self.in_fifo[:need], dtype=np.uint64)
         del self.in_fifo[:need]
         ch = self.dma.mm2s
@@ -367,6 +377,27 @@ class SimulatedBoard:
             ch.words_left -= need
             if ch.words_left <= 0:
                 ch.complete()
+        return words
+
+    def _faulty_stream(self, out: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The output stream as an injected fault garbles it: TLAST after the first sample, or a sample short."""
+        n = self.lib.out_words
+        if self._take_fault("early_tlast") and len(out) > n:
+            last[n - 1] = True
+        if self._take_fault("short_transfer") and len(out) >= n:
+            out, last = out[: len(out) - n], last[: len(last) - n]
+            if len(last):
+                last[-1] = True
+        return out, last
+
+    def _run_core(self) -> None:
+        core = self.core
+        if not core.busy or core.hung:
+            return
+        need = core.batch * self.lib.in_words
+        if len(self.in_fifo) < need:
+            return  # waits for input, as the hardware does
+        words = self._take_input(need)
         if self._take_fault("stall"):
             core.hung = True
             return
@@ -374,12 +405,7 @@ class SimulatedBoard:
         out, last = self.lib.run(words, core.batch) if core.batch else (np.zeros(0, np.uint64), np.zeros(0, bool))
         self.compute_log.append((t0, time.perf_counter()))
         del self.compute_log[:-1000]
-        if self._take_fault("early_tlast") and len(out) > self.lib.out_words:
-            last[self.lib.out_words - 1] = True
-        if self._take_fault("short_transfer") and len(out) >= self.lib.out_words:
-            out, last = out[: len(out) - self.lib.out_words], last[: len(last) - self.lib.out_words]
-            if len(last):
-                last[-1] = True
+        out, last = self._faulty_stream(out, last)
         self.out_fifo.extend(zip((int(w) for w in out), (bool(t) for t in last)))
         core.busy, core.done = False, True
 

@@ -178,25 +178,33 @@ def _resolve(spec: str):
     )
 
 
+def _validate_labels(name: str, split: str, y) -> None:
+    """Integer class labels (an integer dtype, or whole finite numbers), none negative."""
+    if not np.issubdtype(np.asarray(y).dtype, np.integer):
+        yf = np.asarray(y, dtype=np.float64)
+        if not np.all(np.isfinite(yf)) or not np.all(yf == np.round(yf)):
+            raise DatasetError(f"{name}: y_{split} must hold integer class labels")
+    if np.min(y) < 0:
+        raise DatasetError(f"{name}: y_{split} has negative label {int(np.min(y))}; labels are 0..n_classes-1")
+
+
+def _validate_split(name: str, split: str, x, y) -> None:
+    """One split: non-empty (N, H, W, C) images, finite, with one integer label each."""
+    if x.ndim != 4:
+        raise DatasetError(f"{name}: x_{split} must be (N, H, W[, C]) images, got shape {x.shape}")
+    if len(x) == 0:
+        raise DatasetError(f"{name}: x_{split} is empty")
+    if y.ndim != 1 or len(y) != len(x):
+        raise DatasetError(f"{name}: y_{split} must be one label per sample ({len(x)}), got shape {np.shape(y)}")
+    if not np.all(np.isfinite(x)):
+        bad = int(np.argmax(~np.isfinite(x).reshape(len(x), -1).all(axis=1)))
+        raise DatasetError(f"{name}: x_{split} contains NaN or infinite values (first in sample {bad})")
+    _validate_labels(name, split, y)
+
+
 def _validate(name, xtr, ytr, xte, yte) -> int:
     for split, x, y in (("train", xtr, ytr), ("test", xte, yte)):
-        if x.ndim != 4:
-            raise DatasetError(f"{name}: x_{split} must be (N, H, W[, C]) images, got shape {x.shape}")
-        if len(x) == 0:
-            raise DatasetError(f"{name}: x_{split} is empty")
-        if y.ndim != 1 or len(y) != len(x):
-            raise DatasetError(
-                f"{name}: y_{split} must be one label per sample ({len(x)}), got shape {np.shape(y)}"
-            )
-        if not np.all(np.isfinite(x)):
-            bad = int(np.argmax(~np.isfinite(x).reshape(len(x), -1).all(axis=1)))
-            raise DatasetError(f"{name}: x_{split} contains NaN or infinite values (first in sample {bad})")
-        if not np.issubdtype(np.asarray(y).dtype, np.integer):
-            yf = np.asarray(y, dtype=np.float64)
-            if not np.all(np.isfinite(yf)) or not np.all(yf == np.round(yf)):
-                raise DatasetError(f"{name}: y_{split} must hold integer class labels")
-        if np.min(y) < 0:
-            raise DatasetError(f"{name}: y_{split} has negative label {int(np.min(y))}; labels are 0..n_classes-1")
+        _validate_split(name, split, x, y)
     if xtr.shape[1:] != xte.shape[1:]:
         raise DatasetError(f"{name}: train samples {xtr.shape[1:]} and test samples {xte.shape[1:]} differ in shape")
     n_classes = int(max(np.max(ytr), np.max(yte))) + 1

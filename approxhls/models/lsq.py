@@ -25,10 +25,7 @@ import math
 import numpy as np
 
 from approxhls.errors import ModelError
-from approxhls.models.schemes import BIAS_BITS, BIAS_INTEGER
-
-BIAS_FRAC = BIAS_BITS - 1 - BIAS_INTEGER  # the other schemes' bias grid: quantized_bits(16, 5) -> 2^-10
-BIAS_RANGE = 2.0 ** BIAS_INTEGER
+from approxhls.models.bias import BIAS_FRAC, BIAS_INTEGER, BIAS_RANGE
 
 
 def _tf():
@@ -218,82 +215,103 @@ def _producer(layer):
     return layer._inbound_nodes[0].inbound_layers
 
 
+def _weight_plan(layer, notes: list) -> dict:
+    """A MAC layer's deployed weights: codes at power-of-two steps, one fixed-point type wide enough for every
+    channel's grid (an all-zero channel's step is free), biases on the shared grid."""
+    b = layer.weight_bits
+    step = _po2(layer.kernel_step.numpy())
+    kernel = layer.kernel.numpy()
+    codes = np.clip(np.round(kernel / step), -(2 ** (b - 1)), 2 ** (b - 1) - 1)
+    k = np.log2(step).astype(int)
+    used = np.any(codes.reshape(-1, codes.shape[-1]) != 0, axis=0) if step.ndim else np.array([True])
+    if not used.any():
+        raise ModelError(f"{layer.name}: every weight quantizes to zero; the layer has learned nothing")
+    k_used = np.broadcast_to(k, used.shape)[used]  # an all-zero channel's step is free: no width for it
+    kmin, kmax = int(np.min(k_used)), int(np.max(k_used))
+    if step.ndim:
+        step = np.where(used, step, 2.0 ** kmax)
+    integer = max(0, b - 1 + kmax)  # QKeras needs integer >= 0: small steps get sign-extension bits
+    bits = integer + 1 - kmin
+    if bits > b:
+        notes.append(f"{layer.name}: per-channel power-of-two steps 2^{kmin}..2^{kmax} need {bits}-bit weights "
+                     f"(trained: {b}-bit codes)")
+    return {"kernel": codes * step, "bias": _bias_grid(layer.bias.numpy()),
+            "bits": bits, "integer": integer, "bias_frac": BIAS_FRAC}
+
+
+def _fold_offset(relu, beta: float, grid: float, plans: dict, notes: list) -> None:
+    """An LSQ+ offset into the biases: subtracted after the MAC layer before the ReLU, added back (through the
+    weights) in the MAC layer after it, whose bias grid is refined to hold it."""
+    prev = _producer(relu)
+    if type(prev).__name__ not in _MAC_KINDS:
+        raise ModelError(f"{relu.name}: an LSQ+ offset needs a Dense/Conv layer before it")
+    plans[prev.name]["bias"] = plans[prev.name]["bias"] - beta
+    target, exact = _offset_target(relu)
+    p = plans[target.name]
+    w = p["kernel"]
+    p["bias"] = p["bias"] + beta * w.reshape(-1, w.shape[-1]).sum(axis=0)
+    frac = max(BIAS_FRAC, -int(math.floor(math.log2(grid))) + (p["bits"] - 1 - p["integer"]))
+    p["bias_frac"] = max(p["bias_frac"], frac)
+    notes.append(f"{relu.name}: LSQ+ offset {beta:g} folded into the biases of {prev.name} and {target.name}"
+                 + ("" if exact else " (not exact at the zero-padded border: the hardware needs the zero "
+                                     "point in the datapath, charged by approxhls cost)"))
+
+
+def _activation_plan(layer, plans: dict, notes: list) -> tuple[int, int]:
+    """An LSQ ReLU's deployed quantized_relu (bits, integer) at its power-of-two step; its offset folded."""
+    step = float(_po2(layer.step.numpy()))
+    integer = int(round(math.log2(step))) + layer.bits
+    if integer < 0:
+        notes.append(f"{layer.name}: step {step:g} < 2^-{layer.bits}; deployed as quantized_relu({layer.bits - integer}, 0) "
+                     f"(QKeras needs integer >= 0), which clips at 1 instead of {(2 ** layer.bits - 1) * step:g}")
+    grid = max(step, 2.0 ** -BIAS_FRAC)
+    beta = round(float(layer.beta.numpy()) / grid) * grid
+    if beta != 0.0:  # LSQ+ learns it; a plain LSQ layer keeps 0 unless someone set it
+        _fold_offset(layer, beta, grid, plans, notes)
+    return layer.bits - min(integer, 0), max(integer, 0)
+
+
+def _cloner(plans: dict, acts: dict):
+    """Keras' clone function: LSQ layers as the QKeras layers of their plans, the others as they are."""
+    from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
+
+    def mac(layer, cfg):
+        p = plans[layer.name]
+        common = dict(kernel_quantizer=quantized_bits(p["bits"], p["integer"], alpha=1),
+                      bias_quantizer=quantized_bits(BIAS_INTEGER + 1 + p["bias_frac"], BIAS_INTEGER, alpha=1),
+                      name=layer.name)
+        if type(layer).__name__ == "LSQDense":
+            return QDense(cfg["units"], **common)
+        return QConv2D(cfg["filters"], cfg["kernel_size"], strides=cfg["strides"], padding=cfg["padding"], **common)
+
+    def relu(layer, cfg):
+        bits, integer = acts[layer.name]
+        return QActivation(quantized_relu(bits, integer), name=layer.name)
+
+    by_kind = {"LSQDense": mac, "LSQConv2D": mac, "LSQReLU": relu}
+
+    def clone(layer):
+        cfg = layer.get_config()
+        make = by_kind.get(type(layer).__name__)
+        return make(layer, cfg) if make else layer.__class__.from_config(cfg)
+
+    return clone
+
+
 def deploy(model):
     """LSQ/LSQ+ model -> (QKeras model hls4ml converts exactly, notes). Other models are returned as they are."""
     if not is_lsq_model(model):
         return model, []
     import tensorflow as tf
-    from qkeras import QActivation, QConv2D, QDense, quantized_bits, quantized_relu
 
-    notes, plans = [], {}
+    notes = []
     # 1. weights: codes at power-of-two steps; one type wide enough for every channel's grid
-    for layer in model.layers:
-        if type(layer).__name__ not in _MAC_KINDS:
-            continue
-        b = layer.weight_bits
-        step = _po2(layer.kernel_step.numpy())
-        kernel = layer.kernel.numpy()
-        codes = np.clip(np.round(kernel / step), -(2 ** (b - 1)), 2 ** (b - 1) - 1)
-        k = np.log2(step).astype(int)
-        used = np.any(codes.reshape(-1, codes.shape[-1]) != 0, axis=0) if step.ndim else np.array([True])
-        if not used.any():
-            raise ModelError(f"{layer.name}: every weight quantizes to zero; the layer has learned nothing")
-        k_used = np.broadcast_to(k, used.shape)[used]  # an all-zero channel's step is free: no width for it
-        kmin, kmax = int(np.min(k_used)), int(np.max(k_used))
-        if step.ndim:
-            step = np.where(used, step, 2.0 ** kmax)
-        integer = max(0, b - 1 + kmax)  # QKeras needs integer >= 0: small steps get sign-extension bits
-        bits = integer + 1 - kmin
-        plans[layer.name] = {"kernel": codes * step, "bias": _bias_grid(layer.bias.numpy()),
-                             "bits": bits, "integer": integer, "bias_frac": BIAS_FRAC}
-        if bits > b:
-            notes.append(f"{layer.name}: per-channel power-of-two steps 2^{kmin}..2^{kmax} need {bits}-bit weights "
-                         f"(trained: {b}-bit codes)")
+    plans = {layer.name: _weight_plan(layer, notes) for layer in model.layers
+             if type(layer).__name__ in _MAC_KINDS}
     # 2. activations: power-of-two step; LSQ+ offsets folded into the neighbouring biases
-    acts = {}
-    for layer in model.layers:
-        if type(layer).__name__ != "LSQReLU":
-            continue
-        step = float(_po2(layer.step.numpy()))
-        integer = int(round(math.log2(step))) + layer.bits
-        if integer < 0:
-            notes.append(f"{layer.name}: step {step:g} < 2^-{layer.bits}; deployed as quantized_relu({layer.bits - integer}, 0) "
-                         f"(QKeras needs integer >= 0), which clips at 1 instead of {(2 ** layer.bits - 1) * step:g}")
-        acts[layer.name] = (layer.bits - min(integer, 0), max(integer, 0))
-        beta = float(layer.beta.numpy())
-        grid = max(step, 2.0 ** -BIAS_FRAC)
-        beta = round(beta / grid) * grid
-        if beta != 0.0:  # LSQ+ learns it; a plain LSQ layer keeps 0 unless someone set it
-            prev = _producer(layer)
-            if type(prev).__name__ not in _MAC_KINDS:
-                raise ModelError(f"{layer.name}: an LSQ+ offset needs a Dense/Conv layer before it")
-            plans[prev.name]["bias"] = plans[prev.name]["bias"] - beta
-            target, exact = _offset_target(layer)
-            w = plans[target.name]["kernel"]
-            plans[target.name]["bias"] = plans[target.name]["bias"] + beta * w.reshape(-1, w.shape[-1]).sum(axis=0)
-            frac = max(BIAS_FRAC, -int(math.floor(math.log2(grid))) + (plans[target.name]["bits"] - 1 - plans[target.name]["integer"]))
-            plans[target.name]["bias_frac"] = max(plans[target.name]["bias_frac"], frac)
-            notes.append(f"{layer.name}: LSQ+ offset {beta:g} folded into the biases of {prev.name} and {target.name}"
-                         + ("" if exact else " (not exact at the zero-padded border: the hardware needs the zero "
-                                              "point in the datapath, charged by approxhls cost)"))
-
-    def clone(layer):
-        kind = type(layer).__name__
-        cfg = layer.get_config()
-        if kind in _MAC_KINDS:
-            p = plans[layer.name]
-            common = dict(kernel_quantizer=quantized_bits(p["bits"], p["integer"], alpha=1),
-                          bias_quantizer=quantized_bits(BIAS_INTEGER + 1 + p["bias_frac"], BIAS_INTEGER, alpha=1),
-                          name=layer.name)
-            if kind == "LSQDense":
-                return QDense(cfg["units"], **common)
-            return QConv2D(cfg["filters"], cfg["kernel_size"], strides=cfg["strides"], padding=cfg["padding"], **common)
-        if kind == "LSQReLU":
-            bits, integer = acts[layer.name]
-            return QActivation(quantized_relu(bits, integer), name=layer.name)
-        return layer.__class__.from_config(cfg)
-
-    deployed = tf.keras.models.clone_model(model, clone_function=clone)
+    acts = {layer.name: _activation_plan(layer, plans, notes) for layer in model.layers
+            if type(layer).__name__ == "LSQReLU"}
+    deployed = tf.keras.models.clone_model(model, clone_function=_cloner(plans, acts))
     for layer in deployed.layers:
         if layer.name in plans:
             layer.set_weights([plans[layer.name]["kernel"].astype(np.float32), plans[layer.name]["bias"].astype(np.float32)])

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 
 from approxhls.errors import ApproxHLSError
+from approxhls.models.bias import BIAS_BITS, BIAS_INTEGER
+from approxhls.models.lsq import lsq_classes  # numpy at import; TensorFlow only when a layer is built
 
 _SPEC = re.compile(r"^(?P<family>[a-z0-9+_]+)-w(?P<w>\d+)a(?P<a>\d+)$")
 
@@ -39,7 +41,6 @@ FAMILIES: dict[str, Family] = {
 }
 
 INIT = "he_normal"
-BIAS_BITS, BIAS_INTEGER = 16, 5  # ap_fixed<16,6>: wide enough for any bias of these small nets
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,6 @@ class Scheme:
     # ---- layers of the zoo (TensorFlow/QKeras imported lazily) ---------------------------------
     def dense(self, units, name):
         if self.family.learned:
-            from approxhls.models.lsq import lsq_classes
-
             return lsq_classes()["LSQDense"](units, weight_bits=self.weight_bits,
                                              per_channel=self.family.learned["per_channel"], name=name,
                                              kernel_initializer=INIT)
@@ -74,8 +73,6 @@ class Scheme:
         if self.family.learned:
             if fuse_bn:
                 raise ApproxHLSError(f"scheme {self.name}: batch-norm fusion is for the QKeras schemes")
-            from approxhls.models.lsq import lsq_classes
-
             return lsq_classes()["LSQConv2D"](filters, kernel, strides=strides, padding=padding, name=name,
                                               weight_bits=self.weight_bits,
                                               per_channel=self.family.learned["per_channel"], kernel_initializer=INIT)
@@ -87,8 +84,6 @@ class Scheme:
 
     def relu(self, name):
         if self.family.learned:
-            from approxhls.models.lsq import lsq_classes
-
             return lsq_classes()["LSQReLU"](self.act_bits, offset=self.family.learned["offset"],
                                             init_step=2.0 ** self.act_integer / 2 ** self.act_bits, name=name)
         from qkeras import QActivation

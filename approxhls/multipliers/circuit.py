@@ -46,6 +46,40 @@ def _modules(verilog: str, path) -> dict:
         return json.loads((Path(tmp) / "m.json").read_text())["modules"]
 
 
+def _top_module(modules: dict, name: str | None, path) -> tuple[str, str]:
+    """The top module and how it was found: the one named like the design, else the one Yosys marks as top."""
+    if name in modules:
+        return name, f"top module {name} (named like the design)"
+    tops = [m for m, v in modules.items() if int(v.get("attributes", {}).get("top", "0"), 2)]
+    if len(tops) != 1:
+        raise ApproxHLSError(f"{path}: cannot tell the multiplier's top module among {', '.join(modules)}")
+    return tops[0], f"top module {tops[0]} (instantiated by no other)"
+
+
+def _io_ports(module: dict, top: str, path, bits: int) -> tuple[list[str], tuple[str, int]]:
+    """The two operand inputs (each ``bits`` wide) in declaration order and the (output, width)."""
+    widths = {d: [(p, len(v["bits"])) for p, v in module["ports"].items() if v["direction"] == d]
+              for d in ("input", "output")}
+    ins, outs = widths["input"], widths["output"]
+    if len(ins) != 2 or len(outs) != 1:
+        raise ApproxHLSError(f"{path}: module {top} has inputs {[p for p, _ in ins]} and outputs {[p for p, _ in outs]}; "
+                             f"a multiplier has two operand inputs and one product output")
+    for p, w in ins:
+        if w != bits:
+            raise ApproxHLSError(f"{path}: input {p} of {top} is {w} bits wide; the operands are {bits}-bit codes")
+    return [p for p, _ in ins], outs[0]
+
+
+def _operands(names: list[str], operand_names: tuple[str, str] | None) -> tuple[str, str, str]:
+    """(a port, b port, why): the first rule whose (a, b) names are the inputs' names (any case) wins."""
+    lower = [p.lower() for p in names]
+    rules = [(tuple(n.lower() for n in operand_names), "named like the C model's parameters")] if operand_names else []
+    for wanted, why in rules + [(("a", "b"), "by name")]:
+        if sorted(wanted) == sorted(lower):
+            return names[lower.index(wanted[0])], names[lower.index(wanted[1])], why
+    return names[0], names[1], "declaration order"
+
+
 def read_ports(verilog: str, path, name: str | None = None, operand_names: tuple[str, str] | None = None,
                bits: int = 8) -> Ports:
     """The multiplier's top module and how its ports map to a, b and the product.
@@ -53,36 +87,10 @@ def read_ports(verilog: str, path, name: str | None = None, operand_names: tuple
     ``operand_names``: the C model's parameter names for (a, b), to match input ports by name.
     """
     modules = _modules(verilog, path)
-    if name in modules:
-        top, how = name, f"top module {name} (named like the design)"
-    else:
-        tops = [m for m, v in modules.items() if int(v.get("attributes", {}).get("top", "0"), 2)]
-        if len(tops) != 1:
-            raise ApproxHLSError(f"{path}: cannot tell the multiplier's top module among {', '.join(modules)}")
-        top, how = tops[0], f"top module {tops[0]} (instantiated by no other)"
-    ports = modules[top]["ports"]
-    ins = [(p, len(v["bits"])) for p, v in ports.items() if v["direction"] == "input"]
-    outs = [(p, len(v["bits"])) for p, v in ports.items() if v["direction"] == "output"]
-    if len(ins) != 2 or len(outs) != 1:
-        raise ApproxHLSError(f"{path}: module {top} has inputs {[p for p, _ in ins]} and outputs {[p for p, _ in outs]}; "
-                             f"a multiplier has two operand inputs and one product output")
-    for p, w in ins:
-        if w != bits:
-            raise ApproxHLSError(f"{path}: input {p} of {top} is {w} bits wide; the operands are {bits}-bit codes")
-    names = [p for p, _ in ins]
-    lower = [p.lower() for p in names]
-    wanted = [n.lower() for n in operand_names] if operand_names else None
-    if wanted and sorted(wanted) == sorted(lower):
-        a, b = names[lower.index(wanted[0])], names[lower.index(wanted[1])]
-        how += f"; a = port {a}, b = port {b} (named like the C model's parameters)"
-    elif sorted(lower) == ["a", "b"]:
-        a, b = names[lower.index("a")], names[lower.index("b")]
-        how += f"; a = port {a}, b = port {b} (by name)"
-    else:
-        a, b = names
-        how += f"; a = port {a}, b = port {b} (declaration order)"
-    out, out_bits = outs[0]
-    return Ports(top, a, b, out, bits, out_bits, how)
+    top, how = _top_module(modules, name, path)
+    names, (out, out_bits) = _io_ports(modules[top], top, path, bits)
+    a, b, why = _operands(names, operand_names)
+    return Ports(top, a, b, out, bits, out_bits, f"{how}; a = port {a}, b = port {b} ({why})")
 
 
 def wrapper_module(module: str, ports: Ports, signed: bool) -> str:

@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 
 from approxhls.errors import ApproxHLSError
+from approxhls.multipliers.gateorder import in_dependency_order
 
 SHIPPED = Path(__file__).with_name("netlists.json")
 VERSION = 1
@@ -38,28 +39,22 @@ def compact(module: dict) -> dict:
     """{"a": [ref, ...], "b": [...], "p": [...], "gates": ["L y a b [s]", ...]} from a Yosys JSON module. A ref is
     "a3"/"b5" (an operand bit), "g17" (a gate's output), or "0"/"1"."""
     ports = module["ports"]
-    refs: dict = {}
-    for port in ("a", "b"):
-        for i, net in enumerate(ports[port]["bits"]):
-            refs[net] = f"{port}{i}"
-    pending = list(module["cells"].values())
+    refs: dict = {net: f"{port}{i}" for port in ("a", "b") for i, net in enumerate(ports[port]["bits"])}
     gates = []
-    while pending:
-        rest = []
-        for cell in pending:
-            letter = CELLS.get(cell["type"], (None,))[0]
-            if letter is None:
-                raise ApproxHLSError(f"unexpected cell {cell['type']} in the gate netlist")
-            conn = cell["connections"]
-            ins = [_ref(refs, conn[p][0]) for p in PINS.get(letter, ("A", "B"))]
-            if any(r is None for r in ins):
-                rest.append(cell)
-                continue
-            refs[conn["Y"][0]] = f"g{len(gates)}"
-            gates.append(" ".join([letter, *ins]))
-        if len(rest) == len(pending):
-            raise ApproxHLSError("gate netlist has a combinational loop or undriven nets")
-        pending = rest
+
+    def place(cell) -> bool:
+        letter = CELLS.get(cell["type"], (None,))[0]
+        if letter is None:
+            raise ApproxHLSError(f"unexpected cell {cell['type']} in the gate netlist")
+        conn = cell["connections"]
+        ins = [_ref(refs, conn[p][0]) for p in PINS.get(letter, ("A", "B"))]
+        if any(r is None for r in ins):
+            return False
+        refs[conn["Y"][0]] = f"g{len(gates)}"
+        gates.append(" ".join([letter, *ins]))
+        return True
+
+    in_dependency_order(module["cells"].values(), place)
     out = [_ref(refs, net) for net in ports["p"]["bits"]]
     if any(r is None for r in out):
         raise ApproxHLSError("the product port of the gate netlist has undriven bits")

@@ -21,6 +21,7 @@ import numpy as np
 from approxhls.errors import ApproxHLSError, ToolMissingError
 from approxhls.multipliers.hdl import verilog_source
 from approxhls.multipliers.design import Design
+from approxhls.multipliers.gateorder import in_dependency_order
 from approxhls.toolrun import run_tool
 
 GATES = "AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX"
@@ -99,62 +100,49 @@ def operand_stream(design: Design, n: int = STREAM_LENGTH, seed: int = 0) -> tup
     return a.astype(np.int64), b.astype(np.int64)
 
 
+# The cells of `abc -g GATES` (plus buffers): type -> (input pins in order, what the output is).
+GATE_CELLS = {
+    "$_MUX_": (("A", "B", "S"), lambda a, b, s: np.where(s, b, a)),
+    "$_NOT_": (("A",), lambda a: ~a), "$_BUF_": (("A",), lambda a: a),
+    "$_AND_": (("A", "B"), lambda a, b: a & b), "$_NAND_": (("A", "B"), lambda a, b: ~(a & b)),
+    "$_OR_": (("A", "B"), lambda a, b: a | b), "$_NOR_": (("A", "B"), lambda a, b: ~(a | b)),
+    "$_XOR_": (("A", "B"), lambda a, b: a ^ b), "$_XNOR_": (("A", "B"), lambda a, b: ~(a ^ b)),
+    "$_ANDNOT_": (("A", "B"), lambda a, b: a & ~b), "$_ORNOT_": (("A", "B"), lambda a, b: a | ~b),
+}
+
+
+def _port_bits(module: dict, direction: str):
+    """(port, bit index, net) of every bit of the module's ports in ``direction``."""
+    for port, info in module["ports"].items():
+        if info["direction"] == direction:
+            for i, net in enumerate(info["bits"]):
+                yield port, i, net
+
+
 def simulate_gates(module: dict, inputs: dict[str, np.ndarray]) -> tuple[dict[int, np.ndarray], int]:
     """Evaluate a gate netlist on bit vectors; returns net values and the number of gates."""
-    nets: dict = {}
-    for port, info in module["ports"].items():
-        if info["direction"] == "input":
-            for i, net in enumerate(info["bits"]):
-                nets[net] = ((inputs[port] >> i) & 1).astype(bool)
+    nets: dict = {net: ((inputs[port] >> i) & 1).astype(bool) for port, i, net in _port_bits(module, "input")}
     length = len(next(iter(inputs.values())))
     const = {"0": np.zeros(length, bool), "1": np.ones(length, bool), "x": np.zeros(length, bool)}
 
     def val(b):
         return const[b] if isinstance(b, str) else nets.get(b)
 
-    ops = {
-        "$_AND_": lambda A, B: A & B, "$_NAND_": lambda A, B: ~(A & B),
-        "$_OR_": lambda A, B: A | B, "$_NOR_": lambda A, B: ~(A | B),
-        "$_XOR_": lambda A, B: A ^ B, "$_XNOR_": lambda A, B: ~(A ^ B),
-        "$_ANDNOT_": lambda A, B: A & ~B, "$_ORNOT_": lambda A, B: A | ~B,
-    }
-    pending = list(module["cells"].values())
-    gates = len(pending)
-    while pending:
-        rest = []
-        for cell in pending:
-            c = cell["connections"]
-            t = cell["type"]
-            if t == "$_MUX_":
-                a, b, s = val(c["A"][0]), val(c["B"][0]), val(c["S"][0])
-                if a is None or b is None or s is None:
-                    rest.append(cell)
-                    continue
-                nets[c["Y"][0]] = np.where(s, b, a)
-            elif t in ("$_NOT_", "$_BUF_"):
-                a = val(c["A"][0])
-                if a is None:
-                    rest.append(cell)
-                    continue
-                nets[c["Y"][0]] = ~a if t == "$_NOT_" else a
-            elif t in ops:
-                a, b = val(c["A"][0]), val(c["B"][0])
-                if a is None or b is None:
-                    rest.append(cell)
-                    continue
-                nets[c["Y"][0]] = ops[t](a, b)
-            else:
-                raise ApproxHLSError(f"unexpected cell type {t} in the gate netlist")
-        if len(rest) == len(pending):
-            raise ApproxHLSError("gate netlist has a combinational loop or undriven nets")
-        pending = rest
-    # output port bits
-    for port, info in module["ports"].items():
-        if info["direction"] == "output":
-            for net in info["bits"]:
-                if isinstance(net, str):
-                    nets.setdefault(net, const[net])
-    return nets, gates
+    def place(cell) -> bool:
+        if cell["type"] not in GATE_CELLS:
+            raise ApproxHLSError(f"unexpected cell type {cell['type']} in the gate netlist")
+        pins, gate = GATE_CELLS[cell["type"]]
+        args = [val(cell["connections"][p][0]) for p in pins]
+        if any(a is None for a in args):
+            return False
+        nets[cell["connections"]["Y"][0]] = gate(*args)
+        return True
+
+    in_dependency_order(module["cells"].values(), place)
+    for _, _, net in _port_bits(module, "output"):  # constant output bits
+        if isinstance(net, str):
+            nets.setdefault(net, const[net])
+    return nets, len(module["cells"])
 
 
 def to_signed(v: np.ndarray, bits: int) -> np.ndarray:
