@@ -169,6 +169,14 @@ def plot_import_front(imported: list[dict], builtin: list[dict], path: Path, tit
     return _save(plt, fig, path)
 
 
+def _pareto_cost(result: dict) -> tuple[str, float, str]:
+    """(a point's key, the exact network's value, the axis label) of the cost the search traded against accuracy."""
+    if result.get("objective") == "luts":
+        return ("relative_luts", result["exact"].get("relative_luts", 1.0),
+                f"arithmetic LUTs as built relative to {result['cost_model'].get('cheapest', 'exact')}")
+    return "relative_energy", 1.0, "multiplication energy relative to exact (gate-toggle proxy)"
+
+
 def plot_pareto(result: dict, path: Path) -> Path:
     """Error vs the search's cost (relative multiplication energy, or LUTs as built) of the front on the split points
     are chosen on (validation where the search held one out), with the same plans without bias compensation / weight
@@ -178,11 +186,10 @@ def plot_pareto(result: dict, path: Path) -> Path:
     split = "val" if result["exact"].get("val_accuracy") is not None else "test"
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
     ex = result["exact"]
-    luts = result.get("objective") == "luts"
-    ax.scatter([ex.get("relative_luts", 1.0) if luts else 1.0], [100 * (1 - ex[f"{split}_accuracy"])], marker="*",
-               s=180, color="k", label="exact network",
+    key, exact_x, xlabel = _pareto_cost(result)
+    ax.scatter([exact_x], [100 * (1 - ex[f"{split}_accuracy"])], marker="*", s=180, color="k", label="exact network",
                zorder=4)
-    e = [p["relative_luts" if luts else "relative_energy"] for p in pts]
+    e = [p[key] for p in pts]
     method = " + ".join(w for w, on in (("weights tuned", result.get("tuned")), ("bias compensated",
                                                                                 result.get("compensated"))) if on)
     ax.scatter(e, [100 * (1 - p[f"{split}_accuracy"]) for p in pts], color="C0",
@@ -191,8 +198,7 @@ def plot_pareto(result: dict, path: Path) -> Path:
                               (f"{split}_accuracy_untuned", "same plans, not tuned (nor compensated)", "C1")):
         if pts and pts[0].get(key) is not None:
             ax.scatter(e, [100 * (1 - p[key]) for p in pts], color=color, marker="x", label=label, zorder=3)
-    ax.set(xlabel=f"arithmetic LUTs as built relative to {result['cost_model'].get('cheapest', 'exact')}" if luts
-           else "multiplication energy relative to exact (gate-toggle proxy)",
+    ax.set(xlabel=xlabel,
            ylabel=f"{'validation' if split == 'val' else 'test'} error (%)",
            title=f"ALWANN search ({result['accelerator']}) on {result['dataset']}")
     ax.grid(alpha=0.3)

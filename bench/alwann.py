@@ -189,6 +189,9 @@ def findings(rows: list[dict]) -> list[str]:
                    f"{100 * r['prefix_reuse']:.0f}%): pop 50 x 50 generations would take about {minutes:.0f} min "
                    f"(extrapolated from this short search, whose first evaluations also prepare every layer's "
                    f"multipliers).")
+    if any(r.get("collected") for r in rows):
+        out.append("Rows without a wall time were assembled from their finished search's pareto.json (the bench run "
+                   "that searched them ended before writing its table); their search time is the search's own.")
     if any(r.get("code") != rows[0].get("code") for r in rows):
         out.append("Timings (eval/s, wall time) are those of the code each row ran on (the code column: its commit; "
                    "empty: an earlier version, from before rows named their commit). The fronts do not depend on it: "
@@ -352,11 +355,8 @@ def main():
             "evaluations", "evals_per_s", "sizes"]
     rows = unpriced_if_another_model(rows)
     print("\n" + format_table(rows, show))
-    notes = findings(rows) + ([f"Not run: {', '.join(left_out)}."] if left_out else [])
-    if any(r.get("collected") for r in rows):
-        notes.append("Rows without a wall time were assembled from their finished search's pareto.json (the bench run "
-                     "that searched them ended before writing its table); their search time is the search's own.")
-    print("\n".join(notes))
+    notes = findings(rows)
+    print("\n".join(notes + ([f"Not run: {', '.join(left_out)}."] if left_out else [])))
     protocol = ("Fitness: calibration accuracy (images from the fitted part of the training split). Choice: the "
                 "cheapest front point by the row's search objective (energy: multiplication energy; LUTs: the "
                 "arithmetic's LUTs as built) within 0.5 pp of the exact network on a validation split the training held "

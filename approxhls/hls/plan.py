@@ -171,21 +171,25 @@ def assign(layer: str, x_t: FixedType, w_t: FixedType, plan) -> Assignment:
     return Assignment(layer, plan.default, "default", x_t, w_t, default)
 
 
+def _check_named_layer(layer: str, ir, mult_nodes: dict) -> None:
+    """A layer a plan assigns a multiplier to exists and has multiplications a plan can replace."""
+    if layer not in {n.name for n in ir.nodes}:
+        raise PlanError(f"the plan names layer {layer!r}, which the model does not have; "
+                        f"layers with multiplications: {', '.join(mult_nodes)}")
+    if layer not in mult_nodes:
+        node = ir.node(layer)
+        what = (f"its hls4ml product is {node.attrs['product']} (no multiplier to replace)" if node.multiplies
+                else node.operation.plan_note or f"it is a {node.op} layer")
+        raise PlanError(f"the plan names layer {layer!r}, which has no multiplications a plan can replace "
+                        f"({what}); planable layers: {', '.join(mult_nodes)}")
+
+
 def check_plan(plan, ir) -> None:
     """Every layer the plan names exists and has multiplications a plan can replace; bias offsets fit."""
     plan = load_plan(plan)
     mult_nodes = {n.name: n for n in ir.plannable_nodes()}
-    all_names = {n.name for n in ir.nodes}
     for layer in plan.layers:
-        if layer not in all_names:
-            raise PlanError(f"the plan names layer {layer!r}, which the model does not have; "
-                            f"layers with multiplications: {', '.join(mult_nodes)}")
-        if layer not in mult_nodes:
-            node = ir.node(layer)
-            what = (f"its hls4ml product is {node.attrs['product']} (no multiplier to replace)" if node.multiplies
-                    else node.operation.plan_note or f"it is a {node.op} layer")
-            raise PlanError(f"the plan names layer {layer!r}, which has no multiplications a plan can replace "
-                            f"({what}); planable layers: {', '.join(mult_nodes)}")
+        _check_named_layer(layer, ir, mult_nodes)
     for layer in plan.tuned_weights:
         if layer not in mult_nodes:
             raise PlanError(f"the plan tunes the weights of {layer!r}, which is not a layer with multiplications")
