@@ -271,26 +271,27 @@ def emulator() -> str:
     d = load("emulator")
     n_alt = (d or {}).get("meta", {}).get("alternations", 3)  # data written before the field: 3
     out = ["## The bit-exact emulator\n",
-           "Command: `make bench` (runs `bench/emulator.py`). Keras float inference, hls4ml's C-simulation, the "
-           "reference evaluator and the emulator on the same Fashion-MNIST test images in one run, Keras and the "
-           f"emulator timed alternately {n_alt} times per row; every emulator output on the C-simulation's images "
-           "compared element by element. Emulator / Keras is judged side by side: per alternation, Keras' time over "
-           "the emulator's time taken right after it (adjacent timings share the machine's speed of the moment), and "
-           "the worst alternation is the row's ratio (every one must meet the goal); the median alternation is shown "
-           "beside it. The last ratio column, not judged, divides the emulator's best by the fastest Keras over all "
-           "of the model's rows: those timings can lie minutes apart, and the machine's speed drifts within a run "
-           f"({keras_spread(d)}), so that ratio measures the drift as much as the emulator.\n"]
+           "Command: `make bench` (runs `bench/emulator.py`). Two Keras baselines, hls4ml's C-simulation, the "
+           "reference evaluator and the emulator on the same Fashion-MNIST test images in one run. The baselines: "
+           "the QKeras model itself (\"QKeras\": fake quantization of kernels and activations on every call) and its "
+           "plain float twin (\"plain float\", `approxhls.models.floatmodel`: float Dense/Conv2D/Activation layers "
+           "holding the QKeras layers' unquantized weights, what a user would run for float inference), same "
+           f"images, batch and threads. QKeras, the emulator and plain float are timed alternately {n_alt} times per "
+           "row, the emulator in the middle; every emulator output on the C-simulation's images "
+           "compared element by element. Each emulator / baseline ratio is judged side by side: per alternation, the "
+           "baseline's time over the emulator's time taken next to it (adjacent timings share the machine's speed "
+           "of the moment), and the worst alternation is the row's ratio (every one must meet the goal); the median "
+           "alternation is shown beside it. The last ratio column, not judged, divides the emulator's best by the "
+           "fastest QKeras over all of the model's rows: those timings can lie minutes apart, and the machine's "
+           f"speed drifts within a run ({keras_spread(d)}), so that ratio measures the drift as much as the "
+           "emulator.\n"]
     if d is None:
         return "\n".join(out) + missing("make bench")
     m = d["meta"]
-    cpu = ""
-    if "cpu" in m:  # the int8 engine's speed, so each ratio to Keras float, depends on the CPU's int8 instructions
-        isa = ", ".join(m["int8_hardware"]) or "none (the int8 engine is off)"
-        kernel = f"; oneDNN's int8 convolution here: `{m['int8_kernel']}`" if m.get("int8_kernel") else ""
-        cpu = f" ({m['cpu']}; int8 instructions: {isa}{kernel})"
     out.append(f"Images: Keras and emulator {m['images']['keras_emulator']}, C-simulation {m['images']['csim']}, "
-               f"reference {m['images']['reference']}; {m['cores']} cores{cpu}.\n")
+               f"reference {m['images']['reference']}; {m['cores']} cores{cpu_text(m)}.\n")
     goals = m.get("goals")
+    has_float = all(FLOAT_PAIRS in r for r in d["rows"])
 
     def goal_of(r):
         return goals["emu_vs_keras"].get(r["kind"], 1.0) if goals else 1.0
@@ -298,23 +299,29 @@ def emulator() -> str:
     rows = [{"model": f"{r['model']} ({r['io_type']})", "mult": r["multiplier"], "method": r["methods"],
              "engine": r.get("engines", ""),
              "keras": f(r["keras_img_s"], 0), "kbest": f(r.get("keras_best_img_s", r["keras_img_s"]), 0),
+             "float": f(r["float_img_s"], 0) if has_float else "",
              "csim": f(r["csim_img_s"], 1), "ref": f(r["reference_img_s"], 1),
              "emu": f(r["emulator_img_s"], 0), "vc": f"{r['emu_vs_csim']:.0f}x",
              "vk": ratio_text(speed_ratio(r), goal_of(r)), "gmac": f(r["emu_gmac_s"], 2),
              "paired": f"{statistics.median(alternation_ratios(r)):.2f}",
+             "vf": ratio_text(speed_ratio(r, FLOAT_PAIRS), float_goal_of(r, goals)) if has_float else "",
+             "vfm": f"{statistics.median(alternation_ratios(r, FLOAT_PAIRS)):.2f}" if has_float else "",
              "vkb": f"{cross_row_ratio(r):.2f}",
              "eq": r["emulator_equals_csim"]} for r in d["rows"]]
+    float_cols = [("plain float img/s", "float"), ("emulator / plain float (worst alternation)", "vf"),
+                  ("emulator / plain float (median alternation)", "vfm")] if has_float else []
     out.append(table(rows, [("model", "model"), ("multiplier", "mult"), ("method", "method"), ("engine", "engine"),
-                            ("Keras img/s (this row)", "keras"), ("Keras img/s (best of model)", "kbest"),
+                            ("QKeras img/s (this row)", "keras"), ("QKeras img/s (best of model)", "kbest"),
                             ("C-sim img/s", "csim"), ("reference img/s", "ref"), ("emulator img/s", "emu"),
-                            ("emulator / C-sim", "vc"), ("emulator / Keras (worst alternation)", "vk"),
-                            ("emulator / Keras (median alternation)", "paired"),
-                            ("emulator / best Keras of model (not judged)", "vkb"), ("emulator GMAC/s", "gmac"),
+                            ("emulator / C-sim", "vc"), ("emulator / QKeras (worst alternation)", "vk"),
+                            ("emulator / QKeras (median alternation)", "paired"), *float_cols,
+                            ("emulator / best QKeras of model (not judged)", "vkb"), ("emulator GMAC/s", "gmac"),
                             ("emulator == C-sim", "eq")],
-                      {"keras", "kbest", "csim", "ref", "emu", "vc", "vk", "paired", "vkb", "gmac"}))
+                      {"keras", "kbest", "float", "csim", "ref", "emu", "vc", "vk", "paired", "vf", "vfm", "vkb",
+                       "gmac"}))
     if goals:
         vk = goals["emu_vs_keras"]
-        out.append(f"\nGoals: emulator / Keras >= {vk['exact']:g} for exact, separable and low-rank multipliers, "
+        out.append(f"\nGoals: emulator / QKeras >= {vk['exact']:g} for exact, separable and low-rank multipliers, "
                    f">= {vk['table']:g} for arbitrary tables; emulator / C-sim >= {goals['emu_vs_csim']}x in every row. "
                    f"The engine column says how the layers ran: `conv2d` (TensorFlow's float32 convolution on "
                    f"integer codes, exact below 2^24 per channel chunk), `conv2d-int8` (oneDNN's u8 x s8 -> int32 "
@@ -327,41 +334,137 @@ def emulator() -> str:
                    f"Codes pass between layers in their narrowest integer type (uint8 after an 8-bit ReLU).")
         for r in d["rows"]:
             if not meets_goal(r, goals):
-                out.append(f"- {r['model']} / {r['multiplier']} ({r['kind']}): **not met** (emulator / Keras "
+                out.append(f"- {r['model']} / {r['multiplier']} ({r['kind']}): **not met** (emulator / QKeras "
                            f"{ratio_text(speed_ratio(r), goal_of(r))}, emulator / C-sim {r['emu_vs_csim']:.0f}x).")
         met = sum(1 for r in d["rows"] if meets_goal(r, goals))
         out.append(f"- {met} of {len(d['rows'])} rows meet both goals.")
+        out.append(float_findings(d["rows"], goals, m, "this run"))
     if d.get("rank_sweep"):
         out.append(rank_sweep(d))
+    out.append(held_isa(d))
     out.append("")
     return "\n".join(out)
 
 
+def cpu_text(m: dict) -> str:
+    """The CPU, its ISA flags and oneDNN's int8 kernel, as the meta of a run records them."""
+    if "cpu" not in m:
+        return ""
+    # the int8 engine's speed, so each ratio to Keras, depends on the CPU's int8 instructions; plain float Keras'
+    # on its vector width
+    isa = f"; ISA flags: {', '.join(m['isa']) or 'none of ' + ', '.join(ISA_FLAGS)}" if "isa" in m else ""
+    held = (f"; oneDNN held to {m['onednn_max_cpu_isa']}" if m.get("onednn_max_cpu_isa", "default") != "default"
+            else "")
+    int8 = ", ".join(m["int8_hardware"]) or "none (the int8 engine is off)"
+    kernel = f"; oneDNN's int8 convolution here: `{m['int8_kernel']}`" if m.get("int8_kernel") else ""
+    return f" ({m['cpu']}{isa}{held}; int8 instructions oneDNN may use: {int8}{kernel})"
+
+
+# the CPU features bench/emulator.py records: they decide the baselines' and the emulator's speed (oneDNN's float
+# and int8 kernels)
+ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "amx_tile")
+
+
+def float_goal_of(r: dict, goals: dict | None) -> float:
+    return goals["emu_vs_float"][r["kind"]] if goals and "emu_vs_float" in goals else 1.0
+
+
+def meets_float_goal(r: dict, goals: dict) -> bool:
+    """The goal against plain float Keras, on the worst alternation."""
+    return speed_ratio(r, FLOAT_PAIRS) >= float_goal_of(r, goals)
+
+
+def float_findings(rows: list[dict], goals: dict, meta: dict, run: str) -> str:
+    """Met / not met, row by row, of the goals against plain float Keras; where the data has no float timings, says
+    so."""
+    vf = goals.get("emu_vs_float")
+    if not vf or not all(FLOAT_PAIRS in r for r in rows):
+        return (f"\nGoals against plain float Keras: not measured in {run} (its data predates the plain float "
+                "baseline; run `make bench`).")
+    amx = "amx_int8" in meta.get("isa", [])
+    where = ("this CPU has AMX: the goals are set for a CPU without it, so these rows do not show them met there"
+             if amx else "this CPU has no AMX" if "isa" in meta else "the CPU's ISA was not recorded")
+    out = [f"\nGoals against plain float Keras (emulator / plain float, worst alternation), {run}: exact >= "
+           f"{vf['exact']:g}, separable >= {vf['separable']:g}, low-rank >= {vf['low-rank']:g}, arbitrary tables >= "
+           f"{vf['table']:g} ({where}):"]
+    for r in rows:
+        x, goal = speed_ratio(r, FLOAT_PAIRS), float_goal_of(r, goals)
+        verdict = "met" if x >= goal else "**not met**"
+        out.append(f"- {r['model']} / {r['multiplier']} ({r['kind']}): {verdict} ({ratio_text(x, goal)} against "
+                   f"{goal:g}).")
+    met = sum(1 for r in rows if meets_float_goal(r, goals))
+    out.append(f"- {met} of {len(rows)} rows meet the goal against plain float Keras.")
+    return "\n".join(out)
+
+
+def held_isa(d: dict) -> str:
+    """The second run, oneDNN held to a smaller ISA (what a laptop has), as its own table and findings."""
+    h = d.get("held_isa")
+    if not h:
+        return ("\n### oneDNN held to AVX2\n\nNot measured in this data (a run that predates it; `make bench` runs it "
+                "in a subprocess with ONEDNN_MAX_CPU_ISA=AVX2).")
+    goals = d["meta"]["goals"]
+    rows = [{"model": f"{r['model']} ({r['io_type']})", "mult": r["multiplier"], "engine": r["engines"],
+             "emu": f(r["emulator_img_s"], 0), "keras": f(r["keras_img_s"], 0), "float": f(r["float_img_s"], 0),
+             "vk": ratio_text(speed_ratio(r), goals["emu_vs_keras"][r["kind"]]),
+             "vf": ratio_text(speed_ratio(r, FLOAT_PAIRS), float_goal_of(r, goals)),
+             "eq": r["emulator_equals_first_run"]} for r in h["rows"]]
+    return "\n".join([
+        f"\n### oneDNN held to {h['isa']}\n",
+        f"The same rows again in a subprocess with ONEDNN_MAX_CPU_ISA={h['isa']} set before TensorFlow starts (both "
+        "Keras baselines and the emulator's TensorFlow engines run on oneDNN), same images and alternations; every "
+        "emulator output compared with the first run's (themselves equal to the C-simulation's on its images). "
+        f"CPU{cpu_text(h['meta'])}.{same_isa_note(h)}\n",
+        table(rows, [("model", "model"), ("multiplier", "mult"), ("engine", "engine"), ("emulator img/s", "emu"),
+                     ("QKeras img/s", "keras"), ("plain float img/s", "float"),
+                     ("emulator / QKeras (worst alternation)", "vk"),
+                     ("emulator / plain float (worst alternation)", "vf"), ("emulator == first run", "eq")],
+              {"emu", "keras", "float", "vk", "vf"}),
+        float_findings(h["rows"], goals, h["meta"], f"oneDNN held to {h['isa']}"),
+    ])
+
+
+ABOVE_AVX2 = ("avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "amx_tile")  # what a cap at AVX2 holds back
+
+
+def same_isa_note(h: dict) -> str:
+    """Where the CPU has nothing above the cap, the held run is the first run again: say so."""
+    isa = h["meta"].get("isa")
+    if h["isa"] != "AVX2" or isa is None or any(flag in isa for flag in ABOVE_AVX2):
+        return ""
+    return (" This CPU has nothing above AVX2 to hold back: both runs used the same instructions, and their "
+            "differences are the machine's drift between them.")
+
+
 def keras_spread(d: dict | None) -> str:
-    """How far Keras' own best timing moved between the rows of one run, per model (the same network each time)."""
+    """How far QKeras' own best timing moved between the rows of one run, per model (the same network each time)."""
     if not d:
         return "no data"
     parts = []
     for model in dict.fromkeys(r["model"] for r in d["rows"]):
         speeds = [r["keras_img_s"] for r in d["rows"] + d.get("rank_sweep", []) if r["model"] == model]
         lo, hi = min(speeds), max(speeds)
-        parts.append(f"Keras on {model}: {lo:,.0f} to {hi:,.0f} img/s, {hi / lo:.2f}x")
+        parts.append(f"QKeras on {model}: {lo:,.0f} to {hi:,.0f} img/s, {hi / lo:.2f}x")
     return "this run's rows measured " + "; ".join(parts)
 
 
-def alternation_ratios(r: dict) -> list[float]:
-    """Per alternation, Keras' seconds / the emulator's seconds timed right after (the same moment's machine)."""
-    return [keras / emulator for keras, emulator in r["pair_seconds"]]
+FLOAT_PAIRS = "float_pair_seconds"  # a row's (plain float Keras, emulator) seconds per alternation
 
 
-def speed_ratio(r: dict) -> float:
-    """The judged emulator / Keras, unrounded (the JSON's ``emu_vs_keras`` is rounded to 2 decimals, and 0.996 must
+def alternation_ratios(r: dict, key: str = "pair_seconds") -> list[float]:
+    """Per alternation, the baseline's seconds / the emulator's seconds timed next to them (the same moment's
+    machine); ``key``: pair_seconds (QKeras) or FLOAT_PAIRS (plain float Keras)."""
+    return [base / emulator for base, emulator in r[key]]
+
+
+def speed_ratio(r: dict, key: str = "pair_seconds") -> float:
+    """The judged emulator / baseline, unrounded (the JSON's ``emu_vs_keras`` is rounded to 2 decimals, and 0.996 must
     not count as reaching 1): the worst alternation."""
-    return min(alternation_ratios(r))
+    return min(alternation_ratios(r, key))
 
 
 def cross_row_ratio(r: dict) -> float:
-    """The emulator's best / the fastest Keras over the model's rows (timings that may lie minutes apart)."""
+    """The emulator's best / the fastest QKeras over the model's rows (timings that may lie minutes apart)."""
     return r["emulator_img_s"] / r["keras_best_img_s"]
 
 

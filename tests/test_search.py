@@ -200,6 +200,51 @@ def test_search_end_to_end_and_front_point_converts_bit_exact(trained_mlp, tmp_p
     assert half > 0 and (d != 0).any(), "the plan changes some answers, else the interval says nothing"
 
 
+def test_tuned_and_compensated_conv_plan_converts_bit_exact(tmp_path):
+    """The convolutional twin of the digits-mlp check above: a plan with tuned weight codes and bias offsets on every
+    layer of a small cnn, made by the search's own plan_of, converts into a project whose C-simulation equals the
+    emulator on every element, and which computes what the search evaluated for that plan."""
+    import sys
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from conftest import randomize_weights
+
+    from approxhls.hls.convert import ConvertOptions, convert_model
+    from approxhls.models.datasets import load_dataset
+    from approxhls.models.zoo import build_model
+    from approxhls.search.evaluator import Evaluator
+    from approxhls.search.front import plan_of
+    from approxhls.search.network import prepare
+    from approxhls.sim.assignment import project_assignments
+    from approxhls.sim.csimlib import CSimLibrary
+    from approxhls.sim.emulator import Emulator
+    from approxhls.sim.ir import IR
+
+    ds = load_dataset("digits")
+    model = build_model("cnn", (8, 8, 1), 10, "fixed-w8a8", width=0.5)
+    randomize_weights(model, seed=4, low=-0.5, high=0.5)
+    ir, _, candidates, _, data, _ = prepare(model, ds, calib=200)
+    ev = Evaluator(ir, data, Emulator(ir).input_histograms(data.x_calib), compensate=True)
+    # truncating (biased) multipliers, whose mean error tuning and compensation both act on
+    assignment = {"conv1": "tam_u8_k7", "conv2": "lsbt_u8_ka2_kb2", "logits": "tam_u8_k8"}
+    assert all(m in candidates[layer] for layer, m in assignment.items())
+    plan = plan_of({"plan": assignment}, ev, SimpleNamespace(tune=True, compensate=True))
+    assert {"conv1", "conv2"} <= set(plan.tuned_weights) and {"conv1", "conv2"} <= set(plan.bias_offsets)
+    assert all(any(v != 0 for v in plan.bias_offsets[layer]) for layer in ("conv1", "conv2"))
+
+    prj = tmp_path / "prj"
+    convert_model(model, prj, ConvertOptions(input_precision=str(ds.grid)), plan=plan.save(tmp_path / "plan.json"))
+    x = data.x_test[:150]
+    y_csim = CSimLibrary(prj).predict(x)
+    y_emu = Emulator(IR.load(prj), project_assignments(prj)).predict(x)
+    assert np.array_equal(y_csim, y_emu)
+    # the project is the network the search scored: tuned weights and offsets went in, and they change its outputs
+    assert np.array_equal(y_emu, Emulator(*ev.network(assignment, tuned=True)).predict(x))
+    assert not np.array_equal(y_emu, Emulator(*ev.network(assignment, tuned=False, compensate=False)).predict(x))
+
+
 def test_bias_compensation_cancels_the_expected_error():
     """Offsets subtract each channel's expected error of a biased (truncating) multiplier, to within the rounding
     to a bias code, on the input distribution they were computed for."""

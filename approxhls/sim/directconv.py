@@ -21,6 +21,7 @@ exact.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -172,15 +173,30 @@ class DirectConv:
         return self(xc, n), None
 
 
-def int8_hardware(cpuinfo: str = "/proc/cpuinfo") -> list[str]:
+# ONEDNN_MAX_CPU_ISA (read when oneDNN starts) -> the EXACT_INT8_FLAGS oneDNN may still use under that cap: held below
+# VNNI it adds u8 x s8 pairs in int16 again (saturating), whatever the CPU has. Caps not listed (the AMX ones, ALL,
+# DEFAULT) hold nothing back
+ONEDNN_CAP_INT8_FLAGS = {"SSE41": (), "AVX": (), "AVX2": (), "AVX2_VNNI": ("avx_vnni",), "AVX2_VNNI_2": ("avx_vnni",),
+                         "AVX512_CORE": (), "AVX512_CORE_VNNI": ("avx512_vnni",), "AVX512_CORE_BF16": ("avx512_vnni",),
+                         "AVX512_CORE_FP16": ("avx512_vnni",), "AVX10_1_512": ("avx512_vnni",)}
+
+
+def onednn_isa_cap() -> str:
+    """The ISA oneDNN is held to by the environment (ONEDNN_MAX_CPU_ISA, or its old name DNNL_MAX_CPU_ISA), or ""."""
+    return (os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA") or "").upper()
+
+
+def int8_hardware(cpuinfo: str = "/proc/cpuinfo", isa_cap: str | None = None) -> list[str]:
     """This CPU's flags (of EXACT_INT8_FLAGS) for adding u8 x s8 products into int32 without an int16 step, from the
-    kernel's flags; [] where they cannot be read (e.g. outside Linux)."""
+    kernel's flags, less those oneDNN may not use under ``isa_cap`` (default: :func:`onednn_isa_cap`); [] where they
+    cannot be read (e.g. outside Linux)."""
     try:
         text = Path(cpuinfo).read_text()
     except OSError:
         return []
     flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
-    return [f for f in EXACT_INT8_FLAGS if f in flags]
+    allowed = ONEDNN_CAP_INT8_FLAGS.get(onednn_isa_cap() if isa_cap is None else isa_cap.upper(), EXACT_INT8_FLAGS)
+    return [f for f in EXACT_INT8_FLAGS if f in flags and f in allowed]
 
 
 @lru_cache(maxsize=1)
