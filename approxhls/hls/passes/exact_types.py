@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 from hls4ml.model.types import ExponentPrecisionType, FixedPrecisionType
 
+from approxhls.fixedpoint import FixedType
 from approxhls.hls.passes.base import ApproxhlsPass, input_known, is_unspecified, record_repair, set_type
 
 POOLING = ("Pooling1D", "Pooling2D", "GlobalPooling1D", "GlobalPooling2D")
@@ -73,15 +74,37 @@ class AveragePooling(ApproxhlsPass):
         return True
 
 
+MULTIPLICATIVE_WEIGHTS = ("weight", "depthwise", "pointwise", "scale")
+
+
+def on_grid(var) -> bool:
+    """True when every value of the weight variable is exactly one of its fixed-point type's codes."""
+    if is_unspecified(var.type.precision) or not isinstance(var.type.precision, FixedPrecisionType):
+        return False
+    t = FixedType.parse(str(var.type.precision))
+    codes = np.ldexp(np.asarray(var.data, dtype=np.float64), t.frac)
+    return bool(np.all(np.isfinite(codes)) and np.all(codes == np.round(codes))
+                and (codes.size == 0 or (codes.min() >= t.code_min and codes.max() <= t.code_max)))
+
+
+def rounds_weights(node) -> bool:
+    """True when the node multiplies by float weights its types round (a float Keras Dense/Conv/BatchNorm): its
+    result differs from Keras whatever the types after it, so an exact type downstream buys nothing."""
+    return any(name in node.weights and not on_grid(node.weights[name]) for name in MULTIPLICATIVE_WEIGHTS)
+
+
 class FloatActivation(ApproxhlsPass):
     """A ReLU or linear activation hls4ml splits off a Q layer with a float ``activation="relu"`` (or a float Keras
     activation layer) gets the model's default type and rounds where Keras passes values through: it gets its
-    input's type instead."""
+    input's type instead. Not after a layer that rounds float weights: that layer is not exact anyway, and its exact
+    result type (input + weight + sum bits) would grow ~20 bits per layer through a float network (hls4ml's default
+    type there, as hls4ml alone)."""
 
     def applies(self, node, settings):
         return (node.class_name == "Activation" and str(node.get_attr("activation")).lower() in ("relu", "linear")
                 and input_known(node) and not has_quantizer(node)
-                and not node.get_attr("approxhls_passthrough", False))
+                and not node.get_attr("approxhls_passthrough", False)
+                and not rounds_weights(node.get_input_node()))
 
     def transform(self, model, node):
         node.set_attr("approxhls_passthrough", True)
