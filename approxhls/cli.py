@@ -93,6 +93,9 @@ def _convert_args(p):
     p.add_argument("--clock-period", type=float, default=10.0, help="ns")
     p.add_argument("--name", default="approxhls_model", help="HLS project name (a C identifier)")
     p.add_argument("--input-precision", default=None, help="e.g. ap_ufixed<8,0> (default: the training grid)")
+    p.add_argument("--default-precision", default="ap_fixed<16,6>",
+                   help="hls4ml's default type, where float (unquantized) weights and layers without a type of their "
+                        "own round (default: hls4ml's ap_fixed<16,6>)")
     p.add_argument("--force", action="store_true", help="replace an existing project directory")
     p.add_argument("--plan", default=None, help="multiplier plan (JSON/YAML): {default: NAME, layers: {LAYER: NAME}}")
     p.add_argument("--softmax", choices=("keep", "argmax", "strip"), default="keep",
@@ -108,7 +111,8 @@ def cmd_convert(a):
 
     opts = ConvertOptions(io_type=a.io_type, strategy=a.strategy, reuse_factor=a.reuse_factor, backend=a.backend,
                           part=a.part, clock_period=a.clock_period, project_name=a.name,
-                          input_precision=a.input_precision, softmax=a.softmax)
+                          input_precision=a.input_precision, softmax=a.softmax,
+                          default_precision=a.default_precision)
     convert(a.model, a.out, opts, overwrite=a.force, plan=a.plan, verify=a.verify, weights=a.weights)
     from approxhls.report import format_table
     from approxhls.sim.project import load_project

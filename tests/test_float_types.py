@@ -80,3 +80,20 @@ def test_emulator_names_a_layer_too_wide_for_its_codes():
         Emulator(ir)
     nodes[1].types["result"] = "ap_fixed<64,30>"
     assert Emulator(ir).predict(np.zeros((2, 4))).shape == (2, 4)
+
+
+def test_default_precision_is_hls4mls_and_a_user_may_give_another():
+    model = _float_chain("functional")
+    assert ConvertOptions().validate().default_precision == "ap_fixed<16,6>"
+    g = build_graph(model, ConvertOptions(default_precision="fixed<24,8>"))
+    widths = {n.name: n.type().width for n in g.ir.nodes}
+    assert widths["fc1_relu"] == 24 and g.ir.node("fc1").types["weight"] == "ap_fixed<24,8>"
+    opts = ConvertOptions(default_precision="fixed<24,8>").validate()
+    assert opts.default_precision == "ap_fixed<24,8>"  # written one way: it reaches hls4ml's C++ as a type
+    assert ConvertOptions.from_json(opts.to_json()) == opts
+
+
+@pytest.mark.parametrize("bad", ["float", "ap_fixed<80,8>", "ap_fixed<8,1>; int x", "ap_fixed<0,0>"])
+def test_a_default_precision_that_is_no_fixed_type_is_refused(bad):
+    with pytest.raises(ModelError, match="default precision"):
+        ConvertOptions(default_precision=bad).validate()

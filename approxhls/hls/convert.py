@@ -67,7 +67,7 @@ def hls_config(model, opts: ConvertOptions, grid: FixedType, plan=None, second_o
     from approxhls.hls.passes.base import SETTINGS_KEY
 
     cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=opts.hls_backend,
-                                               default_precision="fixed<16,6>")
+                                               default_precision=opts.default_precision)
     cfg["Model"]["Strategy"] = opts.strategy.capitalize()
     cfg["Model"]["ReuseFactor"] = int(opts.reuse_factor)
     # every layer traced: its output readable from the C-simulation (verification, diff); outside synthesis only

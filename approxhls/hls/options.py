@@ -6,6 +6,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 
 from approxhls.errors import ModelError
+from approxhls.fixedpoint import FixedType
 from approxhls.names import check_identifier
 
 DEFAULT_PART = "xczu7ev-ffvc1156-2-e"  # ZCU104, the default board (PYNQ 4.0's reference board)
@@ -13,6 +14,8 @@ BACKENDS = {"vitis": "Vitis", "vivado": "Vivado"}
 IO_TYPES = ("io_parallel", "io_stream")
 STRATEGIES = ("latency", "resource")
 SOFTMAX_CHOICES = ("keep", "argmax", "strip")
+DEFAULT_PRECISION = "ap_fixed<16,6>"  # hls4ml's own default
+MAX_WIDTH = 64  # the emulator's integer codes
 MAX_REUSE_FACTOR = 1 << 20  # far above any layer's product count; hls4ml writes it into C++ as an int
 
 
@@ -22,6 +25,17 @@ def _is_reuse_factor(value) -> bool:
 
 def _is_clock_period(value) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value) and 0 < value <= 1000
+
+
+def _fixed_type(text, what: str) -> str:
+    """``text`` as a fixed-point type written the one way approxhls writes it (it reaches hls4ml's C++ as a type)."""
+    try:
+        t = FixedType.parse(str(text))
+    except ValueError as e:
+        raise ModelError(f"{what}: {e}") from None
+    if not 1 <= t.width <= MAX_WIDTH:
+        raise ModelError(f"{what} {text!r}: give a width from 1 to {MAX_WIDTH} bits")
+    return str(t)
 
 
 @dataclass
@@ -35,6 +49,8 @@ class ConvertOptions:
     project_name: str = "approxhls_model"
     input_precision: str | None = None  # default: the training grid, else ap_ufixed<8,0>
     softmax: str = "keep"               # keep (hls4ml's stable softmax), argmax (one-hot), strip (logits out)
+    # hls4ml's default type: float (unquantized) weights and the layers hls4ml gives no type of their own round to it
+    default_precision: str = DEFAULT_PRECISION
 
     def validate(self) -> "ConvertOptions":
         for what, value, choices in (("io_type", self.io_type, IO_TYPES), ("strategy", self.strategy, STRATEGIES),
@@ -47,6 +63,7 @@ class ConvertOptions:
         if not _is_clock_period(self.clock_period):
             raise ModelError(f"clock period must be a number of ns above 0 and at most 1000, got {self.clock_period!r}")
         check_identifier(self.project_name, "project name")
+        self.default_precision = _fixed_type(self.default_precision, "default precision")
         if not self.part or not all(c.isalnum() or c in "-_" for c in self.part):
             raise ModelError(f"FPGA part {self.part!r} has characters a part number never has")
         return self

@@ -50,7 +50,7 @@ def hls4ml_bit_exact_types(model, opts, grid) -> dict:
                           f"interval arithmetic handles in reasonable time", "layers": {}}
 
     cfg = hls4ml.utils.config_from_keras_model(model, granularity="name", backend=opts.hls_backend,
-                                               default_precision="fixed<16,6>")
+                                               default_precision=opts.default_precision)
     for name in input_layer_names(model):
         cfg["LayerName"].setdefault(name, {}).setdefault("Precision", {})["result"] = str(grid)
     with tempfile.TemporaryDirectory(prefix="approxhls-bitexact-") as tmp, warnings.catch_warnings(), \

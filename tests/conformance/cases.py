@@ -709,7 +709,9 @@ ELU_GRID = ("further from Keras than hls4ml: ELU's 1024-entry table is indexed b
             "closer than both")
 
 FLOAT_WEIGHTS = ("further from Keras than hls4ml: a float (unquantized) model's weights are rounded to approxhls' "
-                 "ap_fixed<16,6>, where the test gives hls4ml a wider default type; approxhls has no option for it yet")
+                 "default ap_fixed<16,6>, where the test gives hls4ml ap_fixed<32,12>; given the same type "
+                 "(convert --default-precision), the depthwise layer's exact result type is 69 bits and approxhls "
+                 "refuses it by name: the emulator holds 64-bit codes")
 CHANNELS_FIRST = ("refused by design (issue 31, item 5): Keras flattens channels-first, hls4ml 1.3.0 flattens channels "
                   "last and would give the elements in another order; approxhls names the layer and says to use "
                   "channels_last")
