@@ -72,14 +72,23 @@ def test_q_layer_with_float_relu_still_passes_its_exact_type(api):
     assert any(r.startswith("q1_relu: float activation") for r in g.repairs)
 
 
-def test_emulator_names_a_layer_too_wide_for_its_codes():
+def test_emulator_names_the_layer_whose_values_overflow_its_codes(monkeypatch):
+    """A type wider than 64 bits is fine while its values fit (hls4ml alone gives float layers 79-bit types); where
+    they do not, the error names the layer instead of a bare OverflowError."""
+    from approxhls.sim.ops.structure import Identity
+
     nodes = [Node("x", "input", [], ["x"], [4], {"result": "ap_fixed<16,6>"}),
              Node("wide", "identity", ["x"], ["wide"], [4], {"result": "ap_fixed<70,30>"})]
     ir = IR(nodes, "ap_fixed<16,6>", "wide")
-    with pytest.raises(ModelError, match=r"'wide' has a 70-bit result type.*64-bit integers.*Quantize"):
-        Emulator(ir)
-    nodes[1].types["result"] = "ap_fixed<64,30>"
-    assert Emulator(ir).predict(np.zeros((2, 4))).shape == (2, 4)
+    x = np.arange(-4, 4).reshape(2, 4) / 4
+    assert np.array_equal(Emulator(ir).predict(x), x)  # 70 bits wide, values in range
+
+    def overflow(self, node, ins, ctx):
+        raise OverflowError("Python int too large to convert to C long")
+
+    monkeypatch.setattr(Identity, "evaluate", overflow)
+    with pytest.raises(ModelError, match=r"layer 'wide'.*64-bit integer codes.*70 bits.*Quantize"):
+        Emulator(ir).predict(x)
 
 
 def test_default_precision_is_hls4mls_and_a_user_may_give_another():

@@ -31,7 +31,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from approxhls import fixedkernels
-from approxhls.errors import ModelError
 from approxhls.fixedpoint import FixedType
 from approxhls.sim.assignment import EXACT, Assignment, builtin_product
 from approxhls.sim.engines import CODES, Engine, Options, Sums, candidates, choose, measure, preferred
@@ -101,19 +100,6 @@ MODES = {
 }
 
 
-CODE_BITS = 64  # the emulator holds every layer's output as int64 codes
-
-
-def check_widths(ir: IR) -> None:
-    """A ModelError naming the first layer whose result type does not fit the emulator's int64 codes."""
-    for node in ir.nodes:
-        t = node.type()
-        if t.width > CODE_BITS:
-            raise ModelError(f"layer {node.name!r} has a {t.width}-bit result type ({node.types['result']}): the "
-                             f"emulator holds codes in {CODE_BITS}-bit integers. Quantize its output (a QActivation "
-                             "or a quantizer on the layer) or give it a narrower result type")
-
-
 class Emulator:
     """``cache`` (a dict shared between emulators of the same network) keeps each layer's chosen engine per
     (layer, multiplier, weights, engine option): a search re-uses them across candidates. ``engine``: auto (per
@@ -126,7 +112,6 @@ class Emulator:
                  probe: np.ndarray | None = None):
         if engine not in MODES:
             raise ValueError(f"engine must be one of {', '.join(MODES)}, got {engine!r}")
-        check_widths(ir)
         self.ir, self.engine, self.options = ir, engine, MODES[engine]
         # one batch of predict's size (the engines' relative speed depends on it: measured at 32 samples, the float
         # convolution won layers where int8 runs batches of 64 faster): each layer races on its own inputs (ReLU

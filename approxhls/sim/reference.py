@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from approxhls.errors import ModelError
 from approxhls.fixedpoint import FixedType
 from approxhls.sim.ir import IR, Node
 from approxhls.sim.ops import get_op
@@ -63,8 +64,13 @@ def run_nodes(ir: IR, ctx: Context, env: dict, start: int, stop: int, observe=No
         if at is not None:
             at(i, env)
         ins = [env[v] for v in node.inputs]
-        out = ctx.evaluate(node, ins, ctx) if ctx.evaluate is not None else get_op(node.op).evaluate(node, ins, ctx)
         res_t = node.type()
+        try:
+            out = ctx.evaluate(node, ins, ctx) if ctx.evaluate is not None else get_op(node.op).evaluate(node, ins, ctx)
+        except OverflowError as e:
+            raise ModelError(f"layer {node.name!r}: its values overflow the evaluator's 64-bit integer codes (its "
+                             f"result type is {res_t.width} bits, {res_t}; {e}). Quantize its output (a QActivation "
+                             "or a quantizer on the layer) or give it a narrower type") from e
         for var in node.outputs:
             env[var] = (out, res_t)
         if observe is not None:

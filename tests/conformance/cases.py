@@ -641,7 +641,8 @@ def keras_api_cases() -> list[Case]:
                             hls4ml=cfg, approxhls=opts, slow=strategy == "Resource")
     cases += expand("keras_api.depthwise2d", src + "test_depthwise2d", chain((32, 32, 3), depthwise(2)), "sequential",
                     ("io_stream",), uniform_grid10(32, 32, 3), 10,
-                    hls4ml=Hls4mlConfig(default_precision="fixed<32,12>"))
+                    hls4ml=Hls4mlConfig(default_precision="fixed<32,12>"),
+                    approxhls={"default_precision": "fixed<32,12>"})  # the type the test gives hls4ml
     cases += expand("keras_api.depthwise1d", src + "test_depthwise1d", chain((32, 3), depthwise(1)), "sequential",
                     ("io_stream",), uniform_grid10(32, 3), 10)
     for dims, kind in ((1, "max"), (2, "max"), (1, "avg"), (2, "avg")):
@@ -708,10 +709,6 @@ ELU_GRID = ("further from Keras than hls4ml: ELU's 1024-entry table is indexed b
             "error below 7/1024; approxhls' reaches 8/1024 (max |diff| 0.0077 vs 0.0066). A larger ELU table would be "
             "closer than both")
 
-FLOAT_WEIGHTS = ("further from Keras than hls4ml: a float (unquantized) model's weights are rounded to approxhls' "
-                 "default ap_fixed<16,6>, where the test gives hls4ml ap_fixed<32,12>; given the same type "
-                 "(convert --default-precision), the depthwise layer's exact result type is 69 bits and approxhls "
-                 "refuses it by name: the emulator holds 64-bit codes")
 CHANNELS_FIRST = ("refused by design (issue 31, item 5): Keras flattens channels-first, hls4ml 1.3.0 flattens channels "
                   "last and would give the elements in another order; approxhls names the layer and says to use "
                   "channels_last")
@@ -725,7 +722,6 @@ KNOWN: dict[str, dict[str, str]] = {  # reason -> {case id: the rules it breaks 
     WIDE_PO2_PRODUCTS: {"qkeras.quantised_po2_bit_width[latency]-seq-parallel": "all"},
     ELU_GRID: {f"keras_api.activations[elu]-{api}-{io}": "never_worse" for api in ("seq", "fn")
                for io in ("parallel", "stream")},
-    FLOAT_WEIGHTS: {"keras_api.depthwise2d-fn-stream": "never_worse"},
     CHANNELS_FIRST: {f"issue31.flatten_channels_first-{api}-parallel": "all" for api in ("seq", "fn")},
 }
 
