@@ -36,6 +36,34 @@ def test_integer_results_do_not_depend_on_the_optimization_level(project, tmp_pa
         CSimLibrary(tmp_path / "-O0").build(force=True)
 
 
+def test_the_precompiled_header_is_used_and_changes_nothing(project, tmp_path, monkeypatch):
+    """The common headers come precompiled from the build cache (one per compiler and flags, reused by every
+    project); a build without it gives the same outputs, element for element."""
+    from approxhls.sim import pch
+
+    monkeypatch.setenv("APPROXHLS_CACHE", str(tmp_path / "cache"))
+    x = on_grid_inputs((8, 8, 1), 200, seed=7)
+    outs = {}
+    for flag in ("1", "0"):
+        monkeypatch.setenv("APPROXHLS_CSIM_PCH", flag)
+        copy = tmp_path / f"pch{flag}"
+        shutil.copytree(project, copy)
+        outs[flag] = CSimLibrary(copy).predict(x)
+        log = (copy / "build_lib.log").read_text()
+        assert ("-include" in log) == (flag == "1") and "precompiled header" not in log  # -Winvalid-pch is silent
+    assert np.array_equal(outs["1"], outs["0"])
+    made = list((tmp_path / "cache" / "pch").glob(f"*/{pch.NAME}.gch"))
+    assert len(made) == 1 and not list((tmp_path / "cache" / "pch").glob(".building-*"))
+    # gcc's -H marks a precompiled header it uses with "!"
+    gxx = shutil.which("g++")
+    from approxhls.sim.csimlib import WEIGHTS_FROM_ENV, compile_flags
+
+    r = subprocess.run([gxx, *compile_flags(gxx), WEIGHTS_FROM_ENV, "-include", str(made[0].with_suffix("")), "-H",
+                        "-Ifirmware/ap_types/", "-fsyntax-only", "approxhls_model_bridge.cpp"],
+                       cwd=tmp_path / "pch1", capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and f"! {made[0]}" in r.stderr, r.stderr[-1500:]
+
+
 def test_a_project_in_a_hostile_directory_builds_runs_and_runs_no_command(project, tmp_path, monkeypatch):
     """No directory name reaches a compiler macro or a shell: quotes, $(...), backticks, spaces and non-ASCII."""
     monkeypatch.chdir(tmp_path)

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.ctypeslib as npc
 
 from approxhls.errors import ProjectError
+from approxhls.sim.pch import precompiled_header
 from approxhls.sim.project import load_project
 from approxhls.toolrun import require, run_tool
 
@@ -191,12 +192,14 @@ class CSimLibrary:
         digest = source_digest(self.dir, flags)
         t0 = time.perf_counter()
         log = []
+        pch = precompiled_header(gxx, flags, self.dir / "firmware" / "ap_types")
+        common = ["-include", pch, "-Winvalid-pch"] if pch is not None else []  # not in the digest: same code
         with tempfile.TemporaryDirectory(prefix="approxhls-csim-") as tmp:
             objs = []
             for src in (self.dir / "firmware" / f"{self.name}.cpp", bridge):
                 obj = Path(tmp) / f"{src.stem}.o"
-                self._run(log, [gxx, *flags, "-Ifirmware/ap_types/", "-c", src.relative_to(self.dir), "-o", obj],
-                          f"compiling {src.name} of {self.dir}")
+                self._run(log, [gxx, *flags, *common, "-Ifirmware/ap_types/", "-c", src.relative_to(self.dir), "-o",
+                                obj], f"compiling {src.name} of {self.dir}")
                 objs.append(obj)
             lib = self.dir / "firmware" / f"{self.name}-approxhls-{digest[:16]}.so"
             partial = Path(tmp) / lib.name
