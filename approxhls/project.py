@@ -10,8 +10,8 @@ A project directory holds hls4ml's files (firmware/, build_lib.sh, ...) and appr
 
 :class:`Project` reads them (numpy and the standard library only: the board's host library uses it) and checks
 approxhls.json's keys and types, so a damaged file is an error that names the file and the key.
-:func:`resolve_target` turns what a user gives a command (a project, or a model with an optional plan) into one
-thing every command reads.
+What a command evaluates, a project or a model converted in memory, is :func:`approxhls.hls.target.resolve_target`
+(it converts, so it sits above the conversion, which writes projects through this module).
 """
 
 from __future__ import annotations
@@ -223,41 +223,3 @@ class Project:
         tmp = self.dir / f".{PROJECT_JSON}.tmp"
         tmp.write_text(json.dumps(self.meta, indent=2))
         tmp.replace(self.dir / PROJECT_JSON)
-
-
-@dataclass
-class Target:
-    """What a command evaluates: the IR and assignments of a project, or of a model converted in memory."""
-
-    ir: object
-    assignments: dict
-    input_precision: str
-    input_shape: list
-    dataset: str | None
-    keras_model: object = None   # a path or a model: the exact reference
-    project: Project | None = None
-    options: object = None       # the ConvertOptions the IR was made with
-
-
-def resolve_target(target, plan=None, weights=None, options=None) -> Target:
-    """A project directory (its own IR and plan; ``plan`` must be None: convert the model with a plan instead) or a
-    model in any form ``convert`` takes, converted in memory with ``options`` and ``plan``."""
-    from approxhls.errors import ApproxHLSError
-
-    if is_project(target):
-        if plan is not None:
-            raise ApproxHLSError(f"{target} is a converted project with its own plan; give the model to apply a plan "
-                                 f"(or convert it again with --plan)")
-        prj = Project.load(target)
-        return Target(prj.ir(), prj.assignments(), prj.input_precision, prj.input_shape, prj.dataset,
-                      prj.keras_path, prj, prj.options())
-    from approxhls.hls.convert import build_graph
-    from approxhls.hls.options import ConvertOptions
-    from approxhls.models.modelio import load_model, load_train_info
-
-    model = load_model(target, weights)
-    info = load_train_info(target, weights)
-    options = options or ConvertOptions()
-    g = build_graph(model, options, info, plan)
-    return Target(g.ir, g.assignments, str(g.grid), [int(d) for d in g.model.input_shape[1:]], info.get("dataset"),
-                  g.model, None, options)

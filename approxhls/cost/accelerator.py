@@ -265,10 +265,8 @@ def estimate_accelerator(ir, cfg: Config, counts: dict | None = None) -> dict:
 
     counts = counts if counts is not None else {c.name: c for c in count_ir(ir) if c.macs}
     layers, total_ns, cycles, ii = [], 0.0, 0, 1
-    lut = ff = dsp = bram = 0.0
-    first = ir.nodes[0]
-    # the input register: hls4ml's io_parallel top function registers its input array, io_stream one stream word
-    ff += _elements(first) * _bits(first) + 2 if cfg.io_type == "io_parallel" else int(first.shape[-1]) * _bits(first)
+    lut = dsp = bram = 0.0
+    ff = _input_register_ff(ir.nodes[0], cfg)
     last = ir.nodes[-1].name
     for node in ir.nodes:
         fn = RULES.get(node.op)
@@ -276,15 +274,8 @@ def estimate_accelerator(ir, cfg: Config, counts: dict | None = None) -> dict:
             continue
         part = fn(node, ir, cfg, counts.get(node.name))
         if cfg.io_type == "io_stream":
-            part.cycles += 1  # reading its input stream
-            if node.name != last:
-                _stream_fifo(node, part)
-        edges = int(total_ns // cfg.clock_ns)
-        total_ns += part.delay_ns
-        new_edges = int(total_ns // cfg.clock_ns) - edges
-        if new_edges and cfg.io_type == "io_parallel":  # pipeline registers for each clock edge crossed
-            serial = node.op in ("conv", "depthwise")  # one output pixel at a time: its channels are registered
-            part.ff += new_edges * (int(node.shape[-1]) if serial else _elements(node)) * _bits(node)
+            _stream_io(node, part, node.name != last)
+        total_ns = _chain_delay(node, part, cfg, total_ns)
         cycles += part.cycles
         ii = max(ii, part.ii)
         lut, ff, dsp, bram = lut + part.lut, ff + part.ff, dsp + part.dsp, bram + part.bram18
@@ -296,6 +287,32 @@ def estimate_accelerator(ir, cfg: Config, counts: dict | None = None) -> dict:
     return {"lut": round(lut), "ff": round(ff), "dsp": int(dsp), "bram18": int(bram), "latency_cycles": latency,
             "ii": ii, "latency_ns": latency * cfg.clock_ns, "clock_ns": cfg.clock_ns, "io_type": cfg.io_type,
             "strategy": cfg.strategy, "reuse_factor": cfg.reuse_factor, "layers": layers}
+
+
+def _input_register_ff(first, cfg: Config) -> float:
+    """hls4ml's io_parallel top function registers its input array; io_stream one stream word."""
+    if cfg.io_type == "io_parallel":
+        return float(_elements(first) * _bits(first) + 2)
+    return float(int(first.shape[-1]) * _bits(first))
+
+
+def _stream_io(node, part: Part, has_fifo: bool) -> None:
+    """io_stream: a cycle reading the layer's input stream, and the FIFO after every layer but the last."""
+    part.cycles += 1
+    if has_fifo:
+        _stream_fifo(node, part)
+
+
+def _chain_delay(node, part: Part, cfg: Config, total_ns: float) -> float:
+    """The combinational delay so far with this layer's; in io_parallel, pipeline registers for each clock edge
+    the layer's values cross."""
+    edges = int(total_ns // cfg.clock_ns)
+    total_ns += part.delay_ns
+    new_edges = int(total_ns // cfg.clock_ns) - edges
+    if new_edges and cfg.io_type == "io_parallel":
+        serial = node.op in ("conv", "depthwise")  # one output pixel at a time: its channels are registered
+        part.ff += new_edges * (int(node.shape[-1]) if serial else _elements(node)) * _bits(node)
+    return total_ns
 
 
 def _stream_fifo(node, part: Part) -> None:

@@ -113,58 +113,99 @@ def count_ir(ir: IR, assignments: dict | None = None, scheme_family: str | None 
 def _chain(ir, node, consumers, assignments, scheme_family, bn_in_conv, weight_code_bits=None) -> LayerCount:
     w = node.weights["weight"]
     t_x, t_w, t_acc = ir.input_type_of(node), node.type("weight"), node.type("accum")
-    w_bits = t_w.width
-    if scheme_family in LEARNED and weight_code_bits and weight_code_bits < w_bits:
-        w_bits = weight_code_bits
+    w_bits = _weight_code_width(t_w, scheme_family, weight_code_bits)
     out_elems = _elements(node.shape)
     channels = int(node.shape[-1])
-    macs = node.operation.macs(node)
     a = assignments.get(node.name)
-    mult = a.multiplier if a is not None else "exact"
-    # walk the chain: scale/batch-norm, activation
-    steps, last, kinds = [node], node, ["shift"]
-    while True:
-        nxt = consumers.get(last.outputs[0], [])
-        if len(nxt) != 1 or nxt[0].operation.role != "chain":
-            break
-        last = nxt[0]
-        steps.append(last)
-        if last.op == "scale_bias":
-            kinds.append(_scale_kind(last.weights["scale"], last.type("scale")))
-    kind = max(kinds, key=_RANK.get)
-    per_channel = kind == "varshift"
-    emitted, note = True, ""
-    if scheme_family in SCHEME_REQUANT:
-        need, per_channel = SCHEME_REQUANT[scheme_family]
-        if _RANK[need] > _RANK[kind]:
-            kind, emitted = need, False
-            note = (f"{scheme_family}: float scales need a fixed-point multiplier "
-                    f"{'per channel' if per_channel else 'per tensor'} for requantization; hls4ml emits "
-                    f"power-of-two/rounded scales instead")
-            if w_bits < t_w.width:
-                note += f" (and {t_w.width}-bit weights where the trained codes have {w_bits} bits)"
+    steps = _chain_steps(node, consumers)
+    last = steps[-1]
+    req = _requantization(steps, scheme_family, w_bits, t_w)
     t_out = last.type("result")
     relu = last.op == "relu"
-    m_bits = SCALE_BITS if kind == "mult" else 0
-    shift = max(0, t_acc.frac - t_out.frac) + (m_bits - 1 if m_bits else 0)
-    fused = [QuantOp(last.name, kind, out_elems, t_acc.width, t_out.width, shift, relu, channels, emitted, note)]
-    bn_steps = sum(1 for s in steps if s.op == "scale_bias") + (1 if bn_in_conv else 0)
-    unfused = out_elems * (len(steps) + (1 if bn_in_conv else 0))
-    bn_folded = unfused - out_elems * bn_steps
+    fused = [QuantOp(last.name, req.kind, out_elems, t_acc.width, t_out.width, _requant_shift(req.kind, t_acc, t_out),
+                     relu, channels, req.emitted, req.note)]
     if scheme_family == "lsq+" and relu:
         fused += _zero_points(ir, last, consumers, t_out)
-    scale_bits = sum(int(s.weights["scale"].size) * s.type("scale").width for s in steps if s.op == "scale_bias")
-    if not emitted:
-        scale_bits = (channels if per_channel else 1) * SCALE_BITS
-    bias = node.weights.get("bias")
-    codes, counts = np.unique(np.asarray(w, dtype=np.int64), return_counts=True)
+    unfused, bn_folded = _step_quant_ops(steps, out_elems, bn_in_conv)
+    extra = sum(q.ops for q in fused[1:])
     return LayerCount(
-        node.name, node.op, macs, int(w.size), t_x.width, w_bits, t_acc.width, mult, channels, fused,
-        unfused + sum(q.ops for q in fused[1:]), bn_folded + sum(q.ops for q in fused[1:]),
-        int(w.size) * w_bits, int(bias.size) * node.type("bias").width if bias is not None else 0, scale_bits,
-        bool(t_x.signed), {int(c): int(k) for c, k in zip(codes, counts)},
-        [np.asarray(g, dtype=np.int64) for g, _ in node.operation.groups(node)],
+        node.name, node.op, node.operation.macs(node), int(w.size), t_x.width, w_bits, t_acc.width,
+        a.multiplier if a is not None else "exact", channels, fused, unfused + extra, bn_folded + extra,
+        int(w.size) * w_bits, _bias_bits(node), _scale_bits(steps, req, channels), bool(t_x.signed),
+        _weight_codes(w), [np.asarray(g, dtype=np.int64) for g, _ in node.operation.groups(node)],
     )
+
+
+def _weight_code_width(t_w: FixedType, scheme_family, weight_code_bits) -> int:
+    """The weights' width in hardware: learned-step schemes multiply their trained b-bit codes."""
+    if scheme_family in LEARNED and weight_code_bits and weight_code_bits < t_w.width:
+        return weight_code_bits
+    return t_w.width
+
+
+def _chain_steps(node, consumers) -> list:
+    """The MAC node and the scale/batch-norm and activation nodes that follow it alone."""
+    steps = [node]
+    while True:
+        nxt = consumers.get(steps[-1].outputs[0], [])
+        if len(nxt) != 1 or nxt[0].operation.role != "chain":
+            return steps
+        steps.append(nxt[0])
+
+
+@dataclass
+class _Requant:
+    kind: str              # shift / varshift / mult
+    per_channel: bool
+    emitted: bool = True
+    note: str = ""
+
+
+def _requantization(steps, scheme_family, w_bits: int, t_w: FixedType) -> _Requant:
+    """The chain's requantization: the strongest its scales need, raised to what the scheme needs (then marked not
+    emitted: hls4ml rounds the scheme's float scales)."""
+    kinds = ["shift"] + [_scale_kind(s.weights["scale"], s.type("scale")) for s in steps if s.op == "scale_bias"]
+    kind = max(kinds, key=_RANK.get)
+    if scheme_family not in SCHEME_REQUANT:
+        return _Requant(kind, kind == "varshift")
+    need, per_channel = SCHEME_REQUANT[scheme_family]
+    if _RANK[need] <= _RANK[kind]:
+        return _Requant(kind, per_channel)
+    note = (f"{scheme_family}: float scales need a fixed-point multiplier "
+            f"{'per channel' if per_channel else 'per tensor'} for requantization; hls4ml emits "
+            f"power-of-two/rounded scales instead")
+    if w_bits < t_w.width:
+        note += f" (and {t_w.width}-bit weights where the trained codes have {w_bits} bits)"
+    return _Requant(need, per_channel, False, note)
+
+
+def _requant_shift(kind: str, t_acc: FixedType, t_out: FixedType) -> int:
+    m_bits = SCALE_BITS if kind == "mult" else 0
+    return max(0, t_acc.frac - t_out.frac) + (m_bits - 1 if m_bits else 0)
+
+
+def _step_quant_ops(steps, out_elems: int, bn_in_conv: bool) -> tuple[int, int]:
+    """(every step quantizes, batch-norm folded into the MAC layer): quantization operations of the chain."""
+    bn_steps = sum(1 for s in steps if s.op == "scale_bias") + (1 if bn_in_conv else 0)
+    unfused = out_elems * (len(steps) + (1 if bn_in_conv else 0))
+    return unfused, unfused - out_elems * bn_steps
+
+
+def _scale_bits(steps, req: _Requant, channels: int) -> int:
+    """Stored scales: the chain's own, or the multipliers the scheme needs where hls4ml emits none."""
+    if not req.emitted:
+        return (channels if req.per_channel else 1) * SCALE_BITS
+    return sum(int(s.weights["scale"].size) * s.type("scale").width for s in steps if s.op == "scale_bias")
+
+
+def _bias_bits(node) -> int:
+    bias = node.weights.get("bias")
+    return int(bias.size) * node.type("bias").width if bias is not None else 0
+
+
+def _weight_codes(w) -> dict:
+    codes, counts = np.unique(np.asarray(w, dtype=np.int64), return_counts=True)
+    return {int(c): int(k) for c, k in zip(codes, counts)}
 
 
 def _zero_points(ir, relu_node, consumers, t_act) -> list[QuantOp]:

@@ -31,6 +31,10 @@ QUANT_CIRCUITS = {
 }
 
 
+# bits of stored scale a quantization operation of each kind reads
+SCALE_READ_BITS = {"mult": SCALE_BITS, "varshift": SHIFT_BITS}
+
+
 def multiplier_instances(weights: int, reuse_factor: int) -> int:
     """Multipliers hls4ml's dataflow architecture instantiates for a layer: each of the layer's weights gets a
     multiplier, shared by ``reuse_factor`` products in turn (the search counts the same way)."""
@@ -96,19 +100,43 @@ class Estimator:
     def price(self, layer: LayerCount) -> dict:
         """One layer's row; ``energy_quantization_unfused`` is the quantization energy without unified modules
         (the chain's other steps charged at the cost of its requantization)."""
-        inst = multiplier_instances(layer.weights, self.reuse_factor)
-        row = {"layer": layer.name, "op": layer.op, "macs": layer.macs, "multiplier": layer.multiplier}
         lut = dict.fromkeys(CATEGORIES, 0)
         energy = dict.fromkeys(CATEGORIES, 0.0)
-        dsp = 0
         if layer.macs:
-            m = self._multiplier(layer)
-            lut["multipliers"] = m["luts"]
-            energy["multipliers"] = layer.macs * m["toggles_per_op"]
-            a = self.circuit(circuits.acc(layer.x_bits + layer.w_bits, layer.acc_bits))
-            lut["adders"] = inst * a["luts"]
-            energy["adders"] = layer.macs * a["toggles_per_op"]
+            self._price_macs(layer, lut, energy)
         e_bit = self.bit_energy()
+        scale_reads, chain_op_energy = self._price_quantization(layer, lut, energy)
+        unfused_extra = (layer.quant_ops_unfused - layer.quant_ops_fused) * chain_op_energy
+        mem_bits = layer.weight_bits + layer.bias_bits + layer.scale_bits
+        lut["memory"] = math.ceil(mem_bits / ROM_BITS_PER_LUT)
+        energy["memory"] = (layer.macs * layer.w_bits + scale_reads) * e_bit
+        row = {
+            "layer": layer.name, "op": layer.op, "macs": layer.macs, "multiplier": layer.multiplier,
+            "quant_kind": ",".join(sorted({q.kind for q in layer.quant_fused})) or "-",
+            "quant_ops_unfused": layer.quant_ops_unfused, "quant_ops_bn_folded": layer.quant_ops_bn_folded,
+            "quant_ops_fused": layer.quant_ops_fused, "memory_bits": mem_bits, "dsp": 0,
+            "hls4ml_emits": all(q.emitted for q in layer.quant_fused),
+            **{f"luts_{k}": v for k, v in lut.items()}, "luts": sum(lut.values()),
+            **{f"energy_{k}": round(v, 1) for k, v in energy.items()}, "energy": round(sum(energy.values()), 1),
+            "energy_quantization_unfused": round(energy["quantization"] + unfused_extra, 1),
+        }
+        notes = sorted({q.note for q in layer.quant_fused if q.note})
+        if notes:
+            row["notes"] = notes
+        return row
+
+    def _price_macs(self, layer: LayerCount, lut: dict, energy: dict) -> None:
+        """The layer's multipliers and their accumulator adders (one per multiplier instance)."""
+        m = self._multiplier(layer)
+        lut["multipliers"] = m["luts"]
+        energy["multipliers"] = layer.macs * m["toggles_per_op"]
+        a = self.circuit(circuits.acc(layer.x_bits + layer.w_bits, layer.acc_bits))
+        lut["adders"] = multiplier_instances(layer.weights, self.reuse_factor) * a["luts"]
+        energy["adders"] = layer.macs * a["toggles_per_op"]
+
+    def _price_quantization(self, layer: LayerCount, lut: dict, energy: dict) -> tuple[int, float]:
+        """The layer's quantization modules; (stored scale bits read per inference, energy of the chain's own
+        requantization operation)."""
         scale_reads = 0
         chain_op_energy = 0.0
         for i, q in enumerate(layer.quant_fused):
@@ -117,25 +145,8 @@ class Estimator:
             energy["quantization"] += q.ops * c["toggles_per_op"]
             if i == 0:
                 chain_op_energy = c["toggles_per_op"]
-            if q.kind in ("varshift", "mult"):
-                scale_reads += q.ops * (SCALE_BITS if q.kind == "mult" else SHIFT_BITS)
-        unfused_extra = (layer.quant_ops_unfused - layer.quant_ops_fused) * chain_op_energy
-        mem_bits = layer.weight_bits + layer.bias_bits + layer.scale_bits
-        lut["memory"] = math.ceil(mem_bits / ROM_BITS_PER_LUT)
-        energy["memory"] = (layer.macs * layer.w_bits + scale_reads) * e_bit
-        row.update({
-            "quant_kind": ",".join(sorted({q.kind for q in layer.quant_fused})) or "-",
-            "quant_ops_unfused": layer.quant_ops_unfused, "quant_ops_bn_folded": layer.quant_ops_bn_folded,
-            "quant_ops_fused": layer.quant_ops_fused, "memory_bits": mem_bits, "dsp": dsp,
-            "hls4ml_emits": all(q.emitted for q in layer.quant_fused),
-            **{f"luts_{k}": v for k, v in lut.items()}, "luts": sum(lut.values()),
-            **{f"energy_{k}": round(v, 1) for k, v in energy.items()}, "energy": round(sum(energy.values()), 1),
-            "energy_quantization_unfused": round(energy["quantization"] + unfused_extra, 1),
-        })
-        notes = sorted({q.note for q in layer.quant_fused if q.note})
-        if notes:
-            row["notes"] = notes
-        return row
+            scale_reads += q.ops * SCALE_READ_BITS.get(q.kind, 0)
+        return scale_reads, chain_op_energy
 
     def estimate(self, layers: list[LayerCount]) -> Costs:
         rows = [self.price(layer) for layer in layers]

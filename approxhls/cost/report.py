@@ -50,42 +50,68 @@ def _from_model(path, plan, weights=None):
     return g.ir, g.assignments, family, code_bits, bn, meta, str(src)
 
 
-def estimate_cost(target, plan=None, progress: bool = True, weights=None, board: str = "pynq-z2") -> dict:
-    """The cost report of ``target`` (a converted project or a Keras model) with the plan's multipliers."""
-    from approxhls.cost.accelerator import Config, estimate_accelerator
-    from approxhls.cost.baselines import board_dsps, exact_baselines, plan_luts
-    from approxhls.cost.boards import fit
+def _load(target: Path, plan, weights):
+    """(ir, assignments, scheme family, trained weight bits, batch-norm-fused layers, metadata, source)."""
+    if (target / "approxhls.json").exists():
+        return _from_project(target, plan)
+    return _from_model(target, plan, weights)
 
-    target = Path(target)
-    load = _from_project if (target / "approxhls.json").exists() else _from_model
-    ir, assignments, family, code_bits, bn, meta, source = (
-        load(target, plan) if load is _from_project else load(target, plan, weights))
-    rf = int(meta.get("reuse_factor", 1))
-    counts = count_ir(ir, assignments, family, bn, code_bits)
-    say = (lambda name: print(f"  characterizing {name} (Yosys, once)", flush=True)) if progress else None
-    est = Estimator(reuse_factor=rf, progress=say, bars=progress)
-    fused = est.estimate(counts)
+
+def _with_exact_multipliers(counts: list) -> list:
     exact_counts = copy.deepcopy(counts)
     for c in exact_counts:
         if c.macs:
             c.multiplier = arch.EXACT
-    baseline_net = est.estimate(exact_counts)
-    t = fused.totals
-    rel = {k: (t[k] / baseline_net.totals[k] if baseline_net.totals[k] else None) for k in ("luts", "energy")}
-    rel["energy_multipliers"] = (t["energy_multipliers"] / baseline_net.totals["energy_multipliers"]
-                                 if baseline_net.totals["energy_multipliers"] else None)
-    # the plan's arithmetic against the exact options
+    return exact_counts
+
+
+def _relative(totals: dict, baseline: dict) -> dict:
+    """The plan's LUTs and energies as fractions of the same network with exact multipliers (None where 0)."""
+    return {k: (totals[k] / baseline[k] if baseline[k] else None) for k in ("luts", "energy", "energy_multipliers")}
+
+
+def _arithmetic(counts: list, plan_names: dict, est: Estimator, rf: int, board: str, progress: bool) -> dict:
+    """The plan's arithmetic (multipliers and adders) against the exact options and the cheapest of them."""
+    from approxhls.cost.baselines import board_dsps, exact_baselines, plan_luts
+
     layers = [arch.Layer.from_count(c) for c in counts if c.macs]
-    plan_names = {c.name: c.multiplier for c in counts if c.macs}
     catalog = est.flat_catalog()
     bases = exact_baselines(layers, catalog, rf, board_dsps(board), progress=progress)
     best = arch.cheapest(bases)
     plan_arith = plan_luts(layers, plan_names, catalog, rf, progress=progress)
-    # the whole accelerator
+    return {"plan_luts": round(plan_arith), "baselines": [b.to_json() for b in bases],
+            "cheapest": best.name, "cheapest_text": arch.BASELINE_TEXT[best.name],
+            "saving_vs_cheapest": arch.saving(plan_arith, best), "board": board}
+
+
+def _accelerator(ir, counts: list, meta: dict, rf: int, plan_names: dict, progress: bool) -> dict:
+    from approxhls.cost.accelerator import Config, estimate_accelerator
+
     cfg = Config(meta.get("io_type", "io_parallel"), meta.get("strategy", "latency"), rf,
                  float(meta.get("clock_period_ns", 10.0)), {k: v for k, v in plan_names.items() if not arch.is_exact(v)},
                  progress)
-    acc = estimate_accelerator(ir, cfg, {c.name: c for c in counts if c.macs})
+    return estimate_accelerator(ir, cfg, {c.name: c for c in counts if c.macs})
+
+
+def _characterizing(progress: bool):
+    return (lambda name: print(f"  characterizing {name} (Yosys, once)", flush=True)) if progress else None
+
+
+def estimate_cost(target, plan=None, progress: bool = True, weights=None, board: str = "pynq-z2") -> dict:
+    """The cost report of ``target`` (a converted project or a Keras model) with the plan's multipliers."""
+    from approxhls.cost.boards import fit
+
+    ir, assignments, family, code_bits, bn, meta, source = _load(Path(target), plan, weights)
+    rf = int(meta.get("reuse_factor", 1))
+    counts = count_ir(ir, assignments, family, bn, code_bits)
+    est = Estimator(reuse_factor=rf, progress=_characterizing(progress), bars=progress)
+    fused = est.estimate(counts)
+    baseline_net = est.estimate(_with_exact_multipliers(counts))
+    t = fused.totals
+    rel = _relative(t, baseline_net.totals)
+    plan_names = {c.name: c.multiplier for c in counts if c.macs}
+    arithmetic = _arithmetic(counts, plan_names, est, rf, board, progress)
+    acc = _accelerator(ir, counts, meta, rf, plan_names, progress)
     return {
         "target": source, "scheme_family": family, "reuse_factor": rf,
         "architecture": est.architecture,
@@ -95,9 +121,7 @@ def estimate_cost(target, plan=None, progress: bool = True, weights=None, board:
         "baseline": {"what": "same network, exact multipliers in LUTs",
                      **{k: baseline_net.totals[k] for k in ("luts", "energy", "energy_multipliers", "dsp")}},
         "relative_to_baseline": rel,
-        "arithmetic": {"plan_luts": round(plan_arith), "baselines": [b.to_json() for b in bases],
-                       "cheapest": best.name, "cheapest_text": arch.BASELINE_TEXT[best.name],
-                       "saving_vs_cheapest": arch.saving(plan_arith, best), "board": board},
+        "arithmetic": arithmetic,
         "energy": {"proxy": arch.ENERGY_PROXY, "total": t["energy"], "multiplications": t["energy_multipliers"],
                    "relative_total": rel["energy"], "relative_multiplications": rel["energy_multipliers"]},
         "accelerator": acc,

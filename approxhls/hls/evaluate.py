@@ -9,9 +9,9 @@ import numpy as np
 
 def load_target(target, plan=None, io_type: str = "io_parallel", weights=None):
     """A project directory (its IR and plan) or a model (converted in memory): see
-    :func:`approxhls.project.resolve_target`."""
+    :func:`approxhls.hls.target.resolve_target`."""
     from approxhls.hls.options import ConvertOptions
-    from approxhls.project import resolve_target
+    from approxhls.hls.target import resolve_target
 
     return resolve_target(target, plan, weights, ConvertOptions(io_type=io_type))
 

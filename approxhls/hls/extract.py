@@ -54,6 +54,17 @@ def keras_order(layer, kernel: np.ndarray) -> np.ndarray:
     return np.moveaxis(kernel, 0, -1) if layer.get_attr("_weights_transposed", False) else kernel
 
 
+def _note_hls4ml_changes(node: Node, layer) -> None:
+    """What hls4ml changed about a MAC layer's arithmetic, noted on its node."""
+    scaled_by = layer.get_attr("approxhls_scaled_by")
+    if scaled_by and scaled_by not in layer.model.graph:  # the scale went into a later layer's arithmetic
+        node.attrs["scale_moved"] = ("hls4ml applies the kernel quantizer's alpha scale after this layer, merged "
+                                     "into a later layer: this layer's output is the unscaled sum")
+    bias = layer.weights.get("bias")
+    if bias is not None and kind_of(_precision(bias.type)) != "fixed":
+        node.attrs["product_note"] = "hls4ml's binary-network path replaced this layer's biases by zeros"
+
+
 class Extractor:
     def __init__(self, hls_model):
         self.io_type = hls_model.config.get_config_value("IOType")
@@ -103,33 +114,10 @@ class Extractor:
         node = self.node(layer, op, attrs, weights=("bias",))
         var = layer.weights["weight"]
         precision = _precision(var.type)
-        kind = kind_of(precision)
-        x_t = fixed(layer.get_input_variable().type.precision)
-        if kind_of(layer.get_input_variable().type.precision) == "xnor":  # binary activations: 0/1 for -1/+1
-            node.attrs["binary_input"] = True
-            x_t = FixedType(2, 2, True)
-        scaled_by = layer.get_attr("approxhls_scaled_by")
-        if scaled_by and scaled_by not in layer.model.graph:  # the scale went into a later layer's arithmetic
-            node.attrs["scale_moved"] = ("hls4ml applies the kernel quantizer's alpha scale after this layer, merged "
-                                         "into a later layer: this layer's output is the unscaled sum")
-        bias = layer.weights.get("bias")
-        if bias is not None and kind_of(_precision(bias.type)) != "fixed":
-            node.attrs["product_note"] = "hls4ml's binary-network path replaced this layer's biases by zeros"
-        if kind == "exponent":
-            self._po2(node, keras_order(layer, np.asarray(var.data, dtype=np.float64)), precision, x_t)
-        elif kind == "xnor":  # binary weights, stored 0/1 for -1/+1 (product weight_binary)
-            node.weights["weight"] = 2 * keras_order(layer, np.asarray(var.data, dtype=np.int64)) - 1
-            node.types["weight"] = "ap_int<2>"
-            node.attrs |= {"quantized_weights": True, "product": "both_binary" if node.attrs.get("binary_input")
-                           else "weight_binary"}
-        else:
-            node.weights["weight"], node.attrs["quantized_weights"] = self.codes(var, FixedType.parse(node.types["weight"]))
-            node.weights["weight"] = keras_order(layer, node.weights["weight"])
-            w_t = FixedType.parse(node.types["weight"])
-            if w_t.width == 2 and w_t.integer == 2 and w_t.signed:  # hls4ml's weight_ternary product
-                node.attrs["product"] = "weight_ternary"
-            elif node.attrs.get("binary_input"):
-                node.attrs["product"] = "data_binary"
+        x_t = self._mac_input_type(node, layer)
+        _note_hls4ml_changes(node, layer)
+        read = getattr(self, self.WEIGHT_READERS.get(kind_of(precision), "_fixed_weights"))
+        read(node, layer, var, precision, x_t)
         if "bias" not in node.weights:
             node.weights["bias"] = np.zeros(node.shape[-1], dtype=np.int64)
             node.types["bias"] = "ap_int<2>"
@@ -137,6 +125,37 @@ class Extractor:
             raise UnsupportedLayerError(f"layer {layer.name!r} ({layer.class_name}): hls4ml left its accumulator type "
                                         f"unspecified; quantize its weights and input")
         return node
+
+    # weight precision kind (kind_of) -> the method that reads a MAC layer's weights of that kind (else fixed point)
+    WEIGHT_READERS = {"exponent": "_po2_weights", "xnor": "_binary_weights"}
+
+    @staticmethod
+    def _mac_input_type(node: Node, layer) -> FixedType:
+        """The MAC's input type; binary activations (hls4ml's xnor type) hold 0/1 for -1/+1."""
+        if kind_of(layer.get_input_variable().type.precision) == "xnor":
+            node.attrs["binary_input"] = True
+            return FixedType(2, 2, True)
+        return fixed(layer.get_input_variable().type.precision)
+
+    def _po2_weights(self, node: Node, layer, var, precision, x_t: FixedType) -> None:
+        self._po2(node, keras_order(layer, np.asarray(var.data, dtype=np.float64)), precision, x_t)
+
+    @staticmethod
+    def _binary_weights(node: Node, layer, var, precision, x_t: FixedType) -> None:
+        """Binary weights, stored 0/1 for -1/+1 (hls4ml's product weight_binary, or both_binary)."""
+        node.weights["weight"] = 2 * keras_order(layer, np.asarray(var.data, dtype=np.int64)) - 1
+        node.types["weight"] = "ap_int<2>"
+        node.attrs |= {"quantized_weights": True, "product": "both_binary" if node.attrs.get("binary_input")
+                       else "weight_binary"}
+
+    def _fixed_weights(self, node: Node, layer, var, precision, x_t: FixedType) -> None:
+        node.weights["weight"], node.attrs["quantized_weights"] = self.codes(var, FixedType.parse(node.types["weight"]))
+        node.weights["weight"] = keras_order(layer, node.weights["weight"])
+        w_t = FixedType.parse(node.types["weight"])
+        if w_t.width == 2 and w_t.integer == 2 and w_t.signed:  # hls4ml's weight_ternary product
+            node.attrs["product"] = "weight_ternary"
+        elif node.attrs.get("binary_input"):
+            node.attrs["product"] = "data_binary"
 
     @staticmethod
     def input_type(layer) -> FixedType:

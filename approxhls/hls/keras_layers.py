@@ -92,57 +92,77 @@ def _check_activation(layer, cls: str) -> None:
 
 
 def _check_specials(layer, cls: str, io_type: str) -> None:
+    """The options of a supported class that hls4ml 1.3.0 does not compute as Keras does (:data:`CLASS_CHECKS`)."""
     cfg = layer.get_config()
-    if cfg.get("data_format") == "channels_first":
-        why = ("Keras flattens in channels-first order, which hls4ml 1.3.0 ignores (the elements would come out in "
-               "another order)" if cls == "Flatten" else
-               "approxhls converts channels-last models only (hls4ml transposes channels-first tensors, which "
-               "approxhls does not evaluate)")
-        raise UnsupportedLayerError(f"layer {layer.name!r} ({cls}, data_format='channels_first') is not supported: "
-                                    f"{why}; use data_format='channels_last'")
-    if cls == "QConv2DBatchnorm" and io_type == "io_stream":
-        if tuple(cfg["kernel_size"]) == (1, 1) and tuple(cfg["strides"]) != (1, 1):
-            # hls4ml 1.3.0 streams this case through its generic conv and computes wrong values.
-            raise UnsupportedLayerError(
-                f"layer {layer.name!r} of type QConv2DBatchnorm (1x1 kernel, strides {tuple(cfg['strides'])}) "
-                f"is computed wrongly by hls4ml 1.3.0 under io_stream; use io_parallel, or a QConv2D "
-                f"(batch-norm unfused) for this layer")
-    if cls == "ReLU" and (cfg.get("max_value") is not None or cfg.get("negative_slope") or cfg.get("threshold")):
+    _check_channels_last(layer, cls, cfg)
+    for check in CLASS_CHECKS.get(cls, ()):
+        check(layer, cfg, io_type)
+
+
+def _check_channels_last(layer, cls: str, cfg: dict) -> None:
+    if cfg.get("data_format") != "channels_first":
+        return
+    why = ("Keras flattens in channels-first order, which hls4ml 1.3.0 ignores (the elements would come out in "
+           "another order)" if cls == "Flatten" else
+           "approxhls converts channels-last models only (hls4ml transposes channels-first tensors, which "
+           "approxhls does not evaluate)")
+    raise UnsupportedLayerError(f"layer {layer.name!r} ({cls}, data_format='channels_first') is not supported: "
+                                f"{why}; use data_format='channels_last'")
+
+
+def _check_conv_batchnorm(layer, cfg: dict, io_type: str) -> None:
+    if io_type == "io_stream" and tuple(cfg["kernel_size"]) == (1, 1) and tuple(cfg["strides"]) != (1, 1):
+        # hls4ml 1.3.0 streams this case through its generic conv and computes wrong values.
+        raise UnsupportedLayerError(
+            f"layer {layer.name!r} of type QConv2DBatchnorm (1x1 kernel, strides {tuple(cfg['strides'])}) "
+            f"is computed wrongly by hls4ml 1.3.0 under io_stream; use io_parallel, or a QConv2D "
+            f"(batch-norm unfused) for this layer")
+
+
+def _check_relu(layer, cfg: dict, io_type: str) -> None:
+    if cfg.get("max_value") is not None or cfg.get("negative_slope") or cfg.get("threshold"):
         raise UnsupportedLayerError(f"layer {layer.name!r} (ReLU with max_value/negative_slope/threshold) is not "
                                     f"supported: use ReLU() or a QActivation quantized_relu(bits, integer) to clip")
-    if cls in ("UpSampling1D", "UpSampling2D") and cfg.get("interpolation", "nearest") != "nearest":
-        raise UnsupportedLayerError(f"layer {layer.name!r} ({cls}, interpolation {cfg['interpolation']!r}) is not "
-                                    f"supported: hls4ml implements nearest-neighbour upsampling only")
-    CLASS_CHECKS.get(cls, _no_check)(layer, cfg)
-    if cls in ("Conv1D", "Conv2D", "QConv1D", "QConv2D", "DepthwiseConv1D", "DepthwiseConv2D", "QDepthwiseConv2D",
-               "SeparableConv1D", "SeparableConv2D", "QSeparableConv1D", "QSeparableConv2D"):
-        rate = cfg.get("dilation_rate", 1)
-        if any(r != 1 for r in (rate if isinstance(rate, (list, tuple)) else [rate])):
-            raise UnsupportedLayerError(f"layer {layer.name!r} ({cls}, dilation {rate}) is not supported: "
-                                        f"hls4ml 1.3.0 has no dilated convolution")
-        if cfg.get("groups", 1) != 1:
-            raise UnsupportedLayerError(f"layer {layer.name!r} ({cls}, groups {cfg['groups']}) is not supported: "
-                                        f"use a DepthwiseConv2D or separate convolutions")
-    if cls in ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate") and \
-            len(layer.input) > 2:
+
+
+def _check_upsampling(layer, cfg: dict, io_type: str) -> None:
+    if cfg.get("interpolation", "nearest") != "nearest":
+        raise UnsupportedLayerError(f"layer {layer.name!r} ({type(layer).__name__}, interpolation "
+                                    f"{cfg['interpolation']!r}) is not supported: hls4ml implements nearest-neighbour "
+                                    f"upsampling only")
+
+
+def _check_convolution(layer, cfg: dict, io_type: str) -> None:
+    cls = type(layer).__name__
+    rate = cfg.get("dilation_rate", 1)
+    if any(r != 1 for r in (rate if isinstance(rate, (list, tuple)) else [rate])):
+        raise UnsupportedLayerError(f"layer {layer.name!r} ({cls}, dilation {rate}) is not supported: "
+                                    f"hls4ml 1.3.0 has no dilated convolution")
+    if cfg.get("groups", 1) != 1:
+        raise UnsupportedLayerError(f"layer {layer.name!r} ({cls}, groups {cfg['groups']}) is not supported: "
+                                    f"use a DepthwiseConv2D or separate convolutions")
+
+
+def _check_merge(layer, cfg: dict, io_type: str) -> None:
+    if len(layer.input) > 2:
+        cls = type(layer).__name__
         raise UnsupportedLayerError(f"layer {layer.name!r} ({cls} of {len(layer.input)} inputs) is not supported: "
                                     f"hls4ml 1.3.0 merges two tensors at a time; chain two-input {cls} layers")
-    if cls == "Softmax" and cfg.get("axis", -1) not in (-1,):
+
+
+def _check_softmax(layer, cfg: dict, io_type: str) -> None:
+    if cfg.get("axis", -1) not in (-1,):
         raise UnsupportedLayerError(f"layer {layer.name!r} (Softmax over axis {cfg['axis']}) is not supported: "
                                     f"hls4ml normalizes the last axis")
 
 
-def _no_check(layer, cfg: dict) -> None:
-    pass
-
-
-def _check_prelu(layer, cfg: dict) -> None:
+def _check_prelu(layer, cfg: dict, io_type: str) -> None:
     if cfg.get("shared_axes") is not None:
         raise UnsupportedLayerError(f"layer {layer.name!r} (PReLU, shared_axes {cfg['shared_axes']}) is not supported: "
                                     f"hls4ml 1.3.0 takes one alpha per element; use PReLU without shared_axes")
 
 
-def _check_depthwise1d(layer, cfg: dict) -> None:
+def _check_depthwise1d(layer, cfg: dict, io_type: str) -> None:
     if cfg.get("depth_multiplier", 1) != 1:
         raise UnsupportedLayerError(f"layer {layer.name!r} (DepthwiseConv1D, depth_multiplier "
                                     f"{cfg['depth_multiplier']}) is not supported: hls4ml 1.3.0 computes a depth "
@@ -159,7 +179,7 @@ RECURRENT_OPTIONS = {
 }
 
 
-def _check_recurrent(layer, cfg: dict) -> None:
+def _check_recurrent(layer, cfg: dict, io_type: str) -> None:
     cls = type(layer).__name__
     for key in ("activation", "recurrent_activation"):
         if cfg.get(key) not in RECURRENT_ACTIVATIONS:
@@ -175,6 +195,24 @@ def _check_recurrent(layer, cfg: dict) -> None:
                                     f"fails on a recurrent layer without biases; use use_bias=True (zero biases)")
 
 
-# Keras class -> the options of that class hls4ml 1.3.0 does not compute as Keras does
-CLASS_CHECKS = {"PReLU": _check_prelu, "DepthwiseConv1D": _check_depthwise1d, "LSTM": _check_recurrent,
-                "QLSTM": _check_recurrent}
+CONVOLUTIONS = ("Conv1D", "Conv2D", "QConv1D", "QConv2D", "DepthwiseConv1D", "DepthwiseConv2D", "QDepthwiseConv2D",
+                "SeparableConv1D", "SeparableConv2D", "QSeparableConv1D", "QSeparableConv2D")
+MERGES = ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate")
+
+
+def _by_class(entries) -> dict[str, tuple]:
+    """{Keras class: its checks in the order of ``entries``} from (classes, check) pairs."""
+    out: dict[str, list] = {}
+    for classes, check in entries:
+        for cls in classes:
+            out.setdefault(cls, []).append(check)
+    return {cls: tuple(checks) for cls, checks in out.items()}
+
+
+# Keras class -> the checks, in order, of the options of that class hls4ml 1.3.0 does not compute as Keras does
+CLASS_CHECKS = _by_class((
+    (("QConv2DBatchnorm",), _check_conv_batchnorm), (("ReLU",), _check_relu),
+    (("UpSampling1D", "UpSampling2D"), _check_upsampling), (("PReLU",), _check_prelu),
+    (("DepthwiseConv1D",), _check_depthwise1d), (("LSTM", "QLSTM"), _check_recurrent),
+    (CONVOLUTIONS, _check_convolution), (MERGES, _check_merge), (("Softmax",), _check_softmax),
+))

@@ -19,7 +19,8 @@ alone in the same process is hls4ml's own.
 
 from __future__ import annotations
 
-from approxhls.hls.passes import exact_types, inputs, multipliers, products, repairs, second_opinion, sources, weights
+from approxhls.hls.passes import (exact_types, inputs, multipliers, product_hook, products, repairs, second_opinion,
+                                  sources, weights)
 
 # (pass name, class): in the order they run
 BEFORE_FUSIONS = (
@@ -87,4 +88,4 @@ def install(backend: str) -> None:
     after = _register(AFTER_WRITE)
     if after[0] not in get_flow(write_flow).optimizers:
         update_flow(write_flow, add_optimizers=after)
-    products.install_product_hook()
+    product_hook.install_product_hook()

@@ -5,8 +5,8 @@ so the plan is resolved against the operand types the kernels will have (one con
 For an approximate multiplier it
 - widens the layer's accumulator and result types (inferred by hls4ml for exact products) by the integer bits
   the multiplier's largest product over the layer's operand codes needs beyond the largest exact one;
-- names the layer's product through hls4ml's product hook (:mod:`approxhls.hls.passes.products`): the layer config
-  that hls4ml's template writes says ``using product = nnet::product::approxhls_<layer><x_T, y_T>``.
+- names the layer's product through hls4ml's product hook (:mod:`approxhls.hls.passes.product_hook`): the layer
+  config that hls4ml's template writes says ``using product = nnet::product::approxhls_<layer><x_T, y_T>``.
 """
 
 from __future__ import annotations
@@ -17,27 +17,21 @@ from hls4ml.model.types import FixedPrecisionType, IntegerPrecisionType
 
 from approxhls.fixedpoint import FixedType
 from approxhls.hls.passes.base import ApproxhlsPass, input_known, is_unspecified, record_repair, set_type
+from approxhls.hls.passes.product_hook import PRODUCT_ATTR, builtin_product_type, product_name
 
 MAC_CLASSES = ("Dense", "Conv1D", "Conv2D", "Conv2DBatchnorm", "PointwiseConv1D", "PointwiseConv2D",
                "DepthwiseConv1D", "DepthwiseConv2D")
-PRODUCT_ATTR = "approxhls_product"  # on a weight precision: the product class its layer's template names
 ASSIGNMENT_ATTR = "approxhls_assignment"
 
 
 def plannable_operands(node) -> tuple[FixedType, FixedType] | None:
     """The layer's (input, weight) types where hls4ml multiplies them (its product ``mult``), else None: a plan
     replaces multiplications only, not the shifts of power-of-two weights or the selections of binary/ternary ones."""
-    from approxhls.hls.passes.products import builtin_product_type
-
     x_p, w_p = node.get_input_variable().type.precision, node.weights["weight"].type.precision
     fixed = (FixedPrecisionType, IntegerPrecisionType)
     if builtin_product_type(x_p, w_p) != "mult" or not isinstance(x_p, fixed) or not isinstance(w_p, fixed):
         return None
     return FixedType.parse(str(x_p)), FixedType.parse(str(w_p))
-
-
-def product_name(layer: str) -> str:
-    return f"approxhls_{layer}"
 
 
 class MultiplierPlan(ApproxhlsPass):

@@ -1,14 +1,10 @@
-"""The product of planned layers, chosen through hls4ml's own hook, and the C++ that defines it.
+"""The product of planned layers: the C++ that defines it, written by two writer steps.
 
-hls4ml's layer templates write ``using product = nnet::product::{product_type}<x_T, y_T>;`` with ``product_type``
-from the backend's ``product_type(data_T, weight_T)``. approxhls extends that hook once per process: a weight
-precision that carries a product name (set by :class:`~approxhls.hls.passes.multipliers.MultiplierPlan` on the
-planned layer's own copy) gets that name, every other precision hls4ml's choice. Conversions with hls4ml alone
-never carry the name, so they are unchanged.
-
-Two writer steps finish the job: the planned layers include ``approxhls_product.h`` (set after hls4ml's templates,
-which set a layer's includes themselves), and the project gets ``firmware/nnet_utils/approxhls_multipliers.h``:
-the designs' C++, one descriptor per planned layer and the product class each layer names.
+The layer config that hls4ml's template writes names the product through hls4ml's own hook
+(:mod:`approxhls.hls.passes.product_hook`). Two writer steps finish the job: the planned layers include
+``approxhls_product.h`` (set after hls4ml's templates, which set a layer's includes themselves), and the project gets
+``firmware/nnet_utils/approxhls_multipliers.h``: the designs' C++, one descriptor per planned layer and the product
+class each layer names.
 """
 
 from __future__ import annotations
@@ -16,36 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from approxhls.hls.passes.base import ApproxhlsModelPass
-from approxhls.hls.passes.multipliers import ASSIGNMENT_ATTR, PRODUCT_ATTR, product_name
+from approxhls.hls.passes.multipliers import ASSIGNMENT_ATTR
+from approxhls.hls.passes.product_hook import product_name
 
 PRODUCT_HEADER = Path(__file__).resolve().parent.parent / "templates" / "approxhls_product.h"
 MULTIPLIERS_HEADER = "approxhls_multipliers.h"
-_HOOKED = "approxhls_hooked"
-_builtin = {}
-
-
-def install_product_hook() -> None:
-    """Extend the Vivado backend's ``product_type`` (the one every Vivado/Vitis template calls), once."""
-    from hls4ml.backends import get_backend
-
-    backend = get_backend("vivado")
-    if getattr(backend.product_type, _HOOKED, False):
-        return
-    builtin = backend.product_type
-    _builtin["vivado"] = builtin
-
-    def product_type(data_T, weight_T):
-        return getattr(weight_T, PRODUCT_ATTR, None) or builtin(data_T, weight_T)
-
-    setattr(product_type, _HOOKED, True)
-    backend.product_type = product_type
-
-
-def builtin_product_type(data_T, weight_T) -> str:
-    """hls4ml's own choice of product for these operand precisions ('mult' for a multiplication)."""
-    from hls4ml.backends import get_backend
-
-    return _builtin.get("vivado", get_backend("vivado").product_type)(data_T, weight_T)
 
 
 def planned(model) -> dict:
