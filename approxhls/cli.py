@@ -283,6 +283,9 @@ def _search_args(p):
                         "available memory shared among them)")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:8786), instead of --jobs")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--retrain", type=int, default=None, metavar="EPOCHS", help="with --max-loss: fine-tune the point "
+                   "chosen on validation and up to 2 cheaper ones through their multipliers for EPOCHS epochs, then "
+                   "choose again on validation (retrained models in OUT/retrained/)")
     p.add_argument("--test-limit", type=int, default=None)
     p.add_argument("--out", required=True, help="output directory (pareto.json, pareto.png, plans/); while the "
                    "search runs, its state after each generation is saved beside it in OUT.checkpoint")
@@ -302,7 +305,7 @@ def cmd_search(a):
                          tune=a.tune, uniform_tuning=a.uniform_tuning, calib=a.calib, val=a.val,
                          compensate=a.compensate, max_loss=a.max_loss, objective=a.objective, with_luts=a.luts, jobs=a.jobs,
                          scheduler=a.scheduler, seed=a.seed, test_limit=a.test_limit, candidates=a.candidates,
-                         weights=a.weights)
+                         weights=a.weights, retrain=a.retrain)
     try:
         r = run_search(a.model, a.out, opts, overwrite=a.force, resume=a.resume)
     except KeyboardInterrupt as e:  # SearchInterrupted says what was saved; the shell's code for Ctrl-C

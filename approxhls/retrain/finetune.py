@@ -195,18 +195,23 @@ def validation_record(before: np.ndarray, after: np.ndarray, source: str) -> dic
 
 
 def finetune_record(info: dict, ft: Finetuned, source_model: str, ds, opts: FinetuneOptions, fit: np.ndarray,
-                    val_source: str, notes: list) -> dict:
-    """The new train.json: the original's description of the model, with what fine-tuning did."""
-    kept = {k: v for k, v in info.items() if k not in ("history", "test_accuracy", "train_seconds", "finetune")}
+                    val_source: str, notes: list, fit_source: str | None = None) -> dict:
+    """The new train.json: the original's description of the model, with what fine-tuning did. ``fit``: the
+    training-split indices fine-tuned on; where they are the split's first samples, ``fit_samples`` says so (a search
+    of the new model then holds out the same tail for validation), else it is left out."""
+    kept = {k: v for k, v in info.items()
+            if k not in ("history", "test_accuracy", "train_seconds", "finetune", "fit_samples")}
+    prefix = bool(len(fit)) and np.array_equal(fit, np.arange(len(fit)))
     return kept | {
         "dataset": ds.name,
         "dataset_spec": opts.dataset or info.get("dataset_spec") or ds.name,
         "input_grid": str(ds.grid),
-        "fit_samples": int(len(fit)),  # a search of this model holds out the same tail for validation
+        **({"fit_samples": int(len(fit))} if prefix else {}),
         "finetune": {
             "from": source_model, "plan": ft.plan.to_json(), "plan_notes": notes, "layers": ft.layers,
             "epochs": opts.epochs, "learning_rate": opts.learning_rate, "batch_size": opts.batch_size,
-            "seed": opts.seed, "fit": {"samples": int(len(fit)), "source": f"training samples 0..{len(fit) - 1}"},
+            "seed": opts.seed,
+            "fit": {"samples": int(len(fit)), "source": fit_source or f"training samples 0..{len(fit) - 1}"},
             "validation": validation_record(ft.before, ft.after, val_source),
             "accuracy": "the emulator's (bit-exact to the C-simulation) on the model converted with the plan",
             "test_set": "not used: fine-tuning and validation read the training split only",
