@@ -76,6 +76,40 @@ def cmd_train(a):
           None, f"trained {a.model} -> {a.out}/model.h5")
 
 
+# ---- finetune -------------------------------------------------------------------------------------
+
+def _finetune_args(p):
+    p.add_argument("model", help="a trained model (an `approxhls train` directory, or any form `convert` takes)")
+    p.add_argument("--weights", default=None, help="weights (.h5) of a model given as JSON")
+    p.add_argument("--plan", required=True, help="multiplier plan (JSON/YAML), e.g. a search's plans/point_NN.json")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dataset", default=None, help="default: the dataset it was trained on")
+    p.add_argument("--val", type=int, default=None, help="validation samples, from those training held out "
+                   "(default: all of them)")
+    p.add_argument("--out", default=None, help="output directory (model.h5, train.json, plan.json; default: "
+                   "MODEL_finetuned beside the model)")
+    p.add_argument("--force", action="store_true", help="replace an existing model directory (once the new one is "
+                                                        "complete)")
+
+
+@command("finetune", "fine-tune a trained model with a plan's approximate multipliers in its forward pass")(
+    _finetune_args)
+def cmd_finetune(a):
+    from approxhls.retrain.finetune import FinetuneOptions, default_out, finetune
+
+    opts = FinetuneOptions(epochs=a.epochs, learning_rate=a.lr, batch_size=a.batch_size, seed=a.seed,
+                           dataset=a.dataset, val=a.val)
+    out = a.out or default_out(a.model)
+    rec = finetune(a.model, a.plan, opts, out, overwrite=a.force, weights=a.weights)
+    v = rec["finetune"]["validation"]
+    _emit({"epochs": a.epochs, "validation_samples": v["samples"], "val_accuracy_before": v["accuracy_before"],
+           "val_accuracy_after": v["accuracy_after"], "seconds": rec["finetune"]["seconds"]},
+          None, f"fine-tuned {a.model} -> {out} (model.h5, train.json, plan.json; convert it with --plan {out}/plan.json)")
+
+
 # ---- convert --------------------------------------------------------------------------------------
 
 def _convert_args(p):
@@ -253,6 +287,9 @@ def _search_args(p):
                         "available memory shared among them)")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:8786), instead of --jobs")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--retrain", type=int, default=None, metavar="EPOCHS", help="with --max-loss: fine-tune the point "
+                   "chosen on validation and up to 2 cheaper ones through their multipliers for EPOCHS epochs, then "
+                   "choose again on validation (retrained models in OUT/retrained/)")
     p.add_argument("--test-limit", type=int, default=None)
     p.add_argument("--out", required=True, help="output directory (pareto.json, pareto.png, plans/); while the "
                    "search runs, its state after each generation is saved beside it in OUT.checkpoint")
@@ -272,7 +309,7 @@ def cmd_search(a):
                          tune=a.tune, uniform_tuning=a.uniform_tuning, calib=a.calib, val=a.val,
                          compensate=a.compensate, max_loss=a.max_loss, objective=a.objective, with_luts=a.luts, jobs=a.jobs,
                          scheduler=a.scheduler, seed=a.seed, test_limit=a.test_limit, candidates=a.candidates,
-                         weights=a.weights)
+                         weights=a.weights, retrain=a.retrain)
     try:
         r = run_search(a.model, a.out, opts, overwrite=a.force, resume=a.resume)
     except KeyboardInterrupt as e:  # SearchInterrupted says what was saved; the shell's code for Ctrl-C

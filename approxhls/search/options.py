@@ -36,6 +36,7 @@ class SearchOptions:
     test_limit: int | None = None
     candidates: str = "builtin"  # builtin, user, all, or NAME,NAME,...
     weights: str | None = None   # weights file of a model given as JSON
+    retrain: int | None = None  # epochs of fine-tuning front points through their multipliers (approxhls.retrain)
     progress: bool = True
 
 
@@ -63,13 +64,16 @@ def _loss(v) -> bool:
 RANGES = {
     "pop": _at_least(2), "gens": _at_least(1), "jobs": _at_least(1), "calib": _at_least(1), "val": _at_least(1),
     "tiles": _at_least(1), "tile_size": _at_least(1), "test_limit": _at_least(1), "reuse_factor": _at_least(1),
+    "retrain": _at_least(1),
     "seed": (lambda v: isinstance(v, int) and 0 <= v < 2**32, "must be an integer from 0 to 2^32 - 1"),
     "max_loss": (_loss, "must be a finite fraction from 0 to below 1 (0.005 = 0.5 pp)"),
     "objective": (lambda v: v in OBJECTIVES, f"must be one of {', '.join(OBJECTIVES)}"),
 }
 # (option, the option it needs): a value given without what makes it mean something
 NEEDS = [("tile_size", "tiles", "the tile size is that of the tiled accelerator"),
-         ("uniform_tuning", "tune", "it says how weights are tuned")]
+         ("uniform_tuning", "tune", "it says how weights are tuned"),
+         ("retrain", "max_loss", "the points retrained and the configuration chosen are those within the allowed "
+                                 "loss on validation")]
 
 
 def check(opts: SearchOptions) -> None:

@@ -60,9 +60,9 @@ def _check_new(out: Path, overwrite: bool) -> None:
                                 f"another directory")
 
 
-def publish(out, result: dict, plans: dict) -> None:
-    """Writes pareto.json, its plot and the plans (``plans``: file name -> Plan) beside ``out`` and swaps them in;
-    the checkpoint beside it goes once they are there."""
+def publish(out, result: dict, plans: dict, write_more=None) -> None:
+    """Writes pareto.json, its plot and the plans (``plans``: file name -> Plan) beside ``out`` and swaps them in
+    (``write_more(directory)`` adds files: the retrained models); the checkpoint beside it goes once they are there."""
     from approxhls.plots import plot_pareto
 
     out = Path(out)
@@ -70,6 +70,8 @@ def publish(out, result: dict, plans: dict) -> None:
         (tmp / "plans").mkdir()
         for name, plan in plans.items():
             plan.save(tmp / name)
+        if write_more is not None:
+            write_more(tmp)
         write_json(tmp / "pareto.json", result)
         plot_pareto(result, tmp / "pareto.png")
     checkpoint_path(out).unlink(missing_ok=True)
@@ -93,7 +95,7 @@ def summary(result: dict, out) -> str:
              "loss_ci95_pp": "{:+.2f}..{:+.2f}".format(*(100 * v for v in p["test_loss_ci95"])),
              "rel_energy": p["relative_energy"], "rel_luts": p["relative_luts"]} for p in result["points"]]
     pr, s = result["protocol"], result["search"]
-    return (format_table(rows) + f"\n\n{cost_legend(result)}\nexact test accuracy {ex:.4f}; {s['evaluations']} evaluations in "
+    return (format_table(rows) + retraining_summary(result) + f"\n\n{cost_legend(result)}\nexact test accuracy {ex:.4f}; {s['evaluations']} evaluations in "
             f"{s['seconds']} s; calibration {pr['calibration']} / validation {pr['validation']} / test {pr['test']} "
             f"samples (choose points on validation, report test); wrote {out}/pareto.json, pareto.png, plans/")
 
@@ -107,3 +109,20 @@ def cost_legend(result: dict) -> str:
     return (f"rel_energy: multiplication energy over the all-exact network's (gate-toggle proxy, multiplications "
             f"only); rel_luts: the arithmetic's LUTs as built over {against}; points chosen by "
             f"{'rel_luts' if result.get('objective') == 'luts' else 'rel_energy'}.")
+
+
+def retraining_summary(result: dict) -> str:
+    """With --retrain: each retrained point's validation accuracy before and after, and the configuration chosen."""
+    if "retraining" not in result:
+        return ""
+    from approxhls.report import format_table
+
+    rows = [{"point": p["plan_file"], "retrained_model": p["retrained"]["model"],
+             "val_acc_before": p["retrained"]["val_accuracy_before"],
+             "val_acc_after": p["retrained"]["val_accuracy_after"]} for p in result["points"] if "retrained" in p]
+    c = result["chosen"]
+    chosen = ("no configuration is within --max-loss on validation" if c is None else
+              f"chosen on validation: {c.get('model', c['plan_file'])} ({'retrained, ' if c['retrained'] else ''}"
+              f"plan {c['plan_file']}): val {c['val_accuracy']:.4f}, test {c['test_accuracy']:.4f} "
+              "({:+.2f}..{:+.2f} pp loss)".format(*(100 * v for v in c["test_loss_ci95"])))
+    return f"\n\nretrained {result['retraining']['epochs']} epochs\n" + format_table(rows) + f"\n{chosen}\n"

@@ -167,6 +167,19 @@ def result_of(p: Prepared, base: Baseline, found: Found, points: list[dict], opt
     }
 
 
+def retrain(p: Prepared, base: Baseline, result: dict, plans: dict, opts: SearchOptions, model_path):
+    """Step 6b, with --retrain: front points fine-tuned and the choice on validation (in ``result``); returns what
+    writes the retrained models, or None."""
+    if not opts.retrain:
+        return None
+    from approxhls.search.options import SearchOptionError
+    from approxhls.search.retraining import retrain_front
+
+    if base.val is None:
+        raise SearchOptionError("--retrain chooses on validation images, and this search has none (give --val)")
+    return retrain_front(p, base, result, plans, opts, model_path).write
+
+
 @contextlib.contextmanager
 def _interrupt_message(out: Path, checkpoint: Checkpoint, gens: int):
     """Ctrl-C becomes :class:`SearchInterrupted`, whose one-line message says what was saved and how to go on."""
@@ -206,5 +219,6 @@ def run_search(model_path, out_dir, opts: SearchOptions, overwrite: bool = False
         measured = reevaluate(found.X, p.evaluator, found.fitness, p.cost, p.accel, opts)
         points = with_intervals(measured, base.test_correct, opts.objective)
         result = result_of(p, base, found, points, opts)
-        publish(out, result, {pt["plan_file"]: plan_of(pt, p.evaluator, opts) for pt in points})
+        plans = {pt["plan_file"]: plan_of(pt, p.evaluator, opts) for pt in points}
+        publish(out, result, plans, retrain(p, base, result, plans, opts, model_path))
     return result
